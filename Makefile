@@ -1,0 +1,72 @@
+# One command surface: run, test, train, shell, lint, bench. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+BOT_VENV    := .venv-bot
+ROUTER_VENV := .venv-router
+BOT_PY      := $(BOT_VENV)/bin/python
+ROUTER_PY   := $(ROUTER_VENV)/bin/python
+RASA        := $(BOT_VENV)/bin/rasa
+PY311       ?= $(shell command -v python3.13 python3.12 python3.11 python3 2>/dev/null | while read p; do $$p -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null && echo $$p && break; done)
+RASA_DATA   := bot/data nlu_data
+export PYTHONPATH := $(CURDIR)
+export TF_CPP_MIN_LOG_LEVEL := 3
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+.PHONY: help env run test test-bot test-router test-e2e train shell lint bench validate clean
+
+help:
+	@echo "make run    - set up what is missing, train if needed, start everything"
+	@echo "make test   - set up what is missing and run every test"
+	@echo "make train  - build NLU resources and train the assistant (skips when nothing changed)"
+	@echo "make shell  - chat with the assistant in the terminal"
+	@echo "make lint   - ruff"
+	@echo "make bench  - benchmarks"
+
+env: $(BOT_VENV)/.installed $(ROUTER_VENV)/.installed
+
+$(BOT_VENV)/.installed: requirements/bot.txt
+	@test -x $(BOT_PY) || $$(scripts/find_python310.sh) -m venv $(BOT_VENV)
+	$(BOT_PY) -m pip install -q --upgrade "pip<24.1"
+	$(BOT_PY) -m pip install -q -r requirements/bot.txt
+	@touch $@
+
+$(ROUTER_VENV)/.installed: requirements/router.txt
+	@test -x $(ROUTER_PY) || { test -n "$(PY311)" || { echo "Python >= 3.11 not found: install python3.11 or newer" >&2; exit 1; }; $(PY311) -m venv $(ROUTER_VENV); }
+	$(ROUTER_PY) -m pip install -q -r requirements/router.txt
+	@touch $@
+
+train: $(BOT_VENV)/.installed
+	$(BOT_PY) -m scripts.train
+
+validate: $(BOT_VENV)/.installed
+	$(RASA) data validate --domain bot/domain --data $(RASA_DATA) --config config.yml --fail-on-warnings
+
+test: env
+	$(MAKE) --no-print-directory test-bot test-router
+	@echo "all test suites passed"
+
+test-bot: $(BOT_VENV)/.installed train validate
+	$(BOT_PY) -m pytest tests/telecom tests/components tests/actions tests/scripts tests/e2e
+	$(BOT_PY) -m scripts.conversation_tests
+
+test-router: $(ROUTER_VENV)/.installed
+	$(ROUTER_PY) -m pytest tests/router
+
+run: env train
+	$(BOT_PY) -m scripts.run
+
+shell: $(BOT_VENV)/.installed train
+	$(BOT_PY) -m scripts.run --shell
+
+lint: env
+	$(ROUTER_VENV)/bin/ruff check .
+	$(ROUTER_VENV)/bin/ruff format --check .
+
+bench: env train
+	$(BOT_PY) -m bench.nlu
+	$(BOT_PY) -m bench.assistant
+	$(ROUTER_PY) -m bench.router
+
+clean:
+	rm -rf $(BOT_VENV) $(ROUTER_VENV) models/*.tar.gz models/spacy_zh_telecom var results
