@@ -48,7 +48,6 @@ test: env
 
 test-bot: $(BOT_VENV)/.installed train validate
 	$(BOT_PY) -m pytest tests/telecom tests/components tests/actions tests/scripts tests/e2e
-	$(BOT_PY) -m scripts.conversation_tests
 
 test-router: $(ROUTER_VENV)/.installed
 	$(ROUTER_PY) -m pytest tests/router

@@ -1,0 +1,173 @@
+"""Latency, training time and memory of the assistant on this machine.
+
+Prints:
+  - NLU parse latency in process (Agent.parse_message) and through the Rasa HTTP API
+    (POST /model/parse), p50/p99, against the target in-process p50 ≤ 15 ms;
+  - full turn latency through the REST webhook, each turn including action-server calls
+    (a signed-in customer asking for the balance: identity check + balance query), with 1 and
+    with 20 concurrent conversations, p50/p99, against the target p99 ≤ 150 ms at 20;
+  - full training time (`rasa train --force` into a temporary folder), target ≤ 5 minutes;
+  - Rasa server resident memory after the load.
+
+Run: python -m bench.assistant [--skip-training]   (make bench runs it)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import pathlib
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+from bench.report import median, percentile, table
+from scripts import services
+from scripts.paths import CONFIG, DATA, DOMAIN, HOLDOUT, MODEL, ROOT
+
+SECRET = "bench-secret"
+TURNS_PER_CONVERSATION = 10
+
+
+def holdout_texts(limit: int = 300) -> list[str]:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    return [m.get("text") for m in load_data(str(HOLDOUT)).training_examples][:limit]
+
+
+def in_process_parse(texts: list[str]) -> list[float]:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(MODEL))
+
+    async def run() -> list[float]:
+        for text in texts[:20]:  # warm-up
+            await agent.parse_message(text)
+        timings = []
+        for text in texts:
+            started = time.perf_counter()
+            await agent.parse_message(text)
+            timings.append((time.perf_counter() - started) * 1000)
+        return timings
+
+    return asyncio.run(run())
+
+
+def http_parse(rasa_url: str, texts: list[str]) -> list[float]:
+    timings = []
+    for n, text in enumerate(texts[:20] + texts):
+        body = json.dumps({"text": text}).encode()
+        request = urllib.request.Request(
+            f"{rasa_url}/model/parse", body, {"Content-Type": "application/json"}
+        )
+        started = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+        if n >= 20:
+            timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def demo_phones(count: int) -> list[str]:
+    from actions.store.generate import DEMO_SUBSCRIBERS
+
+    phones = [d.phone for d in DEMO_SUBSCRIBERS]
+    return [phones[n % len(phones)] for n in range(count)]
+
+
+async def conversations(rasa_url: str, concurrent: int) -> list[float]:
+    """`concurrent` conversations, each TURNS_PER_CONVERSATION balance questions, at once."""
+    import aiohttp
+
+    from actions.identity import login_metadata
+
+    turns = ["你好", "帮我查一下话费", "这个月花了多少", "上个月账单多少", "查一下余额"]
+    timings: list[float] = []
+
+    async def one(session: aiohttp.ClientSession, sender: str, phone: str) -> None:
+        for n in range(TURNS_PER_CONVERSATION):
+            body = {
+                "sender": sender,
+                "message": turns[n % len(turns)],
+                "metadata": login_metadata(phone, int(time.time()), SECRET),
+            }
+            started = time.perf_counter()
+            async with session.post(f"{rasa_url}/webhooks/rest/webhook", json=body) as response:
+                replies = await response.json()
+            timings.append((time.perf_counter() - started) * 1000)
+            assert response.status == 200 and replies, (response.status, replies)
+
+    async with aiohttp.ClientSession() as session:
+        senders = [f"bench-{concurrent}-{n}-{time.time_ns()}" for n in range(concurrent)]
+        await asyncio.gather(*(one(session, s, p) for s, p in zip(senders, demo_phones(concurrent))))
+    return timings
+
+
+def rss_mb(pid: int) -> float:
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def training_seconds() -> float:
+    with tempfile.TemporaryDirectory() as out:
+        command = [
+            str(services.BIN / "rasa"), "train", "--domain", str(DOMAIN), "--data", *map(str, DATA),
+            "--config", str(CONFIG), "--out", out, "--force",
+        ]
+        started = time.monotonic()
+        subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return time.monotonic() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Assistant latency, training time and memory.")
+    parser.add_argument("--skip-training", action="store_true", help="do not time a full training")
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    texts = holdout_texts()
+
+    local = in_process_parse(texts)
+    with tempfile.TemporaryDirectory() as tmp:
+        env = services.assistant_env(
+            ASSISTANT_DB_PATH=str(pathlib.Path(tmp) / "bench.sqlite3"),
+            ASSISTANT_IDENTITY_SECRET=SECRET,
+        )
+        with services.assistant(pathlib.Path(tmp) / "logs", env) as (_actions, rasa):
+            remote = http_parse(rasa.url, texts)
+            asyncio.run(conversations(rasa.url, 2))  # warm-up: first store access, caches
+            single = asyncio.run(conversations(rasa.url, 1))
+            twenty = asyncio.run(conversations(rasa.url, 20))
+            memory = rss_mb(rasa.process.pid)
+
+    print(table(
+        f"NLU parse latency, ms ({len(texts)} held-out messages)",
+        ["path", "p50", "p99", "target"],
+        [
+            ["in process (Agent.parse_message)", median(local), percentile(local, 99), "p50 ≤ 15"],
+            ["HTTP POST /model/parse", median(remote), percentile(remote, 99), ""],
+        ],
+    ))
+    print(table(
+        f"Full turn through the REST webhook incl. action server, ms "
+        f"({TURNS_PER_CONVERSATION} turns per conversation)",
+        ["concurrent conversations", "turns", "p50", "p99", "target"],
+        [
+            [1, len(single), median(single), percentile(single, 99), ""],
+            [20, len(twenty), median(twenty), percentile(twenty, 99), "p99 ≤ 150"],
+        ],
+    ))
+    rows = [["Rasa server RSS after the load, MB", memory, ""]]
+    if not args.skip_training:
+        rows.insert(0, ["full training (rasa train --force), s", training_seconds(), "≤ 300"])
+    print(table("Training and memory", ["measure", "value", "target"], rows))
+
+
+if __name__ == "__main__":
+    main()

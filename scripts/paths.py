@@ -1,0 +1,25 @@
+"""Where the assistant's files are; shared by the scripts, tests and benchmarks."""
+
+from __future__ import annotations
+
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+MODEL = MODELS / "assistant.tar.gz"
+FINGERPRINT = MODELS / "assistant.fingerprint"
+DOMAIN = ROOT / "bot" / "domain"
+DATA = [ROOT / "bot" / "data", ROOT / "nlu_data"]
+CONFIG = ROOT / "config.yml"
+HOLDOUT = ROOT / "eval" / "nlu_holdout"
+CONVERSATION_TESTS = ROOT / "tests" / "conversations"
+# Everything a trained model depends on: a change in any of these means retraining.
+TRAINING_INPUTS = [
+    CONFIG,
+    ROOT / "bot",
+    ROOT / "nlu_data",
+    ROOT / "catalog",
+    ROOT / "components",
+    ROOT / "scripts" / "build_resources.py",
+    ROOT / "requirements" / "bot.txt",
+]

@@ -1,0 +1,124 @@
+"""Starts and stops the assistant's processes: the action server and the Rasa server.
+
+Used by `make run`, the end-to-end tests and the benchmarks, so all three run the same thing.
+Every process binds to 127.0.0.1; `free_port()` finds a port nobody uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from scripts.paths import MODEL, ROOT
+
+BIN = pathlib.Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Service:
+    name: str
+    url: str
+    process: subprocess.Popen
+    log: pathlib.Path
+    _files: list = field(default_factory=list)
+
+    def wait_ready(self, path: str, timeout: float = 180.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited; see {self.log}:\n{self.tail()}")
+            with contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError):
+                with urllib.request.urlopen(self.url + path, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            time.sleep(0.3)
+        raise TimeoutError(f"{self.name} not ready after {timeout:.0f} s; see {self.log}")
+
+    def tail(self, lines: int = 30) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        for handle in self._files:
+            handle.close()
+
+
+def _spawn(name: str, command: list[str], env: dict[str, str], log_dir: pathlib.Path, url: str) -> Service:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / f"{name}.log"
+    handle = log.open("w")
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    return Service(name=name, url=url, process=process, log=log, _files=[handle])
+
+
+def assistant_env(**overrides: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("PYTHONPATH", str(ROOT))
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env.update(overrides)
+    return env
+
+
+def start_actions(port: int, log_dir: pathlib.Path, env: dict[str, str]) -> Service:
+    command = [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)]
+    service = _spawn("actions", command, env, log_dir, f"http://127.0.0.1:{port}")
+    service.wait_ready("/health")
+    return service
+
+
+def start_rasa(
+    port: int, actions_url: str, log_dir: pathlib.Path, env: dict[str, str], model: pathlib.Path = MODEL
+) -> Service:
+    endpoints = tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False, dir=log_dir)
+    endpoints.write(f'action_endpoint:\n  url: "{actions_url}/webhook"\n')
+    endpoints.close()
+    command = [
+        str(BIN / "rasa"), "run", "--enable-api", "--model", str(model),
+        "--endpoints", endpoints.name, "--credentials", str(ROOT / "credentials.yml"),
+        "--interface", "127.0.0.1", "--port", str(port),
+    ]
+    service = _spawn("rasa", command, env, log_dir, f"http://127.0.0.1:{port}")
+    service.wait_ready("/status")
+    return service
+
+
+@contextlib.contextmanager
+def assistant(log_dir: pathlib.Path, env: dict[str, str] | None = None) -> Iterator[tuple[Service, Service]]:
+    """The action server and the Rasa server on free ports, stopped on exit."""
+    env = env or assistant_env()
+    started: list[Service] = []
+    try:
+        actions = start_actions(free_port(), log_dir, env)
+        started.append(actions)
+        rasa = start_rasa(free_port(), actions.url, log_dir, env)
+        started.append(rasa)
+        yield actions, rasa
+    finally:
+        for service in reversed(started):
+            service.stop()
