@@ -11,6 +11,7 @@ PY311       ?= $(shell command -v python3.13 python3.12 python3.11 python3 2>/de
 RASA_DATA   := bot/data nlu_data
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
+export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 .PHONY: help env run test test-bot test-router test-e2e train shell lint bench validate clean

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text  # Rasa's signatures
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -62,10 +62,6 @@ class TraditionalToSimplified(GraphComponent):
         execution_context: ExecutionContext,
     ) -> "TraditionalToSimplified":
         return cls()
-
-    @staticmethod
-    def required_packages() -> List[Text]:
-        return ["opencc"]
 
     @staticmethod
     def supported_languages() -> Optional[List[Text]]:

@@ -81,6 +81,7 @@ def assistant_env(**overrides: str) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("PYTHONPATH", str(ROOT))
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.update(overrides)
     return env
 

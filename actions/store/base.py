@@ -1,0 +1,246 @@
+"""The subscriber store interface: records, errors and the SubscriberStore protocol.
+
+Money in fen (int), data in MB (int), dates are datetime.date, times are aware UTC datetimes.
+Every method that changes data is one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Protocol
+
+from telecom.catalog import Destination, Plan, RoamingTariff
+
+__all__ = [
+    "AccountSuspended",
+    "Bill",
+    "BillItem",
+    "Charges",
+    "InvalidInput",
+    "MonthlyUsage",
+    "NoSuchDestination",
+    "NoSuchPlan",
+    "NoSuchSubscriber",
+    "Package",
+    "PlanChange",
+    "SamePlan",
+    "Sms",
+    "StoreError",
+    "Subscriber",
+    "SubscriberStore",
+    "Ticket",
+    "VerificationResult",
+]
+
+TIERS = ("regular", "silver", "gold", "platinum")
+TICKET_KINDS = ("complaint", "fault", "callback")
+
+
+# ------------------------------------------------------------------------------------- errors
+
+
+class StoreError(Exception):
+    """Base of every store error. Messages never carry personal data."""
+
+
+class NoSuchSubscriber(StoreError):
+    pass
+
+
+class NoSuchPlan(StoreError):
+    pass
+
+
+class SamePlan(StoreError):
+    """The target plan is the current plan (or the change is already scheduled)."""
+
+
+class NoSuchDestination(StoreError):
+    pass
+
+
+class AccountSuspended(StoreError):
+    """The line is suspended for arrears (欠费停机): roaming cannot be activated."""
+
+
+class InvalidInput(StoreError):
+    """An argument the store cannot accept (unknown ticket kind, bad phone format …)."""
+
+
+# ------------------------------------------------------------------------------------ records
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    phone: str
+    name: str
+    tier: str  # regular | silver | gold | platinum
+    plan_code: str
+    balance: int  # fen; negative = arrears (欠费)
+    status: str  # active | suspended (欠费停机)
+    roaming_active: bool
+    city: str
+    district: str
+    pending_plan_code: str | None = None  # a scheduled plan change
+    pending_effective: date | None = None
+
+
+@dataclass(frozen=True)
+class BillItem:
+    name: str  # 月租, 超出流量, 通话, 短信, 增值业务, 国际漫游
+    amount: int  # fen
+
+
+@dataclass(frozen=True)
+class Bill:
+    month: str  # YYYY-MM
+    total: int
+    items: tuple[BillItem, ...]
+    paid: bool
+
+
+@dataclass(frozen=True)
+class Charges:
+    """This month's charges so far."""
+
+    month: str
+    total: int
+    items: tuple[BillItem, ...]
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str  # 套餐内通用流量 …
+    kind: str  # data | voice | sms
+    used: int
+    total: int
+    unit: str  # MB | 分钟 | 条
+    reset_date: date
+
+    @property
+    def remaining(self) -> int:
+        return max(self.total - self.used, 0)
+
+    @property
+    def used_ratio(self) -> float:
+        return self.used / self.total if self.total else 0.0
+
+
+@dataclass(frozen=True)
+class MonthlyUsage:
+    month: str
+    data_mb: int
+    voice_min: int
+    sms: int
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    id: int
+    phone: str
+    from_plan: str
+    to_plan: str
+    effective: date
+    requested_at: datetime
+    status: str  # scheduled | superseded
+
+
+@dataclass(frozen=True)
+class Sms:
+    id: int
+    phone: str
+    created_at: datetime
+    kind: str  # password_reset | plan_change | roaming | ticket
+    body: str = field(repr=False)  # may carry a temporary password: never log it
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: str  # T20261123-000123
+    kind: str  # complaint | fault | callback
+    category: str
+    severity: str | None
+    description: str  # HTML-escaped, control characters removed, length-limited
+    customer: str  # masked phone for display, '' when anonymous
+    status: str  # open
+    created_at: datetime
+    extra: dict = field(default_factory=dict)  # escaped string values
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    ok: bool
+    failures: int  # failures in a row after this attempt
+    locked_until: datetime | None  # set when locked (also when the attempt was refused)
+
+
+# ---------------------------------------------------------------------------------- protocol
+
+
+class SubscriberStore(Protocol):
+    def get_subscriber(self, phone: str) -> Subscriber | None: ...
+
+    def check_identity(
+        self, phone: str, *, id_last6: str | None = None, id_number: str | None = None
+    ) -> bool: ...
+
+    def verification_lock(self, phone: str, now: datetime) -> datetime | None: ...
+
+    def record_verification_attempt(self, phone: str, success: bool, now: datetime) -> int: ...
+
+    def verify_identity(
+        self,
+        phone: str,
+        now: datetime,
+        *,
+        id_last6: str | None = None,
+        id_number: str | None = None,
+    ) -> VerificationResult: ...
+
+    def get_plan(self, code: str) -> Plan | None: ...
+
+    def list_plans(self) -> list[Plan]: ...
+
+    def get_bills(self, phone: str, months: int = 6) -> list[Bill]: ...
+
+    def get_bill(self, phone: str, month: str) -> Bill | None: ...
+
+    def month_to_date(self, phone: str, today: date) -> Charges: ...
+
+    def get_usage(self, phone: str, today: date) -> list[Package]: ...
+
+    def usage_history(self, phone: str, months: int = 6) -> list[MonthlyUsage]: ...
+
+    def change_plan(
+        self, phone: str, plan_code: str, effective: date, now: datetime | None = None
+    ) -> PlanChange: ...
+
+    def find_destination(self, text: str) -> Destination | None: ...
+
+    def expand_group(self, text: str) -> list[Destination]: ...
+
+    def roaming_offers(self, destination_code: str) -> RoamingTariff: ...
+
+    def set_roaming(self, phone: str, active: bool, now: datetime) -> None: ...
+
+    def reset_password(self, phone: str, now: datetime) -> None: ...
+
+    def check_password(self, phone: str, password: str) -> bool: ...
+
+    def outbox(self, phone: str) -> list[Sms]: ...
+
+    def create_ticket(
+        self,
+        kind: str,
+        category: str,
+        description: str,
+        phone: str | None,
+        now: datetime,
+        severity: str | None = None,
+        extra: dict | None = None,
+    ) -> Ticket: ...
+
+    def get_tickets(self, phone: str) -> list[Ticket]: ...
+
+    def count_subscribers(self) -> int: ...

@@ -1,0 +1,61 @@
+"""Writing generated records into the SQLite store."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from actions.store.generate import SubscriberRecord
+from actions.store.hashing import hash_secret
+
+__all__ = ["insert_records"]
+
+
+def insert_records(
+    conn: sqlite3.Connection, records: list[SubscriberRecord], id_hash_iterations: int
+) -> None:
+    """Insert generated subscribers with their bills, usage and charges (caller's transaction)."""
+    rounds = id_hash_iterations
+    conn.executemany(
+        "INSERT INTO subscribers (phone, name, id_hash, id6_hash, tier, plan_code, balance,"
+        " status, roaming_active, city, district) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            (r.phone, r.name, hash_secret(r.id_number, rounds),
+             hash_secret(r.id_number[-6:], rounds), r.tier, r.plan_code, r.balance, r.status,
+             int(r.roaming_active), r.city, r.district)
+            for r in records
+        ],
+    )  # fmt: skip
+    conn.executemany(
+        "INSERT INTO bills (phone, month, total, paid) VALUES (?,?,?,?)",
+        [(r.phone, b.month, b.total, int(b.paid)) for r in records for b in r.bills],
+    )
+    conn.executemany(
+        "INSERT INTO bill_items (phone, month, position, name, amount) VALUES (?,?,?,?,?)",
+        [
+            (r.phone, b.month, i, item.name, item.amount)
+            for r in records
+            for b in r.bills
+            for i, item in enumerate(b.items)
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO usage_history (phone, month, data_mb, voice_min, sms) VALUES (?,?,?,?,?)",
+        [(r.phone, u.month, u.data_mb, u.voice_min, u.sms) for r in records for u in r.history],
+    )
+    conn.executemany(
+        "INSERT INTO packages (phone, position, month, name, kind, used, total, unit)"
+        " VALUES (?,?,?,?,?,?,?,?)",
+        [
+            (r.phone, i, r.month_to_date.month, p.name, p.kind, p.used, p.total, p.unit)
+            for r in records
+            for i, p in enumerate(r.packages)
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO charges (phone, month, position, name, amount) VALUES (?,?,?,?,?)",
+        [
+            (r.phone, r.month_to_date.month, i, item.name, item.amount)
+            for r in records
+            for i, item in enumerate(r.month_to_date.items)
+        ],
+    )

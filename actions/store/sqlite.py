@@ -1,0 +1,608 @@
+"""SQLiteStore: the default subscriber store, one SQLite file.
+
+Each public method opens its own connection (safe from any thread of the action server).
+Every change runs inside one BEGIN IMMEDIATE … COMMIT; any exception rolls all of it back.
+ID numbers are kept only as salted PBKDF2 hashes (full number and last six), passwords as
+scrypt hashes; ticket text is escaped and the customer's number masked in display fields.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from actions.store import hashing
+from actions.store.base import (
+    TICKET_KINDS,
+    AccountSuspended,
+    Bill,
+    BillItem,
+    Charges,
+    InvalidInput,
+    MonthlyUsage,
+    NoSuchDestination,
+    NoSuchPlan,
+    NoSuchSubscriber,
+    Package,
+    PlanChange,
+    SamePlan,
+    Sms,
+    Subscriber,
+    Ticket,
+    VerificationResult,
+)
+from actions.store.fill import insert_records
+from actions.store.generate import DEFAULT_COUNT, SEED, generate
+from actions.store.hashing import DUMMY_HASH, hash_password, verify_secret
+from actions.store.schema import DATA_TABLES, SCHEMA
+from actions.verification import ATTEMPT_WINDOW, Attempt, evaluate
+from telecom import mask
+from telecom.catalog import Catalog, Destination, Plan, RoamingTariff, load_catalog
+from telecom.dates import month_key, next_month_first
+
+__all__ = ["SQLiteStore"]
+
+log = logging.getLogger(__name__)
+
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+SEVERITIES = ("minor", "moderate", "major")
+DESCRIPTION_MAX = 2000
+SHORT_FIELD_MAX = 64
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+
+
+# ------------------------------------------------------------------------------------ times
+
+
+def _ts(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise InvalidInput("times must be timezone-aware")
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _dt(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(timezone.utc)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class SQLiteStore:
+    """The SubscriberStore on one SQLite file; catalogues are read from `catalog_root`."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        catalog_root: str | Path,
+        *,
+        id_hash_iterations: int | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.catalog_root = Path(catalog_root)
+        self._id_hash_iterations = id_hash_iterations or hashing.ID_HASH_ITERATIONS
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self.path)!r})"
+
+    # ------------------------------------------------------------------ connections
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; fewer fsyncs per commit
+        return conn
+
+    @contextmanager
+    def _tx(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction: committed when the block ends, rolled back on any exception."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    @property
+    def catalog(self) -> Catalog:
+        return load_catalog(self.catalog_root)
+
+    # ------------------------------------------------------------------ creation
+
+    def initialise(
+        self,
+        today: date | None = None,
+        *,
+        seed: int = SEED,
+        count: int = DEFAULT_COUNT,
+        force: bool = False,
+    ) -> bool:
+        """Create the schema and fill it with generated data unless already filled.
+
+        Returns True when data was generated. `force` empties an existing store first.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = self._connect()
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.executescript(SCHEMA)
+        finally:
+            conn.close()
+        today = today or datetime.now(BEIJING).date()
+        with self._tx() as conn:
+            filled = conn.execute("SELECT value FROM meta WHERE key = 'generated'").fetchone()
+            if filled and not force:
+                return False
+            if force:
+                for table in DATA_TABLES:
+                    conn.execute(f"DELETE FROM {table}")  # fixed names from schema.py
+            records = generate(self.catalog.plans, today, seed=seed, count=count)
+            insert_records(conn, records, self._id_hash_iterations)
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('generated', ?)",
+                (json.dumps({"seed": seed, "count": count, "today": today.isoformat()}),),
+            )
+        log.info("store.initialised subscribers=%d", len(records))
+        return True
+
+    # ------------------------------------------------------------------ subscribers
+
+    def get_subscriber(self, phone: str) -> Subscriber | None:
+        conn = self._connect()
+        try:
+            row = conn.execute("SELECT * FROM subscribers WHERE phone = ?", (phone,)).fetchone()
+        finally:
+            conn.close()
+        return _subscriber(row) if row else None
+
+    def count_subscribers(self) -> int:
+        conn = self._connect()
+        try:
+            return conn.execute("SELECT COUNT(*) FROM subscribers").fetchone()[0]
+        finally:
+            conn.close()
+
+    # ------------------------------------------------------------------ identity
+
+    def check_identity(
+        self, phone: str, *, id_last6: str | None = None, id_number: str | None = None
+    ) -> bool:
+        """True when every given value matches the stored hashes; False if none is given."""
+        conn = self._connect()
+        try:
+            row = conn.execute(
+                "SELECT id_hash, id6_hash FROM subscribers WHERE phone = ?", (phone,)
+            ).fetchone()
+        finally:
+            conn.close()
+        return _identity_matches(row, id_last6, id_number)
+
+    def _attempts(self, conn: sqlite3.Connection, phone: str, now: datetime) -> list[Attempt]:
+        rows = conn.execute(
+            "SELECT at, success FROM verification_attempts WHERE phone = ? AND at >= ?"
+            " ORDER BY at, id",
+            (phone, _ts(now - ATTEMPT_WINDOW)),
+        ).fetchall()
+        return [Attempt(at=_dt(r["at"]), success=bool(r["success"])) for r in rows]
+
+    def verification_lock(self, phone: str, now: datetime) -> datetime | None:
+        with self._tx(write=False) as conn:
+            return evaluate(self._attempts(conn, phone, now), now).locked_until
+
+    def record_verification_attempt(self, phone: str, success: bool, now: datetime) -> int:
+        """Records the attempt; returns failures in a row (the 5th failure locks for 30 min)."""
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO verification_attempts (phone, success, at) VALUES (?, ?, ?)",
+                (phone, int(success), _ts(now)),
+            )
+            state = evaluate(self._attempts(conn, phone, now), now)
+        if state.locked_until:
+            log.warning("store.verification.locked phone=%s", mask.phone(phone))
+        return state.failures
+
+    def verify_identity(
+        self,
+        phone: str,
+        now: datetime,
+        *,
+        id_last6: str | None = None,
+        id_number: str | None = None,
+    ) -> VerificationResult:
+        """Lock check, comparison and recording in one transaction.
+
+        While locked nothing is compared or recorded: the result has ok=False and locked_until.
+        """
+        with self._tx() as conn:
+            state = evaluate(self._attempts(conn, phone, now), now)
+            if state.locked_until:
+                return VerificationResult(False, state.failures, state.locked_until)
+            row = conn.execute(
+                "SELECT id_hash, id6_hash FROM subscribers WHERE phone = ?", (phone,)
+            ).fetchone()
+            ok = _identity_matches(row, id_last6, id_number)
+            conn.execute(
+                "INSERT INTO verification_attempts (phone, success, at) VALUES (?, ?, ?)",
+                (phone, int(ok), _ts(now)),
+            )
+            state = evaluate(self._attempts(conn, phone, now), now)
+        log.info(
+            "store.verification.%s phone=%s failures=%d",
+            "ok" if ok else "failed",
+            mask.phone(phone),
+            state.failures,
+        )
+        if state.locked_until:
+            log.warning("store.verification.locked phone=%s", mask.phone(phone))
+        return VerificationResult(ok, state.failures, state.locked_until)
+
+    # ------------------------------------------------------------------ catalogue
+
+    def get_plan(self, code: str) -> Plan | None:
+        return self.catalog.plan(code)
+
+    def list_plans(self) -> list[Plan]:
+        return list(self.catalog.plans)
+
+    def find_destination(self, text: str) -> Destination | None:
+        return self.catalog.find_destination(text)
+
+    def expand_group(self, text: str) -> list[Destination]:
+        return self.catalog.expand_group(text)
+
+    def roaming_offers(self, destination_code: str) -> RoamingTariff:
+        """The tariff of the destination's zone; NoSuchDestination for an unknown code."""
+        tariff = self.catalog.tariff_for(destination_code or "")
+        if tariff is None:
+            raise NoSuchDestination("unknown destination code")
+        return tariff
+
+    # ------------------------------------------------------------------ bills and usage
+
+    def get_bills(self, phone: str, months: int = 6) -> list[Bill]:
+        """Newest first; [] for an unknown number."""
+        with self._tx(write=False) as conn:
+            rows = conn.execute(
+                "SELECT month, total, paid FROM bills WHERE phone = ? ORDER BY month DESC LIMIT ?",
+                (phone, max(int(months), 0)),
+            ).fetchall()
+            return [self._bill(conn, phone, r) for r in rows]
+
+    def get_bill(self, phone: str, month: str) -> Bill | None:
+        with self._tx(write=False) as conn:
+            row = conn.execute(
+                "SELECT month, total, paid FROM bills WHERE phone = ? AND month = ?", (phone, month)
+            ).fetchone()
+            return self._bill(conn, phone, row) if row else None
+
+    @staticmethod
+    def _bill(conn: sqlite3.Connection, phone: str, row: sqlite3.Row) -> Bill:
+        items = conn.execute(
+            "SELECT name, amount FROM bill_items WHERE phone = ? AND month = ? ORDER BY position",
+            (phone, row["month"]),
+        ).fetchall()
+        return Bill(
+            month=row["month"],
+            total=row["total"],
+            items=tuple(BillItem(i["name"], i["amount"]) for i in items),
+            paid=bool(row["paid"]),
+        )
+
+    def month_to_date(self, phone: str, today: date) -> Charges:
+        """This month's charges so far; NoSuchSubscriber for an unknown number."""
+        month = month_key(today.year, today.month)
+        with self._tx(write=False) as conn:
+            sub = conn.execute(
+                "SELECT plan_code FROM subscribers WHERE phone = ?", (phone,)
+            ).fetchone()
+            if sub is None:
+                raise NoSuchSubscriber("no such subscriber")
+            rows = conn.execute(
+                "SELECT name, amount FROM charges WHERE phone = ? AND month = ? ORDER BY position",
+                (phone, month),
+            ).fetchall()
+        if rows:
+            items = tuple(BillItem(r["name"], r["amount"]) for r in rows)
+        else:  # a new month since the data was generated: only the monthly fee so far
+            plan = self.get_plan(sub["plan_code"])
+            items = (BillItem("月租", plan.monthly_fee if plan else 0),)
+        return Charges(month=month, total=sum(i.amount for i in items), items=items)
+
+    def get_usage(self, phone: str, today: date) -> list[Package]:
+        """Packages of the current month; counters start at 0 in a month with no data yet."""
+        month = month_key(today.year, today.month)
+        reset = next_month_first(today)
+        conn = self._connect()
+        try:
+            rows = conn.execute(
+                "SELECT * FROM packages WHERE phone = ? ORDER BY position", (phone,)
+            ).fetchall()
+        finally:
+            conn.close()
+        return [
+            Package(
+                name=r["name"],
+                kind=r["kind"],
+                used=r["used"] if r["month"] == month else 0,
+                total=r["total"],
+                unit=r["unit"],
+                reset_date=reset,
+            )
+            for r in rows
+        ]
+
+    def usage_history(self, phone: str, months: int = 6) -> list[MonthlyUsage]:
+        """Monthly data, voice and SMS use, newest first (for plan recommendations)."""
+        conn = self._connect()
+        try:
+            rows = conn.execute(
+                "SELECT month, data_mb, voice_min, sms FROM usage_history WHERE phone = ?"
+                " ORDER BY month DESC LIMIT ?",
+                (phone, max(int(months), 0)),
+            ).fetchall()
+        finally:
+            conn.close()
+        return [MonthlyUsage(r["month"], r["data_mb"], r["voice_min"], r["sms"]) for r in rows]
+
+    # ------------------------------------------------------------------ changes
+
+    def change_plan(
+        self, phone: str, plan_code: str, effective: date, now: datetime | None = None
+    ) -> PlanChange:
+        """Schedule a plan change for `effective`; replaces an earlier scheduled change.
+
+        Raises NoSuchSubscriber, NoSuchPlan, or SamePlan (already the plan, or already scheduled).
+        """
+        now = now or _utcnow()
+        plan = self.get_plan(plan_code)
+        if plan is None:
+            raise NoSuchPlan("unknown plan code")
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT plan_code, pending_plan_code FROM subscribers WHERE phone = ?", (phone,)
+            ).fetchone()
+            if row is None:
+                raise NoSuchSubscriber("no such subscriber")
+            if plan_code in (row["plan_code"], row["pending_plan_code"]):
+                raise SamePlan("already the current or scheduled plan")
+            conn.execute(
+                "UPDATE plan_changes SET status = 'superseded'"
+                " WHERE phone = ? AND status = 'scheduled'",
+                (phone,),
+            )
+            cursor = conn.execute(
+                "INSERT INTO plan_changes"
+                " (phone, from_plan, to_plan, effective, requested_at, status)"
+                " VALUES (?, ?, ?, ?, ?, 'scheduled')",
+                (phone, row["plan_code"], plan_code, effective.isoformat(), _ts(now)),
+            )
+            conn.execute(
+                "UPDATE subscribers SET pending_plan_code = ?, pending_effective = ?"
+                " WHERE phone = ?",
+                (plan_code, effective.isoformat(), phone),
+            )
+            self._queue_sms(
+                conn, phone, "plan_change",
+                f"【客服通知】您已成功预约变更为{plan.name}，将于{effective:%Y年%m月%d日}生效。",
+                now,
+            )  # fmt: skip
+            change = PlanChange(
+                id=cursor.lastrowid,
+                phone=phone,
+                from_plan=row["plan_code"],
+                to_plan=plan_code,
+                effective=effective,
+                requested_at=now.astimezone(timezone.utc),
+                status="scheduled",
+            )
+        log.info("store.plan_change.scheduled phone=%s to=%s", mask.phone(phone), plan_code)
+        return change
+
+    def set_roaming(self, phone: str, active: bool, now: datetime) -> None:
+        """Turn international roaming on or off (no-op if already so, nothing recorded then).
+
+        Raises NoSuchSubscriber, or AccountSuspended when activating a line suspended for arrears.
+        """
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT status, roaming_active FROM subscribers WHERE phone = ?", (phone,)
+            ).fetchone()
+            if row is None:
+                raise NoSuchSubscriber("no such subscriber")
+            if bool(row["roaming_active"]) == active:
+                return
+            if active and row["status"] == "suspended":
+                raise AccountSuspended("line suspended for arrears")
+            conn.execute(
+                "UPDATE subscribers SET roaming_active = ? WHERE phone = ?", (int(active), phone)
+            )
+            conn.execute(
+                "INSERT INTO roaming_events (phone, active, at) VALUES (?, ?, ?)",
+                (phone, int(active), _ts(now)),
+            )
+            text = "已开通国际漫游，出境后按目的地资费计费。" if active else "已关闭国际漫游。"
+            self._queue_sms(conn, phone, "roaming", f"【客服通知】您的号码{text}", now)
+        log.info("store.roaming.%s phone=%s", "on" if active else "off", mask.phone(phone))
+
+    def reset_password(self, phone: str, now: datetime) -> None:
+        """A new 6-digit temporary password, stored hashed, sent by SMS in the same transaction.
+
+        The password is returned to nobody and never logged. Raises NoSuchSubscriber.
+        """
+        password = f"{secrets.randbelow(10**6):06d}"
+        hashed = hash_password(password)
+        with self._tx() as conn:
+            updated = conn.execute(
+                "UPDATE subscribers SET password_hash = ?, password_changed_at = ? WHERE phone = ?",
+                (hashed, _ts(now), phone),
+            ).rowcount
+            if not updated:
+                raise NoSuchSubscriber("no such subscriber")
+            self._queue_sms(
+                conn, phone, "password_reset",
+                f"【客服通知】您的服务密码已重置，临时密码为{password}，请尽快登录修改。"
+                "如非本人操作，请立即联系客服。",
+                now,
+            )  # fmt: skip
+        del password
+        log.info("store.password.reset phone=%s", mask.phone(phone))
+
+    def check_password(self, phone: str, password: str) -> bool:
+        conn = self._connect()
+        try:
+            row = conn.execute(
+                "SELECT password_hash FROM subscribers WHERE phone = ?", (phone,)
+            ).fetchone()
+        finally:
+            conn.close()
+        return bool(row) and verify_secret(password, row["password_hash"])
+
+    # ------------------------------------------------------------------ SMS
+
+    def _queue_sms(
+        self, conn: sqlite3.Connection, phone: str, kind: str, body: str, now: datetime
+    ) -> None:
+        """Write an outbound SMS inside the caller's transaction."""
+        conn.execute(
+            "INSERT INTO sms_outbox (phone, kind, body, created_at) VALUES (?, ?, ?, ?)",
+            (phone, kind, body, _ts(now)),
+        )
+
+    def outbox(self, phone: str) -> list[Sms]:
+        """SMS sent to `phone`, newest first."""
+        conn = self._connect()
+        try:
+            rows = conn.execute(
+                "SELECT * FROM sms_outbox WHERE phone = ? ORDER BY id DESC", (phone,)
+            ).fetchall()
+        finally:
+            conn.close()
+        return [
+            Sms(id=r["id"], phone=r["phone"], created_at=_dt(r["created_at"]), kind=r["kind"],
+                body=r["body"])
+            for r in rows
+        ]  # fmt: skip
+
+    # ------------------------------------------------------------------ tickets
+
+    def create_ticket(
+        self,
+        kind: str,
+        category: str,
+        description: str,
+        phone: str | None,
+        now: datetime,
+        severity: str | None = None,
+        extra: dict | None = None,
+    ) -> Ticket:
+        """Record a complaint, fault report or callback request.
+
+        The description has phone and ID numbers masked, control characters removed, is cut to
+        DESCRIPTION_MAX characters and HTML-escaped. A `phone` that is not a mobile number is
+        treated as anonymous. Raises InvalidInput for an unknown kind or severity.
+        """
+        if kind not in TICKET_KINDS:
+            raise InvalidInput("unknown ticket kind")
+        if severity is not None and severity not in SEVERITIES:
+            raise InvalidInput("unknown severity")
+        clean_phone = phone if isinstance(phone, str) and _MOBILE.fullmatch(phone) else None
+        safe_category = mask.escape_text(category, SHORT_FIELD_MAX) or "other"
+        safe_description = mask.escape_text(mask.text(str(description or "")), DESCRIPTION_MAX)
+        safe_extra = _escape_extra(extra or {})
+        customer = mask.phone(clean_phone) if clean_phone else ""
+        local_day = now.astimezone(BEIJING)
+        with self._tx() as conn:
+            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets").fetchone()[0]
+            ticket_id = f"T{local_day:%Y%m%d}-{seq:06d}"
+            conn.execute(
+                "INSERT INTO tickets (seq, id, kind, category, severity, description, customer,"
+                " phone, status, created_at, extra) VALUES (?,?,?,?,?,?,?,?,'open',?,?)",
+                (seq, ticket_id, kind, safe_category, severity, safe_description, customer,
+                 clean_phone, _ts(now), json.dumps(safe_extra, ensure_ascii=False)),
+            )  # fmt: skip
+            if clean_phone:
+                self._queue_sms(
+                    conn, clean_phone, "ticket",
+                    f"【客服通知】您的工单{ticket_id}已受理，我们会尽快处理并告知结果。", now,
+                )  # fmt: skip
+        log.info("store.ticket.created ticket=%s kind=%s customer=%s", ticket_id, kind, customer)
+        return Ticket(
+            id=ticket_id,
+            kind=kind,
+            category=safe_category,
+            severity=severity,
+            description=safe_description,
+            customer=customer,
+            status="open",
+            created_at=now.astimezone(timezone.utc),
+            extra=safe_extra,
+        )
+
+    def get_tickets(self, phone: str) -> list[Ticket]:
+        """Tickets of `phone`, newest first."""
+        conn = self._connect()
+        try:
+            rows = conn.execute(
+                "SELECT * FROM tickets WHERE phone = ? ORDER BY seq DESC", (phone,)
+            ).fetchall()
+        finally:
+            conn.close()
+        return [
+            Ticket(id=r["id"], kind=r["kind"], category=r["category"], severity=r["severity"],
+                   description=r["description"], customer=r["customer"], status=r["status"],
+                   created_at=_dt(r["created_at"]), extra=json.loads(r["extra"]))
+            for r in rows
+        ]  # fmt: skip
+
+
+def _subscriber(row: sqlite3.Row) -> Subscriber:
+    return Subscriber(
+        phone=row["phone"],
+        name=row["name"],
+        tier=row["tier"],
+        plan_code=row["plan_code"],
+        balance=row["balance"],
+        status=row["status"],
+        roaming_active=bool(row["roaming_active"]),
+        city=row["city"],
+        district=row["district"],
+        pending_plan_code=row["pending_plan_code"],
+        pending_effective=(
+            date.fromisoformat(row["pending_effective"]) if row["pending_effective"] else None
+        ),
+    )
+
+
+def _identity_matches(row: sqlite3.Row | None, id_last6: str | None, id_number: str | None) -> bool:
+    pairs = ((id_number, "id_hash"), (id_last6, "id6_hash"))
+    given = [(str(v).strip().upper(), key) for v, key in pairs if v]
+    if not given:
+        return False
+    if row is None:
+        verify_secret(given[0][0], DUMMY_HASH)  # same work whether or not the number exists
+        return False
+    return all(verify_secret(value, row[key]) for value, key in given)
+
+
+def _escape_extra(extra: dict) -> dict:
+    out: dict = {}
+    for key, value in list(extra.items())[:32]:
+        safe_key = mask.escape_text(key, SHORT_FIELD_MAX)
+        if isinstance(value, bool) or value is None or isinstance(value, (int, float)):
+            out[safe_key] = value
+        else:
+            out[safe_key] = mask.escape_text(mask.text(str(value)), DESCRIPTION_MAX)
+    return out
