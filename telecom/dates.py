@@ -6,7 +6,7 @@ import re
 import unicodedata
 from datetime import date
 
-from telecom.numbers import cn_number
+from telecom.numbers import TRADITIONAL_QUANTITY_CHARS, cn_number
 
 __all__ = ["add_months", "month_key", "next_month_first", "parse_month"]
 
@@ -49,7 +49,7 @@ def parse_month(text: str | None, today: date) -> str | None:
     """
     if not text:
         return None
-    text = unicodedata.normalize("NFKC", text)
+    text = unicodedata.normalize("NFKC", text).translate(TRADITIONAL_QUANTITY_CHARS)
     iso = _ISO.search(text)
     if iso:
         month = cn_number(iso.group("m"))

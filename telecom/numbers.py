@@ -168,7 +168,7 @@ _RANGE = re.compile(
 )
 _HALF = re.compile(r"半\s*个?\s*(?P<unit>月|年|周|星期|礼拜)")
 _SPAN = re.compile(
-    rf"(?P<n>{_NUM})\s*(?:(?P<ge>个)\s*(?P<half1>半)?\s*)?"
+    rf"(?P<n>{_NUM})\s*(?:多|来)?\s*(?:(?P<ge>个)\s*(?P<half1>半)?\s*)?(?:多)?"
     r"(?P<unit>天|日|晚|夜|周|星期|礼拜|月|年)(?P<half2>半)?"
 )
 _UNIT_DAYS = {
@@ -184,15 +184,23 @@ _UNIT_DAYS = {
 }
 
 
+# Traditional forms of the characters that quantities and dates are written with; customers
+# who type Traditional write 兩個禮拜 and 上個月 (the NLU converts whole messages, but actions
+# also parse the raw text).
+TRADITIONAL_QUANTITY_CHARS = str.maketrans("個兩禮週號萬億貳參陸", "个两礼周号万亿贰参陆")
+
+
 def parse_days(text: str | None) -> int | None:
     """A length of stay in days: '7天' 7, '两个礼拜' 14, '半个月' 15, '三天两夜' 3, '10天左右' 10.
+
+    Approximate stays take the base number: '二十多天' 20, '十来天' 10, '一个多月' 30.
 
     A bare '3月' is a month, not a duration, so months need 个 ('3个月'). Nights alone count as
     one day more ('住两晚' → 3). Ranges give the upper bound ('7到10天' → 10).
     """
     if not text:
         return None
-    text = unicodedata.normalize("NFKC", text)
+    text = unicodedata.normalize("NFKC", text).translate(TRADITIONAL_QUANTITY_CHARS)
     ranged = _RANGE.search(text)
     if ranged:
         n = cn_number(ranged.group("n"))

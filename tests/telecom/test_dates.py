@@ -60,3 +60,11 @@ def test_next_month_first(today, first):
 def test_add_months():
     assert add_months(date(2026, 3, 15), -3) == (2025, 12)
     assert add_months(date(2026, 3, 15), 10) == (2027, 1)
+
+
+def test_parse_month_reads_traditional_characters():
+    from datetime import date
+
+    from telecom.dates import parse_month
+
+    assert parse_month("上個月的帳單", date(2026, 11, 23)) == "2026-10"

@@ -145,6 +145,9 @@ def test_parse_phone_ignores_an_id_number_next_to_it():
         ("两三天", 3),
         ("7到10天", 10),
         ("１０天", 10),
+        ("二十多天", 20),
+        ("十来天", 10),
+        ("一个多月", 30),
     ],
 )
 def test_parse_days(text, days):
@@ -162,3 +165,8 @@ def test_parse_days_none(text):
 )
 def test_cn_number(text, value):
     assert cn_number(text) == value
+
+
+@pytest.mark.parametrize(("text", "days"), [("兩個禮拜", 14), ("一個多月", 30), ("三個月", 90)])
+def test_parse_days_reads_traditional_characters(text, days):
+    assert parse_days(text) == days
