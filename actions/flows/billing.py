@@ -1,0 +1,30 @@
+"""Balance, this month's charges so far, and a past month's bill."""
+
+from __future__ import annotations
+
+from rasa_sdk.events import SlotSet
+
+from actions import replies
+from actions.flows import common
+from telecom.dates import parse_month
+
+
+class ActionAnswerBalance(common.VerifiedAction):
+    def name(self) -> str:
+        return "action_answer_balance"
+
+    def answer(self, dispatcher, tracker, phone):
+        store, today = common.store(), common.today()
+        month_text = tracker.get_slot("month")
+        month = parse_month(month_text, today) if month_text else None
+        if month and month != f"{today:%Y-%m}":
+            dispatcher.utter_message(
+                text=replies.bill_reply(phone, month, store.get_bill(phone, month))
+            )
+        else:
+            sub = store.get_subscriber(phone)
+            charges = store.month_to_date(phone, today)
+            dispatcher.utter_message(
+                text=replies.balance_reply(phone, sub.balance, sub.status, charges)
+            )
+        return [SlotSet("month", None)] if month_text else []

@@ -1,0 +1,149 @@
+"""What every flow shares: the store (one per process, opened lazily), the clock, slot helpers.
+
+Nothing is opened at import time. Tests install their own store and clock with `use_store` and
+`use_clock`.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABCMeta, abstractmethod
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+CHINA_TZ = timezone(timedelta(hours=8))
+
+_state: dict[str, Any] = {"store": None, "settings": None, "clock": None}
+
+
+def settings() -> Settings:
+    if _state["settings"] is None:
+        _state["settings"] = load_settings()
+    return _state["settings"]
+
+
+def store():
+    """The subscriber store of this process, opened on first use."""
+    if _state["store"] is None:
+        from actions.store import open_store
+
+        _state["store"] = open_store(settings())
+    return _state["store"]
+
+
+def use_store(value, settings_value: Settings | None = None) -> None:
+    """Install a store (and optionally settings) for this process; tests use a temporary one."""
+    _state["store"] = value
+    if settings_value is not None:
+        _state["settings"] = settings_value
+
+
+def use_clock(clock: Callable[[], datetime] | None) -> None:
+    """Install a clock returning aware datetimes (None: the real clock)."""
+    _state["clock"] = clock
+
+
+def now() -> datetime:
+    """The current time, aware, UTC."""
+    clock = _state["clock"]
+    return clock() if clock else datetime.now(timezone.utc)
+
+
+def today() -> date:
+    """Today's date in China (bills and plan changes follow local dates)."""
+    return now().astimezone(CHINA_TZ).date()
+
+
+def local_time(moment: datetime) -> str:
+    """'14:35' in China time."""
+    return moment.astimezone(CHINA_TZ).strftime("%H:%M")
+
+
+def latest_text(tracker: Tracker) -> str:
+    return str((tracker.latest_message or {}).get("text") or "")
+
+
+def latest_intent(tracker: Tracker) -> str:
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    return str(intent.get("name") or "")
+
+
+def verified_phone(tracker: Tracker, level: str = "basic") -> str | None:
+    """The phone verified in this conversation at `level` or better, else None."""
+    phone = tracker.get_slot("verified_phone")
+    have = tracker.get_slot("verified_level")
+    if not phone or tracker.get_slot("identity_status") != "verified":
+        return None
+    if level == "full" and have != "full":
+        return None
+    return phone
+
+
+NOT_VERIFIED = (
+    "为了保护您的账户安全，这项业务需要先核实身份。请再说一次您要办理的业务，我会引导您完成核验。"
+)
+
+
+class VerifiedAction(Action, metaclass=ABCMeta):
+    """An action that answers only for a verified phone; subclasses implement `answer`."""
+
+    level = "basic"
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict):
+        phone = verified_phone(tracker, self.level)
+        if phone is None:
+            dispatcher.utter_message(text=NOT_VERIFIED)
+            return []
+        return self.answer(dispatcher, tracker, phone)
+
+    @abstractmethod
+    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, phone: str) -> list: ...
+
+
+# Slots each form owns; cleared when the customer cancels or the flow finishes.
+FORM_SLOTS = {
+    "verification_form": ("phone_number", "id_last6", "id_number"),
+    "plan_change_form": ("target_plan", "plan_confirmed"),
+    "roaming_form": ("roaming_action", "roaming_confirmed"),
+    "ticket_form": ("ticket_description", "ticket_kind"),
+}
+
+CANCEL_MESSAGES = {
+    "verification_form": "好的，已停止身份核验，刚才提供的信息不会保存。需要时随时再找我。",
+    "plan_change_form": "好的，本次不变更套餐，您的套餐保持不变。想了解其他套餐随时告诉我。",
+    "roaming_form": "好的，已取消，国际漫游状态没有任何变化。还有其他可以帮您的吗？",
+    "ticket_form": "好的，这次先不登记了。如果之后还需要投诉或报修，随时告诉我。",
+}
+
+
+def cancelled_loop(tracker: Tracker) -> str | None:
+    """The form the customer just left (the last active loop before action_deactivate_loop)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name"):
+            return event["name"]
+    return None
+
+
+class ActionCancelRequest(Action):
+    """After `action_deactivate_loop` on 算了/不办了/取消: say so and forget the form's slots."""
+
+    def name(self) -> str:
+        return "action_cancel_request"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict):
+        form = cancelled_loop(tracker)
+        dispatcher.utter_message(text=CANCEL_MESSAGES.get(form, "好的，已为您取消，未做任何变更。"))
+        slots = FORM_SLOTS.get(form, ())
+        return [SlotSet(slot, None) for slot in slots]

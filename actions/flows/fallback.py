@@ -1,0 +1,35 @@
+"""Two-stage fallback: a first misunderstanding asks to rephrase, a second in a row offers a human
+(the button 转人工)."""
+
+from __future__ import annotations
+
+from rasa_sdk import Action
+from rasa_sdk.events import SlotSet
+
+FALLBACK_INTENT = "nlu_fallback"
+
+
+def fallback_stage(user_intents: list[str]) -> str:
+    """'repeated' when the user turn before the latest was also misunderstood, else 'first'.
+
+    `user_intents` are the intents of the user turns, oldest first, the latest included.
+    """
+    if len(user_intents) >= 2 and user_intents[-2] == FALLBACK_INTENT:
+        return "repeated"
+    return "first"
+
+
+def user_intents(events: list[dict]) -> list[str]:
+    return [
+        str(((e.get("parse_data") or {}).get("intent") or {}).get("name") or "")
+        for e in events
+        if e.get("event") == "user"
+    ]
+
+
+class ActionFallbackStage(Action):
+    def name(self) -> str:
+        return "action_fallback_stage"
+
+    async def run(self, dispatcher, tracker, domain):
+        return [SlotSet("fallback_stage", fallback_stage(user_intents(tracker.events)))]

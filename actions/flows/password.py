@@ -1,0 +1,24 @@
+"""Service password reset: needs full ID verification; the new password goes by SMS only."""
+
+from __future__ import annotations
+
+import logging
+
+from actions import replies
+from actions.flows import common
+from telecom import mask
+
+log = logging.getLogger(__name__)
+
+
+class ActionResetPassword(common.VerifiedAction):
+    level = "full"
+
+    def name(self) -> str:
+        return "action_reset_password"
+
+    def answer(self, dispatcher, tracker, phone):
+        common.store().reset_password(phone, common.now())
+        log.info("flows.password.reset phone=%s", mask.phone(phone))
+        dispatcher.utter_message(text=replies.password_reset_reply(phone))
+        return []

@@ -1,0 +1,163 @@
+"""Current plan, and the plan change form: target plan → difference and date → confirm → apply."""
+
+from __future__ import annotations
+
+import logging
+
+from rasa_sdk import Action, FormValidationAction
+from rasa_sdk.events import SlotSet
+
+from actions import replies
+from actions.flows import common
+from actions.plans import UsageProfile, effective_date, price_difference, recommend_plans
+from actions.store.base import StoreError
+from telecom import mask
+from telecom.catalog import load_catalog
+from telecom.money import yuan
+
+log = logging.getLogger(__name__)
+
+CONFIRM_BUTTONS = [
+    {"title": "确认办理", "payload": "/affirm"},
+    {"title": "取消", "payload": "/deny"},
+]
+
+
+def find_plan(text: str | None):
+    """A plan by code, name or alias."""
+    if not text:
+        return None
+    catalog = load_catalog(common.settings().catalog_root)
+    return catalog.plan(str(text)) or catalog.find_plan(str(text))
+
+
+class ActionAnswerPlan(common.VerifiedAction):
+    def name(self) -> str:
+        return "action_answer_plan"
+
+    def answer(self, dispatcher, tracker, phone):
+        store = common.store()
+        sub = store.get_subscriber(phone)
+        plan = store.get_plan(sub.plan_code)
+        pending = store.get_plan(sub.pending_plan_code) if sub.pending_plan_code else None
+        dispatcher.utter_message(
+            text=replies.current_plan_reply(phone, plan, pending, sub.pending_effective)
+        )
+        return []
+
+
+class ValidatePlanChangeForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_plan_change_form"
+
+    def validate_target_plan(self, value, dispatcher, tracker, domain):
+        plan = find_plan(value)
+        if plan is None:
+            dispatcher.utter_message(
+                text="抱歉，没有找到这个套餐。请从下面的推荐里选一个，或说出套餐名称，例如“5G畅享129元套餐”。"
+            )
+            return {"target_plan": None}
+        phone = common.verified_phone(tracker)
+        sub = common.store().get_subscriber(phone) if phone else None
+        if sub is not None and sub.plan_code == plan.code:
+            dispatcher.utter_message(
+                text=f"您现在用的就是{plan.name}，不需要变更。想换成其他套餐吗？"
+            )
+            return {"target_plan": None}
+        # A new choice (also while being asked to confirm) needs a fresh confirmation.
+        return {"target_plan": plan.code, "plan_confirmed": None}
+
+    def validate_plan_confirmed(self, value, dispatcher, tracker, domain):
+        return {"plan_confirmed": True if value else None}
+
+
+class ActionAskTargetPlan(Action):
+    """Recommend two or three plans that fit the customer's usage, as buttons."""
+
+    def name(self) -> str:
+        return "action_ask_target_plan"
+
+    async def run(self, dispatcher, tracker, domain):
+        phone = common.verified_phone(tracker)
+        store = common.store()
+        sub = store.get_subscriber(phone) if phone else None
+        current = store.get_plan(sub.plan_code) if sub else None
+        if current is None:
+            dispatcher.utter_message(text="请问您想换成哪个套餐？")
+            return []
+        usage = UsageProfile.from_history(store.usage_history(phone))
+        recs = recommend_plans(current, usage, store.list_plans(), limit=3)
+        lines = [
+            f"您当前是{current.name}（月费 {yuan(current.monthly_fee)}）。"
+            "根据您近几个月的用量，推荐这几款："
+        ]
+        buttons = []
+        for i, rec in enumerate(recs, 1):
+            lines.append(
+                f"{i}. {rec.plan.name}（{replies.difference_text(rec.monthly_difference)}）："
+                f"{rec.reason}"
+            )
+            buttons.append(
+                {"title": rec.plan.name, "payload": f'/inform{{"plan_name":"{rec.plan.code}"}}'}
+            )
+        lines.append("请选择一个，或直接告诉我想要的套餐名称。")
+        dispatcher.utter_message(text="\n".join(lines), buttons=buttons)
+        return []
+
+
+class ActionAskPlanConfirmed(Action):
+    def name(self) -> str:
+        return "action_ask_plan_confirmed"
+
+    async def run(self, dispatcher, tracker, domain):
+        phone = common.verified_phone(tracker)
+        store = common.store()
+        sub = store.get_subscriber(phone) if phone else None
+        target = store.get_plan(tracker.get_slot("target_plan") or "")
+        if sub is None or target is None:
+            dispatcher.utter_message(text="请问您想换成哪个套餐？")
+            return []
+        current = store.get_plan(sub.plan_code)
+        text = replies.plan_change_question(
+            phone,
+            current,
+            target,
+            price_difference(current, target),
+            effective_date(common.today()),
+        )
+        dispatcher.utter_message(text=text, buttons=CONFIRM_BUTTONS)
+        return []
+
+
+class ActionChangePlan(Action):
+    """Apply the confirmed change (one store transaction) and report the result."""
+
+    def name(self) -> str:
+        return "action_change_plan"
+
+    async def run(self, dispatcher, tracker, domain):
+        reset = [SlotSet("target_plan", None), SlotSet("plan_confirmed", None)]
+        phone = common.verified_phone(tracker)
+        code = tracker.get_slot("target_plan")
+        if phone is None or not code or not tracker.get_slot("plan_confirmed"):
+            dispatcher.utter_message(text="好的，本次没有变更套餐。")
+            return reset
+        store = common.store()
+        effective = effective_date(common.today())
+        try:
+            store.change_plan(phone, code, effective, common.now())
+        except StoreError as error:
+            log.warning(
+                "flows.plan_change.failed phone=%s error=%s",
+                mask.phone(phone),
+                type(error).__name__,
+            )
+            dispatcher.utter_message(
+                text="抱歉，套餐变更没有成功，您的套餐保持不变。请稍后再试，或转人工办理。"
+            )
+            return reset
+        log.info("flows.plan_change.done phone=%s plan=%s", mask.phone(phone), code)
+        dispatcher.utter_message(
+            text=replies.plan_changed_reply(phone, store.get_plan(code), effective)
+        )
+        return reset

@@ -1,0 +1,217 @@
+"""Identity: signed app login or the verification form (phone + ID last 6 / full ID).
+
+`action_start_request` runs first for every sensitive request: it remembers the request in
+`pending_request` and sets `identity_status` to `verified` (go ahead) or `needed` (the rules then
+run `verification_form`). The form ends with `identity_status` `verified` or `failed` (locked).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import replies
+from actions.flows import common
+from actions.identity import verify_login
+from actions.roaming_quote import infer_roaming_action
+from telecom import mask
+from telecom.numbers import parse_id_last6, parse_id_number, parse_phone
+
+log = logging.getLogger(__name__)
+
+HUMAN_BUTTON = [{"title": "转人工", "payload": "/request_human"}]
+
+
+def _login_phone(tracker: Tracker) -> str | None:
+    secret = common.settings().identity_secret
+    metadata = (tracker.latest_message or {}).get("metadata")
+    phone = verify_login(metadata, secret, common.now())
+    if phone is None:
+        phone = verify_login(tracker.get_slot("session_started_metadata"), secret, common.now())
+    return phone
+
+
+class ActionStartRequest(Action):
+    """Remember the sensitive request and decide whether the customer must verify first."""
+
+    def name(self) -> str:
+        return "action_start_request"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict):
+        intent = common.latest_intent(tracker)
+        if intent in replies.SENSITIVE_REQUESTS:
+            request, level = replies.SENSITIVE_REQUESTS[intent]
+        else:  # resumed with an unrelated intent: keep what was pending
+            request = tracker.get_slot("pending_request") or "balance"
+            level = replies.LEVEL_FOR_REQUEST.get(request, "basic")
+        decision = replies.decide_identity(
+            level,
+            verified_phone=tracker.get_slot("verified_phone"),
+            verified_level=tracker.get_slot("verified_level"),
+            candidate_phone=parse_phone(tracker.get_slot("phone_number")),
+            login_phone=_login_phone(tracker),
+        )
+        events = [
+            SlotSet("verified_phone", decision.verified_phone),
+            SlotSet("verified_level", decision.verified_level),
+            SlotSet("phone_number", decision.phone_number),
+            SlotSet("id_last6", None),
+            SlotSet("id_number", None),
+        ]
+        if request == "roaming" and intent == "roaming" and not tracker.get_slot("roaming_action"):
+            action = infer_roaming_action(common.latest_text(tracker))
+            if action:
+                events.append(SlotSet("roaming_action", action))
+        log.info("flows.request.start request=%s status=%s", request, decision.status)
+        return [
+            *events,
+            SlotSet("pending_request", request),
+            SlotSet("identity_status", decision.status),
+        ]
+
+
+def _needed_level(tracker: Tracker) -> str:
+    return replies.LEVEL_FOR_REQUEST.get(tracker.get_slot("pending_request"), "basic")
+
+
+class ValidateVerificationForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_verification_form"
+
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain):
+        if tracker.get_slot("identity_status") in ("verified", "failed"):
+            return []
+        level = _needed_level(tracker)
+        return ["phone_number", "id_number" if level == "full" else "id_last6"]
+
+    def _locked(self, dispatcher, phone: str) -> dict | None:
+        until = common.store().verification_lock(phone, common.now())
+        if until is None:
+            return None
+        dispatcher.utter_message(
+            text=replies.lock_message(phone, until, common.local_time(until)), buttons=HUMAN_BUTTON
+        )
+        return {"identity_status": "failed"}
+
+    def validate_phone_number(self, value, dispatcher, tracker, domain):
+        phone = parse_phone(str(value or ""))
+        if phone is None:
+            dispatcher.utter_message(
+                text="抱歉，没能识别出手机号码。请输入11位手机号，例如 138 0013 8000。"
+            )
+            return {"phone_number": None}
+        if common.store().get_subscriber(phone) is None:
+            dispatcher.utter_message(
+                text=f"抱歉，号码 {mask.phone(phone)} 不是我们的用户号码，无法查询。"
+                "请核对后重新输入本网手机号码，或回复“取消”。"
+            )
+            return {"phone_number": None}
+        locked = self._locked(dispatcher, phone)
+        if locked:
+            return {"phone_number": None, **locked}
+        return {"phone_number": phone}
+
+    def _check(self, dispatcher, tracker, slot: str, value, full: bool) -> dict:
+        text = str(value or "")
+        secret = parse_id_number(text) if full else parse_id_last6(text)
+        phone = parse_phone(str(tracker.get_slot("phone_number") or ""))
+        if phone is None:
+            return {slot: None}  # asked again after the phone number
+        if secret is None:
+            ask = (
+                "18位身份证号码（最后一位可能是X）"
+                if full
+                else "身份证号码的最后6位（最后一位可能是X）"
+            )
+            dispatcher.utter_message(text=f"抱歉，格式不太对，请输入机主{ask}。")
+            return {slot: None}
+        locked = self._locked(dispatcher, phone)
+        if locked:
+            return {slot: None, **locked}
+        kwargs = {"id_number": secret} if full else {"id_last6": secret}
+        result = common.store().verify_identity(phone, common.now(), **kwargs)
+        if result.ok:
+            log.info(
+                "flows.verification.ok phone=%s level=%s",
+                mask.phone(phone),
+                "full" if full else "basic",
+            )
+            have = (
+                tracker.get_slot("verified_level")
+                if tracker.get_slot("verified_phone") == phone
+                else None
+            )
+            level = "full" if full or have == "full" else "basic"
+            dispatcher.utter_message(text=f"身份核验通过（{mask.phone(phone)}），谢谢您的配合。")
+            return {
+                slot: None,
+                "phone_number": phone,
+                "verified_phone": phone,
+                "verified_level": level,
+                "identity_status": "verified",
+            }
+        log.info(
+            "flows.verification.failed phone=%s failures=%s", mask.phone(phone), result.failures
+        )
+        if result.locked_until is not None:
+            dispatcher.utter_message(
+                text=replies.lock_message(
+                    phone, result.locked_until, common.local_time(result.locked_until)
+                ),
+                buttons=HUMAN_BUTTON,
+            )
+            return {slot: None, "identity_status": "failed"}
+        dispatcher.utter_message(text=replies.wrong_id_message(result.failures, full))
+        return {slot: None}
+
+    def validate_id_last6(self, value, dispatcher, tracker, domain):
+        return self._check(dispatcher, tracker, "id_last6", value, full=False)
+
+    def validate_id_number(self, value, dispatcher, tracker, domain):
+        return self._check(dispatcher, tracker, "id_number", value, full=True)
+
+
+def _notice_events(dispatcher, tracker, level: str) -> list:
+    if tracker.get_slot("privacy_notice_given"):
+        return []
+    dispatcher.utter_message(text=replies.privacy_notice(level))
+    return [SlotSet("privacy_notice_given", True)]
+
+
+class ActionAskPhoneNumber(Action):
+    def name(self) -> str:
+        return "action_ask_verification_form_phone_number"
+
+    async def run(self, dispatcher, tracker, domain):
+        events = _notice_events(dispatcher, tracker, _needed_level(tracker))
+        dispatcher.utter_message(text="请告诉我需要办理业务的手机号码。")
+        return events
+
+
+class ActionAskIdLast6(Action):
+    def name(self) -> str:
+        return "action_ask_id_last6"
+
+    async def run(self, dispatcher, tracker, domain):
+        events = _notice_events(dispatcher, tracker, "basic")
+        phone = mask.phone(tracker.get_slot("phone_number"))
+        dispatcher.utter_message(
+            text=f"请输入 {phone} 机主身份证号码的最后6位（最后一位是X的请输入X）。"
+        )
+        return events
+
+
+class ActionAskIdNumber(Action):
+    def name(self) -> str:
+        return "action_ask_id_number"
+
+    async def run(self, dispatcher, tracker, domain):
+        events = _notice_events(dispatcher, tracker, "full")
+        phone = mask.phone(tracker.get_slot("phone_number"))
+        dispatcher.utter_message(
+            text=f"这项业务需要核验完整的身份证号码，请输入 {phone} 机主的18位身份证号码。"
+        )
+        return events

@@ -1,0 +1,223 @@
+"""Pure decisions and reply texts for the account flows (no Rasa, no store access).
+
+Phones are always shown masked; ID digits never appear in any reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from telecom import mask
+from telecom.money import yuan
+
+# intent → (pending_request, verification level it needs)
+SENSITIVE_REQUESTS = {
+    "query_balance": ("balance", "basic"),
+    "query_data_usage": ("data_usage", "basic"),
+    "query_plan": ("plan", "basic"),
+    "change_plan": ("change_plan", "basic"),
+    "roaming": ("roaming", "basic"),
+    "reset_password": ("reset_password", "full"),
+    "check_ticket": ("check_ticket", "basic"),
+}
+LEVEL_FOR_REQUEST = {request: level for request, level in SENSITIVE_REQUESTS.values()}
+NEAR_EXHAUSTION = 0.9
+MAX_FAILURES = 5
+_CN = timezone(timedelta(hours=8))
+
+
+@dataclass(frozen=True)
+class IdentityDecision:
+    status: str  # verified | needed
+    verified_phone: str | None
+    verified_level: str | None
+    phone_number: str | None  # candidate number for the form (None: ask)
+
+
+def level_satisfies(have: str | None, need: str) -> bool:
+    return have == "full" or (have == "basic" and need == "basic")
+
+
+def decide_identity(
+    need: str,
+    *,
+    verified_phone: str | None,
+    verified_level: str | None,
+    candidate_phone: str | None,
+    login_phone: str | None,
+) -> IdentityDecision:
+    """Whether a request can go ahead on what is already known, or needs the form.
+
+    A signed app login counts as `basic`. A number mentioned in the request that differs from
+    the verified one needs its own verification.
+    """
+    if login_phone and verified_phone != login_phone:
+        verified_phone, verified_level = login_phone, "basic"
+    target = candidate_phone or verified_phone
+    if verified_phone and target == verified_phone and level_satisfies(verified_level, need):
+        return IdentityDecision("verified", verified_phone, verified_level, verified_phone)
+    return IdentityDecision("needed", verified_phone, verified_level, target)
+
+
+def privacy_notice(level: str) -> str:
+    what = "手机号码和机主完整的身份证号码" if level == "full" else "手机号码和机主身份证号码后6位"
+    return (
+        f"为了保护您的账户安全，办理前需要先核实身份，请提供{what}。"
+        "这些信息只用于本次身份核验，不会用于其他用途，核验结果仅在本次对话中有效。"
+    )
+
+
+def lock_message(phone: str, locked_until: datetime, local_hhmm: str) -> str:
+    return (
+        f"抱歉，号码 {mask.phone(phone)} 的身份核验连续失败次数过多，为保护您的账户安全，"
+        f"已暂停核验30分钟，请在 {local_hhmm} 之后再试。"
+        "如果忘记了登记的证件信息，可以转人工客服，或携带身份证到营业厅办理。"
+    )
+
+
+def wrong_id_message(failures: int, full: bool) -> str:
+    what = "身份证号码" if full else "身份证后6位"
+    left = max(MAX_FAILURES - failures, 0)
+    return f"抱歉，您输入的{what}与该号码的登记信息不一致，请核对后重新输入（还可以尝试{left}次）。"
+
+
+# ------------------------------------------------------------------------------ billing
+
+
+def _items(items) -> str:
+    return "；".join(f"{item.name} {yuan(item.amount)}" for item in items) or "无明细"
+
+
+def balance_reply(phone: str, balance: int, status: str, charges) -> str:
+    lines = [f"{mask.phone(phone)} 的账户情况："]
+    if balance < 0:
+        lines.append(
+            f"· 当前欠费 {yuan(-balance)}（余额 {yuan(balance)}），请尽快充值，以免影响使用。"
+        )
+        if status == "suspended":
+            lines.append("· 号码目前因欠费停机，充值到账后一般几分钟内恢复。")
+    else:
+        lines.append(f"· 当前余额 {yuan(balance)}")
+    lines.append(
+        f"· 本月（{charges.month}）截至目前已产生费用 {yuan(charges.total)}："
+        f"{_items(charges.items)}"
+    )
+    lines.append("想看往月账单，可以说“上个月账单”或“3月账单”。")
+    return "\n".join(lines)
+
+
+def bill_reply(phone: str, month: str, bill) -> str:
+    if bill is None:
+        return f"抱歉，没有查到 {mask.phone(phone)} 在 {month} 的账单，目前可以查询近6个月的账单。"
+    paid = "已缴清" if bill.paid else "未缴清"
+    return (
+        f"{mask.phone(phone)} {month} 账单合计 {yuan(bill.total)}（{paid}）。\n"
+        f"明细：{_items(bill.items)}"
+    )
+
+
+# ------------------------------------------------------------------------------ data usage
+
+
+def _amount(value: int, unit: str) -> str:
+    if unit == "MB":
+        return f"{value / 1024:.2f}GB" if value >= 1024 else f"{value}MB"
+    return f"{value}{unit}"
+
+
+def usage_reply(phone: str, packages: Sequence) -> tuple[str, bool]:
+    """The usage text and whether a data package is nearly used up (≥ 90 %)."""
+    if not packages:
+        return f"{mask.phone(phone)} 目前没有查到套餐内的用量信息。", False
+    lines = [f"{mask.phone(phone)} 本月用量："]
+    near = False
+    for p in packages:
+        lines.append(
+            f"· {p.name}：已用 {_amount(p.used, p.unit)}，剩余 {_amount(p.remaining, p.unit)}"
+            f"（共 {_amount(p.total, p.unit)}），{p.reset_date.month}月{p.reset_date.day}日重置"
+        )
+        if p.kind == "data" and p.total and p.used / p.total >= NEAR_EXHAUSTION:
+            near = True
+    return "\n".join(lines), near
+
+
+DATA_PACK_OFFER = (
+    "您的流量已经用了九成以上，可以加办流量包（办理后立即生效，例如日包1GB、月包10GB/20GB），"
+    "在营业厅APP“办理—流量包”中选择即可；如果每月都不够用，也可以换一个流量更多的套餐。"
+)
+
+
+# ------------------------------------------------------------------------------ plans
+
+
+def plan_summary(plan) -> str:
+    sms = f"、短信{plan.sms}条" if plan.sms else ""
+    return (
+        f"{plan.name}：月费 {yuan(plan.monthly_fee)}，"
+        f"含国内通用流量 {_amount(plan.data_mb, 'MB')}、"
+        f"国内通话 {plan.voice_min} 分钟{sms}"
+    )
+
+
+def current_plan_reply(
+    phone: str, plan, pending_plan=None, pending_effective: date | None = None
+) -> str:
+    text = f"{mask.phone(phone)} 当前套餐是{plan_summary(plan)}。"
+    if pending_plan is not None and pending_effective is not None:
+        text += f"\n您已预约变更为{pending_plan.name}，{pending_effective:%Y年%-m月%-d日}起生效。"
+    return text
+
+
+def difference_text(diff: int) -> str:
+    if diff > 0:
+        return f"每月多 {yuan(diff)}"
+    if diff < 0:
+        return f"每月少 {yuan(-diff)}"
+    return "月费不变"
+
+
+def plan_change_question(phone: str, current, target, diff: int, effective: date) -> str:
+    return (
+        f"为 {mask.phone(phone)} 办理套餐变更：\n"
+        f"· 当前：{plan_summary(current)}\n"
+        f"· 变更为：{plan_summary(target)}\n"
+        f"· 费用变化：{difference_text(diff)}\n"
+        f"· 生效时间：{effective:%Y年%-m月%-d日}（下月1日），本月仍按原套餐计费\n"
+        "确认办理吗？"
+    )
+
+
+def plan_changed_reply(phone: str, target, effective: date) -> str:
+    return (
+        f"已为 {mask.phone(phone)} 办理成功：{target.name} 将于 {effective:%Y年%-m月%-d日} 生效，"
+        "生效前本月仍按原套餐计费。稍后会有短信通知。"
+    )
+
+
+# ------------------------------------------------------------------------------ password & tickets
+
+
+def password_reset_reply(phone: str) -> str:
+    return (
+        f"身份核验通过。新的临时服务密码已通过短信发送到 {mask.phone(phone)}，请注意查收。"
+        "为了账户安全，请登录后尽快修改密码，也不要把密码告诉任何人（客服不会向您索要密码）。"
+    )
+
+
+STATUS_NAMES = {"open": "处理中", "in_progress": "处理中", "resolved": "已处理", "closed": "已办结"}
+KIND_NAMES = {"complaint": "投诉", "fault": "故障报修", "callback": "回电请求"}
+
+
+def tickets_reply(phone: str, tickets: Sequence) -> str:
+    if not tickets:
+        return f"{mask.phone(phone)} 名下目前没有投诉、报修或回电工单。"
+    lines = [f"{mask.phone(phone)} 的工单："]
+    for t in list(tickets)[:5]:
+        status = STATUS_NAMES.get(t.status, t.status)
+        created = t.created_at.astimezone(_CN).strftime("%m月%d日 %H:%M")
+        lines.append(f"· {t.id}（{KIND_NAMES.get(t.kind, t.kind)}，{created}登记）：{status}")
+    if len(tickets) > 5:
+        lines.append(f"另有 {len(tickets) - 5} 条较早的工单。")
+    return "\n".join(lines)

@@ -1,0 +1,197 @@
+"""action_start_request and the verification form validators against a temporary store."""
+
+from __future__ import annotations
+
+from actions.flows.verification import (
+    ActionAskIdLast6,
+    ActionAskPhoneNumber,
+    ActionStartRequest,
+    ValidateVerificationForm,
+)
+from actions.identity import login_metadata
+from actions.store.generate import DEMO_SUBSCRIBERS
+from tests.actions.flows_support import SECRET, flows_fixture, run, slot, snapshot, texts, verified  # noqa: F401
+
+DEMO = DEMO_SUBSCRIBERS[0]
+FORM = "verification_form"
+
+
+def _form_state(extracted, slots=None, requested=None):
+    base = {"pending_request": "balance", "identity_status": "needed", "requested_slot": requested}
+    return snapshot(slots={**base, **(slots or {})}, extracted=extracted, active_loop=FORM)
+
+
+def test_start_request_without_login_needs_verification(flows):
+    events, messages = run(
+        ActionStartRequest(), snapshot(text="查一下话费", intent="query_balance")
+    )
+    assert events == [
+        slot("verified_phone", None),
+        slot("verified_level", None),
+        slot("phone_number", None),
+        slot("id_last6", None),
+        slot("id_number", None),
+        slot("pending_request", "balance"),
+        slot("identity_status", "needed"),
+    ]
+    assert messages == []
+
+
+def test_start_request_with_signed_login_is_verified(flows, now):
+    metadata = login_metadata(DEMO.phone, int(now.timestamp()) - 60, SECRET)
+    state = snapshot(text="查流量", intent="query_data_usage", metadata=metadata)
+    events, _ = run(ActionStartRequest(), state)
+    assert events == [
+        slot("verified_phone", DEMO.phone),
+        slot("verified_level", "basic"),
+        slot("phone_number", DEMO.phone),
+        slot("id_last6", None),
+        slot("id_number", None),
+        slot("pending_request", "data_usage"),
+        slot("identity_status", "verified"),
+    ]
+
+
+def test_forged_or_stale_login_is_not_trusted(flows, now):
+    forged = login_metadata(DEMO.phone, int(now.timestamp()), "another-secret")
+    stale = login_metadata(DEMO.phone, int(now.timestamp()) - 3600, SECRET)
+    for metadata in (forged, stale):
+        events, _ = run(ActionStartRequest(), snapshot(intent="query_balance", metadata=metadata))
+        assert events[-1] == slot("identity_status", "needed")
+        assert events[0] == slot("verified_phone", None)
+
+
+def test_login_is_not_enough_for_password_reset(flows, now):
+    metadata = login_metadata(DEMO.phone, int(now.timestamp()), SECRET)
+    events, _ = run(ActionStartRequest(), snapshot(intent="reset_password", metadata=metadata))
+    assert events[-2:] == [
+        slot("pending_request", "reset_password"),
+        slot("identity_status", "needed"),
+    ]
+    assert slot("phone_number", DEMO.phone) in events  # only the full ID is asked
+
+
+def test_another_number_than_the_verified_one_needs_verification(flows):
+    state = snapshot(intent="query_balance", slots=verified(DEMO.phone, phone_number="13800138001"))
+    events, _ = run(ActionStartRequest(), state)
+    assert events[-1] == slot("identity_status", "needed")
+    assert slot("phone_number", "13800138001") in events
+
+
+def test_roaming_request_infers_the_action_from_words(flows):
+    events, _ = run(ActionStartRequest(), snapshot(text="帮我把国际漫游关掉", intent="roaming"))
+    assert slot("roaming_action", "deactivate") in events
+
+
+def test_spaced_phone_number_is_accepted(flows):
+    events, messages = run(
+        ValidateVerificationForm(),
+        _form_state({"phone_number": "138 0013 8000"}, requested="phone_number"),
+    )
+    assert events == [slot("phone_number", DEMO.phone), slot("requested_slot", "id_last6")]
+    assert messages == []
+
+
+def test_spoken_phone_number_is_accepted(flows):
+    events, _ = run(
+        ValidateVerificationForm(), _form_state({"phone_number": "幺三八零零幺三八零零零"})
+    )
+    assert events[0] == slot("phone_number", DEMO.phone)
+
+
+def test_unknown_number_is_not_ours(flows):
+    events, messages = run(ValidateVerificationForm(), _form_state({"phone_number": "19999999999"}))
+    assert events == [slot("phone_number", None), slot("requested_slot", "phone_number")]
+    assert "199****9999 不是我们的用户号码" in texts(messages)
+    assert "19999999999" not in texts(messages)
+
+
+def test_garbage_instead_of_a_number_is_re_asked(flows):
+    for garbage in (
+        "'; DROP TABLE subscribers; --",
+        "<script>alert(1)</script>",
+        "😀😀",
+        "\x00\x07",
+        "",
+    ):
+        events, messages = run(ValidateVerificationForm(), _form_state({"phone_number": garbage}))
+        assert events == [slot("phone_number", None), slot("requested_slot", "phone_number")]
+        assert "请输入11位手机号" in texts(messages)
+
+
+def test_right_id_last6_verifies(flows):
+    state = _form_state(
+        {"id_last6": DEMO.id_last6}, {"phone_number": DEMO.phone}, requested="id_last6"
+    )
+    events, messages = run(ValidateVerificationForm(), state)
+    assert events == [
+        slot("id_last6", None),
+        slot("phone_number", DEMO.phone),
+        slot("verified_phone", DEMO.phone),
+        slot("verified_level", "basic"),
+        slot("identity_status", "verified"),
+        slot("requested_slot", None),
+    ]
+    assert texts(messages) == "身份核验通过（138****8000），谢谢您的配合。"
+
+
+def test_wrong_id_last6_is_said_politely_and_never_echoed(flows):
+    state = _form_state({"id_last6": "999999"}, {"phone_number": DEMO.phone}, requested="id_last6")
+    events, messages = run(ValidateVerificationForm(), state)
+    assert events == [slot("id_last6", None), slot("requested_slot", "id_last6")]
+    assert "还可以尝试4次" in texts(messages)
+    assert "999999" not in texts(messages) and DEMO.id_last6 not in texts(messages)
+
+
+def test_five_failures_lock_the_number_and_offer_a_human(flows):
+    state = _form_state({"id_last6": "999999"}, {"phone_number": DEMO.phone}, requested="id_last6")
+    for _ in range(4):
+        run(ValidateVerificationForm(), state)
+    events, messages = run(ValidateVerificationForm(), state)
+    assert events == [
+        slot("id_last6", None),
+        slot("identity_status", "failed"),
+        slot("requested_slot", None),
+    ]
+    assert "已暂停核验30分钟，请在 12:30 之后再试" in texts(messages)  # NOW is 04:00 UTC = 12:00
+    assert messages[-1]["buttons"] == [{"title": "转人工", "payload": "/request_human"}]
+    # While locked, even the right digits and the number itself are refused.
+    again = _form_state({"phone_number": DEMO.phone})
+    events, _ = run(ValidateVerificationForm(), again)
+    assert events == [
+        slot("phone_number", None),
+        slot("identity_status", "failed"),
+        slot("requested_slot", None),
+    ]
+
+
+def test_full_id_is_needed_for_password_reset(flows):
+    base = {"pending_request": "reset_password", "phone_number": DEMO.phone}
+    state = _form_state({"id_number": DEMO.id_number}, base, requested="id_number")
+    events, messages = run(ValidateVerificationForm(), state)
+    assert slot("verified_level", "full") in events
+    assert DEMO.id_number not in texts(messages)
+    # ID last 6 alone is not a full ID number
+    state = _form_state({"id_number": DEMO.id_last6}, base, requested="id_number")
+    events, messages = run(ValidateVerificationForm(), state)
+    assert events == [slot("id_number", None), slot("requested_slot", "id_number")]
+    assert "18位身份证号码" in texts(messages)
+
+
+def test_privacy_notice_once_then_plain_question(flows):
+    events, messages = run(ActionAskPhoneNumber(), snapshot(slots={"pending_request": "balance"}))
+    assert events == [slot("privacy_notice_given", True)]
+    assert "只用于本次身份核验" in messages[0]["text"]
+    events, messages = run(
+        ActionAskIdLast6(),
+        snapshot(slots={"privacy_notice_given": True, "phone_number": DEMO.phone}),
+    )
+    assert events == []
+    assert texts(messages) == "请输入 138****8000 机主身份证号码的最后6位（最后一位是X的请输入X）。"
+
+
+def test_login_metadata_of_the_session_counts(flows, now):
+    metadata = login_metadata(DEMO.phone, int(now.timestamp()), SECRET)
+    state = snapshot(intent="query_plan", slots={"session_started_metadata": metadata})
+    events, _ = run(ActionStartRequest(), state)
+    assert events[-1] == slot("identity_status", "verified")
