@@ -66,6 +66,7 @@ lint: env
 bench: env train
 	$(BOT_PY) -m bench.nlu
 	$(BOT_PY) -m bench.assistant
+	$(BOT_PY) -m bench.triage
 	$(ROUTER_PY) -m bench.router
 
 clean:

@@ -1,0 +1,293 @@
+"""Final urgency and ticket SLAs: pure functions for the dialogue (no Rasa import).
+
+The NLU component gives each message an urgency from its text (`latest_message["urgency"]`). What
+the text cannot show comes from the conversation and the store; `final_urgency` combines them:
+
+    text urgency  +1 step for each of: platinum or gold tier, another contact within 24 h,
+                  a verified outage in the customer's area, repeated failed turns in this
+                  conversation, a rising negative tone across the customer's turns.
+
+Context can lift a message to `high` at most; `critical` is reserved for what the customer
+says (fraud in progress, a business down, an emergency, a vulnerable person cut off), so the
+critical queue keeps meaning "act now". Context never lowers the text's urgency.
+
+`ticket_sla` gives the deadlines of ../shared/domain.md: complaints respond within 24 h (minor:
+answer at once), resolve and send the result within 48 h, ask for satisfaction within 7 days;
+major complaints go at once to the `complaints_supervisor` skill; network faults are responded to
+within 45 minutes (target 30).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+URGENCY_LEVELS: tuple[str, ...] = ("low", "normal", "high", "critical")
+SEVERITY_LEVELS: tuple[str, ...] = ("minor", "moderate", "major")
+RAISING_TIERS = frozenset({"platinum", "gold"})
+CONTEXT_CAP = "high"  # context alone never makes a message critical
+REPEAT_WINDOW = timedelta(hours=24)
+FAILED_TURNS_THRESHOLD = 2
+SUPERVISOR_SKILL = "complaints_supervisor"
+
+# domain.md
+COMPLAINT_RESPOND = timedelta(hours=24)
+COMPLAINT_RESOLVE = timedelta(hours=48)
+COMPLAINT_RESULT = timedelta(hours=48)
+COMPLAINT_SATISFACTION = timedelta(days=7)
+NETWORK_FAULT_RESPOND = timedelta(minutes=45)
+NETWORK_FAULT_TARGET = timedelta(minutes=30)
+# not in domain.md — our assumptions, kept in one place
+OTHER_FAULT_RESPOND = timedelta(hours=24)
+CALLBACK_RESPOND = timedelta(hours=24)
+
+
+def _index(level: str | None, order: Sequence[str]) -> int:
+    return order.index(level) if level in order else -1
+
+
+def raise_level(level: str, steps: int = 1, cap: str = CONTEXT_CAP) -> str:
+    """`level` raised by `steps`, not beyond `cap`; a level already above the cap stays."""
+    i = _index(level, URGENCY_LEVELS)
+    if i < 0:
+        i = URGENCY_LEVELS.index("normal")
+    cap_i = URGENCY_LEVELS.index(cap)
+    if i >= cap_i:
+        return URGENCY_LEVELS[i]
+    return URGENCY_LEVELS[min(i + steps, cap_i)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Tone
+# ---------------------------------------------------------------------------------------------
+
+_ANGRY = re.compile(
+    "|".join(
+        [
+            r"垃圾",
+            r"骗子",
+            r"骗人",
+            r"气死",
+            r"太差",
+            r"真差",
+            r"什么破",
+            r"破(网|玩意|服务)",
+            r"滚",
+            r"傻",
+            r"坑(人|爹)?",
+            r"烂",
+            r"无语",
+            r"呵呵",
+            r"服了",
+            r"受不了",
+            r"忍无可忍",
+            r"凭什么",
+            r"到底",
+            r"还不",
+            r"再不",
+            r"投诉",
+            r"曝光",
+            r"工信部",
+            r"12300",
+            r"消协",
+            r"媒体",
+            r"不要脸",
+            r"恶心",
+            r"欺负",
+            r"敷衍",
+            r"搞什么",
+            r"有病",
+            r"混蛋",
+            r"tmd",
+            r"妈的",
+            r"怎么回事",
+            r"失望",
+            r"离谱",
+            r"急死",
+            r"赶紧",
+            r"马上",
+        ]
+    )
+)
+_CALM = re.compile(r"谢谢|麻烦|请问|您好|不好意思|辛苦|不急|没关系")
+
+
+def negative_tone(text: str) -> float:
+    """A 0–1 score of how negative and agitated one customer turn reads (lexicon + punctuation)."""
+    t = unicodedata.normalize("NFKC", text or "").lower()
+    if not t.strip():
+        return 0.0
+    hits = len(_ANGRY.findall(t))
+    bangs = len(re.findall(r"[!?]{2,}", t)) + 0.5 * t.count("!")
+    calm = len(_CALM.findall(t))
+    score = 0.22 * hits + 0.15 * bangs - 0.15 * calm
+    return round(max(0.0, min(1.0, score)), 3)
+
+
+def tone_rising(
+    scores: Sequence[float], *, min_turns: int = 3, min_rise: float = 0.3, min_last: float = 0.4
+) -> bool:
+    """True when the last `min_turns` tone scores (oldest first) never fall, rise by at least
+    `min_rise` overall, and end at `min_last` or more."""
+    if len(scores) < min_turns:
+        return False
+    tail = list(scores)[-min_turns:]
+    never_falls = all(b >= a for a, b in itertools.pairwise(tail))
+    return never_falls and tail[-1] - tail[0] >= min_rise and tail[-1] >= min_last
+
+
+# ---------------------------------------------------------------------------------------------
+# Final urgency
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UrgencyDecision:
+    level: str  # low | normal | high | critical
+    text_level: str  # what the NLU component read from the text
+    reasons: tuple[str, ...] = field(default_factory=tuple)  # context signals that raised it
+
+    @property
+    def priority(self) -> int:
+        """0 (low) … 3 (critical), e.g. for the router's queue."""
+        return URGENCY_LEVELS.index(self.level)
+
+    @property
+    def raised(self) -> bool:
+        return self.level != self.text_level
+
+
+def repeat_contact(
+    previous_contacts: Iterable[datetime], now: datetime, window: timedelta = REPEAT_WINDOW
+) -> bool:
+    """Another contact (ticket, conversation) within `window` before `now`."""
+    return any(timedelta(0) <= now - t <= window for t in previous_contacts)
+
+
+def final_urgency(
+    text_urgency: str | None,
+    *,
+    tier: str | None = None,
+    now: datetime | None = None,
+    previous_contacts: Iterable[datetime] = (),
+    verified_outage: bool = False,
+    failed_turns: int = 0,
+    tone_history: Sequence[float] = (),
+) -> UrgencyDecision:
+    """Combine the text's urgency with what the text cannot show.
+
+    text_urgency       `latest_message["urgency"]["name"]` (None/unknown → normal)
+    tier               subscriber tier: regular | silver | gold | platinum
+    now, previous_contacts   aware datetimes; a contact in the 24 h before `now` counts as repeat
+    verified_outage    an open outage covers the customer's area
+    failed_turns       fallbacks / failed validations in this conversation so far
+    tone_history       `negative_tone` of the customer's turns, oldest first, current last
+    """
+    text_level = text_urgency if text_urgency in URGENCY_LEVELS else "normal"
+    reasons = []
+    if (tier or "").lower() in RAISING_TIERS:
+        reasons.append(f"tier_{tier.lower()}")
+    if now is not None and repeat_contact(previous_contacts, now):
+        reasons.append("repeat_contact_24h")
+    if verified_outage:
+        reasons.append("verified_outage")
+    if failed_turns >= FAILED_TURNS_THRESHOLD:
+        reasons.append("failed_turns")
+    if tone_rising(tone_history):
+        reasons.append("rising_negative_tone")
+    level = raise_level(text_level, len(reasons)) if reasons else text_level
+    if level == text_level:
+        reasons = []  # nothing changed (already at or above the cap)
+    return UrgencyDecision(level, text_level, tuple(reasons))
+
+
+def should_reprioritise(queued_level: str | None, new_level: str | None) -> bool:
+    """A queued handoff's customer wrote something more urgent: ask the router to re-prioritise."""
+    return _index(new_level, URGENCY_LEVELS) > _index(queued_level, URGENCY_LEVELS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Ticket SLAs
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketSla:
+    kind: str  # complaint | fault | callback
+    created_at: datetime
+    respond_by: datetime
+    resolve_by: datetime | None = None
+    result_by: datetime | None = None  # complaints: the result is sent to the customer
+    satisfaction_by: datetime | None = None  # complaints: satisfaction asked
+    respond_target: datetime | None = None  # network faults: the 30-minute target
+    handoff_skill: str | None = None  # major complaints: complaints_supervisor at once
+    escalate_now: bool = False
+
+    def as_dict(self) -> dict:
+        """ISO strings, for ticket `extra` and slots."""
+        out = {}
+        for key, value in self.__dict__.items():
+            out[key] = value.isoformat() if isinstance(value, datetime) else value
+        return out
+
+
+def ticket_sla(
+    kind: str,
+    created_at: datetime,
+    *,
+    category: str | None = None,
+    severity: str | None = None,
+    urgency: str | None = None,
+) -> TicketSla:
+    """Deadlines for a new ticket.
+
+    complaint: minor → respond at once; otherwise within 24 h; resolve and send the result within
+               48 h; satisfaction within 7 days. major → respond at once, `handoff_skill`
+               complaints_supervisor, `escalate_now`.
+    fault:     network → respond within 45 min (target 30); a critical-urgency fault of any
+               category is treated the same (emergency handling); other faults 24 h (assumption).
+    callback:  respond within 24 h (assumption).
+    """
+    if kind == "complaint":
+        major = severity == "major"
+        immediate = major or severity == "minor" or urgency == "critical"
+        return TicketSla(
+            kind=kind,
+            created_at=created_at,
+            respond_by=created_at if immediate else created_at + COMPLAINT_RESPOND,
+            resolve_by=created_at + COMPLAINT_RESOLVE,
+            result_by=created_at + COMPLAINT_RESULT,
+            satisfaction_by=created_at + COMPLAINT_SATISFACTION,
+            handoff_skill=SUPERVISOR_SKILL if major else None,
+            escalate_now=major,
+        )
+    if kind == "fault":
+        fast = category == "network" or urgency == "critical"
+        return TicketSla(
+            kind=kind,
+            created_at=created_at,
+            respond_by=created_at + (NETWORK_FAULT_RESPOND if fast else OTHER_FAULT_RESPOND),
+            respond_target=created_at + NETWORK_FAULT_TARGET if fast else None,
+            escalate_now=urgency == "critical",
+        )
+    if kind == "callback":
+        return TicketSla(kind=kind, created_at=created_at, respond_by=created_at + CALLBACK_RESPOND)
+    raise ValueError(f"unknown ticket kind: {kind!r}")
+
+
+def sla_state(
+    sla: TicketSla, now: datetime, *, responded: bool = False, resolved: bool = False
+) -> str:
+    """Where a ticket stands against its deadlines, for "我的投诉处理得怎么样了":
+    resolved | respond_overdue | resolve_overdue | awaiting_response | in_progress."""
+    if resolved:
+        return "resolved"
+    if not responded:
+        return "respond_overdue" if now > sla.respond_by else "awaiting_response"
+    if sla.resolve_by is not None and now > sla.resolve_by:
+        return "resolve_overdue"
+    return "in_progress"

@@ -1,0 +1,187 @@
+"""Keyword rules: what raises severity and urgency, what does not, and that rules never lower."""
+
+from __future__ import annotations
+
+import opencc
+import pytest
+
+from components import triage_rules as r
+
+t2s = opencc.OpenCC("t2s").convert
+s2t = opencc.OpenCC("s2t").convert
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("再不退钱我就去工信部投诉你们", "regulator_threat"),
+        ("我要打12300申诉", "regulator_threat"),
+        ("我去消协告你们", "regulator_threat"),
+        ("等着315晚会曝光吧", "media_threat"),
+        ("我已经联系了电视台记者", "media_threat"),
+        ("我要把这事发到微博上", "media_threat"),
+        ("肯定是你们泄露了我的个人信息", "personal_data"),
+        ("有人冒用我的身份证办了卡", "personal_data"),
+        ("账单莫名多了一千五百块", "large_charge"),
+        ("上个月话费4800，怎么可能", "large_charge"),
+        ("挂失以后还产生了三千多的通话费", "large_charge"),
+        ("这是我第三次打电话说这个问题了", "repeated_unresolved"),
+        ("投诉了五次都没人管", "repeated_unresolved"),
+        ("我开的店宽带一直断，生意损失好几千", "business_impact"),
+        ("路由器充电的时候冒烟了", "safety_hazard"),
+        ("营业员私自用我的身份证给我办了副卡", "personal_data"),
+    ],
+)
+def test_major_severity_reasons(text: str, reason: str) -> None:
+    level, reasons = r.rule_severity(text)
+    assert level == "major"
+    assert reason in reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "请问这个月话费怎么多了两块钱",
+        "网速有点慢，反映一下",
+        "客服态度不太好",
+        "刷抖音照样扣通用流量",  # a media name is not a media threat
+        "开视频会议被领导骂了好几次",  # not staff misconduct
+        "信号测速才30兆",  # not money
+        "你们的外呼客服一个星期给我打了五次推销电话",  # their calls, not repeated complaints
+    ],
+)
+def test_ordinary_complaints_are_not_major(text: str) -> None:
+    assert r.rule_severity(text)[0] is None
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("我的号码现在正在被人不停地扣费，快帮我停掉", "fraud_in_progress"),
+        ("刚刚有人冒充客服让我转账，现在还在打电话", "fraud_in_progress"),
+        ("有人刚在营业厅补了我的卡，银行卡正在被盗刷", "fraud_in_progress"),
+        ("我们超市的宽带现在全断了，顾客排着长队没法收款", "business_down"),
+        ("公司的客服热线被停机了，现在客户全打不进来", "business_down"),
+        ("我爷爷突发心脏病，手机没信号120打不出去", "emergency"),
+        ("我妈一个人住，她的号码被停机了，现在谁也联系不上她", "vulnerable_cut_off"),
+    ],
+)
+def test_critical_urgency(text: str, reason: str) -> None:
+    level, reasons = r.rule_urgency(text)
+    assert level == "critical"
+    assert reason in reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我已经销户了你们还在扣我的钱",  # wrong, but not fraud in progress
+        "我开网店的，宽带这周三天两头断",  # hurts a business, but habitual, not down right now
+        "上次我爸摔倒了打120打不出去，幸好邻居发现了",  # past event
+        "机顶盒的直播频道声音和画面对不上",  # TV live channels are not a livestream business
+    ],
+)
+def test_not_critical(text: str) -> None:
+    assert r.rule_urgency(text)[0] != "critical"
+
+
+def test_high_urgency_words_and_negation() -> None:
+    assert r.rule_urgency("宽带断了，我明天要在家考试")[0] == "high"
+    assert r.rule_urgency("快点帮我处理，急死了")[0] == "high"
+    assert r.rule_urgency("遥控器有个键不灵，不急，有空换一个")[0] is None
+
+
+def test_traditional_after_conversion_and_spoken_fillers() -> None:
+    trad = s2t("我的号码现在正在被人不停地扣费，快帮我停掉")
+    assert r.rule_urgency(t2s(trad))[0] == "critical"
+    spoken = "喂，嗯，那个，就是，你们乱扣费我投诉好几次了，嗯，我明天就去工信部"
+    level, reasons = r.rule_severity(spoken)
+    assert level == "major" and "regulator_threat" in reasons
+
+
+def test_full_width_and_case_are_folded() -> None:
+    assert r.normalize("ＡＰＰ闪退！") == "app闪退!"
+    assert r.rule_fault_category("ＡＰＰ一直闪退") == "software"
+
+
+@pytest.mark.parametrize(
+    "s, value",
+    [
+        ("三千二", 3200),
+        ("一千五", 1500),
+        ("两百", 200),
+        ("八百", 800),
+        ("十五", 15),
+        ("三万", 30000),
+        ("960", 960),
+        ("2千", 2000),
+        ("几百", 300),
+    ],
+)
+def test_chinese_numbers(s: str, value: int) -> None:
+    assert r.chinese_number(s) == value
+
+
+def test_amounts() -> None:
+    assert 800 in r.amounts_yuan("多扣了八百多块")
+    assert 4800 in r.amounts_yuan("上个月话费4800？")
+    assert r.amounts_yuan("网速才30兆") == []
+
+
+@pytest.mark.parametrize(
+    "model, expected",
+    [("low", "critical"), ("normal", "critical"), ("high", "critical"), ("critical", "critical")],
+)
+def test_combine_urgency_only_raises(model: str, expected: str) -> None:
+    level, _ = r.combine_urgency("有人正在盗刷我的银行卡，快帮我停机", model)
+    assert level == expected
+
+
+def test_combine_never_lowers() -> None:
+    assert r.combine_urgency("你好", "critical") == ("critical", [])
+    assert r.combine_severity("账单多了两块", "major") == ("major", [])
+    level, reasons = r.combine_urgency("账单多了两块钱", "normal", severity="major")
+    assert level == "high" and reasons == ["major_severity"]
+    assert r.raise_to("high", "low", r.URGENCY_LEVELS) == "high"
+    assert r.raise_to(None, "low", r.URGENCY_LEVELS) == "low"
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("你们乱扣费，退钱", "fee"),
+        ("信号太差，网速慢", "network"),
+        ("客服态度差，营业厅排队太久", "service"),
+        ("APP老是闪退，这个功能做得太差", "product"),
+        ("天天接到骚扰电话，信息肯定泄露了", "other"),
+    ],
+)
+def test_complaint_category_vote(text: str, category: str) -> None:
+    assert r.rule_complaint_category(text) == category
+
+
+@pytest.mark.parametrize(
+    "text, category, service",
+    [
+        ("光猫电源灯不亮了，坏了", "hardware", "broadband"),
+        ("机顶盒升级以后一直报错", "software", "tv"),
+        ("手机没信号，无服务", "network", "mobile"),
+        ("交了话费还是停机", "business", "mobile"),
+    ],
+)
+def test_fault_votes(text: str, category: str, service: str) -> None:
+    assert r.rule_fault_category(text) == category
+    assert r.rule_fault_service(text) == service
+
+
+def test_no_keyword_no_vote() -> None:
+    assert r.rule_complaint_category("嗯") is None
+    assert r.rule_fault_category("嗯") is None
+
+
+def test_reasons_explain_the_final_level() -> None:
+    # the rule agrees with the model: the reason is still reported (supervisors see why)
+    level, reasons = r.combine_severity("我要去工信部投诉你们", "major")
+    assert level == "major" and "regulator_threat" in reasons
+    # the model is above every rule: no rule reason
+    assert r.combine_urgency("我要去工信部投诉你们", "critical") == ("critical", [])
