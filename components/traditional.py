@@ -17,7 +17,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -75,5 +75,11 @@ class TraditionalToSimplified(GraphComponent):
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Converts the examples and their entity values, so that the synonym mapper does not
+        learn 上个月 → 上個月 from an example written in Traditional characters."""
         self.process(training_data.training_examples)
+        for example in training_data.training_examples:
+            for entity in example.get(ENTITIES) or []:
+                if isinstance(entity.get("value"), str):
+                    entity["value"] = to_simplified(entity["value"])
         return training_data

@@ -1,10 +1,13 @@
 """Two-stage fallback: a first misunderstanding asks to rephrase, a second in a row offers a human
-(the button 转人工)."""
+(the button 转人工, or affirm: bot/data/handoff.yml). A message of critical urgency that was not
+understood goes to a human at once."""
 
 from __future__ import annotations
 
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
+
+from actions.flows.handoff import text_urgency
 
 FALLBACK_INTENT = "nlu_fallback"
 
@@ -32,4 +35,8 @@ class ActionFallbackStage(Action):
         return "action_fallback_stage"
 
     async def run(self, dispatcher, tracker, domain):
-        return [SlotSet("fallback_stage", fallback_stage(user_intents(tracker.events)))]
+        events = [SlotSet("fallback_stage", fallback_stage(user_intents(tracker.events)))]
+        # Not understood, but plainly urgent (fraud in progress, an emergency): a human at once.
+        if text_urgency(tracker.latest_message) == "critical":
+            events += [SlotSet("handoff_now", True), SlotSet("handoff_reason", "critical_urgency")]
+        return events

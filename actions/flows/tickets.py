@@ -8,18 +8,44 @@ from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import SlotSet
 
 from actions import replies, ticket_triage
-from actions.flows import common
+from actions.flows import common, handoff
 from telecom import mask
 from telecom.numbers import parse_phone
 
 log = logging.getLogger(__name__)
 
-KIND_FOR_INTENT = {"complain": "complaint", "report_fault": "fault", "request_human": "callback"}
+# request_human goes to action_handoff; it starts a callback ticket when no agent answers.
+KIND_FOR_INTENT = {"complain": "complaint", "report_fault": "fault"}
 
-NO_AGENT = (
-    "抱歉，当前版本的在线客服还无法直接为您接通人工坐席。"
-    "我可以为您登记人工回电，客服人员会尽快打电话给您。"
+REPEAT_MESSAGE = (
+    "您在24小时内已经就同一问题联系过我们（工单号 {ticket_id}），"
+    "这次不再重复登记，直接为您转接人工客服优先处理。"
 )
+
+
+def escalate(tracker, kind: str, text: str, phone: str | None, severity: str | None, category=None):
+    """(reason, earlier ticket) when this complaint or fault goes to a human at once: critical
+    urgency, a major complaint, or the same issue from the same number within 24 h."""
+    repeat = None
+    if phone and kind in ("complaint", "fault") and ticket_triage.is_substantive(text):
+        category = category or handoff.ticket_category(kind, tracker.latest_message, text)
+        repeat = handoff.repeat_ticket(
+            common.store().get_tickets(phone), kind, category, common.now()
+        )
+    reason = handoff.escalation(
+        urgency=handoff.text_urgency(tracker.latest_message),
+        intent="complain" if kind == "complaint" else kind,
+        severity=severity,
+        repeat=repeat is not None,
+    )
+    return reason, repeat
+
+
+def handoff_events(reason: str | None) -> list:
+    if reason is None:
+        return []
+    log.info("flows.ticket.escalated reason=%s", reason)
+    return [SlotSet("handoff_now", True), SlotSet("handoff_reason", reason)]
 
 
 class ActionStartTicket(Action):
@@ -29,18 +55,22 @@ class ActionStartTicket(Action):
         return "action_start_ticket"
 
     async def run(self, dispatcher, tracker, domain):
-        kind = KIND_FOR_INTENT.get(common.latest_intent(tracker), "callback")
+        kind = KIND_FOR_INTENT.get(common.latest_intent(tracker), "complaint")
         events = [SlotSet("ticket_kind", kind), SlotSet("ticket_description", None)]
         text = common.latest_text(tracker)
-        if kind == "callback":
-            dispatcher.utter_message(text=NO_AGENT)
-        elif ticket_triage.is_substantive(text):
+        if ticket_triage.is_substantive(text):
             events[1] = SlotSet("ticket_description", ticket_triage.clean_description(text))
         phone = common.verified_phone(tracker) or parse_phone(
             str(tracker.get_slot("phone_number") or "")
         )
         events.append(SlotSet("phone_number", phone))
-        return events
+        severity = handoff.complaint_severity(tracker.latest_message, text)
+        reason, repeat = escalate(
+            tracker, kind, text, phone, severity if kind == "complaint" else None
+        )
+        if repeat is not None:
+            dispatcher.utter_message(text=REPEAT_MESSAGE.format(ticket_id=repeat.id))
+        return events + handoff_events(reason)
 
 
 class ValidateTicketForm(FormValidationAction):
@@ -80,7 +110,7 @@ class ActionCreateTicket(Action):
         severity, extra = None, {}
         if kind == "complaint":
             category = ticket_triage.complaint_category(description)
-            severity = ticket_triage.complaint_severity(description)
+            severity = handoff.complaint_severity(None, description)
         elif kind == "fault":
             category = ticket_triage.fault_category(description)
             extra = {
@@ -88,17 +118,24 @@ class ActionCreateTicket(Action):
             }
         else:
             category, description = "callback", description or "客户请求人工客服回电"
+        # A contact number is not a verified one: the next account request asks again.
+        reset = [
+            SlotSet("ticket_description", None),
+            SlotSet("ticket_kind", None),
+            SlotSet("phone_number", common.verified_phone(tracker)),
+        ]
+        reason, repeat = (None, None)
+        if kind != "callback":
+            reason, repeat = escalate(tracker, kind, description, phone, severity, category)
+        if repeat is not None:  # the same issue again: no duplicate ticket, a human at once
+            dispatcher.utter_message(text=REPEAT_MESSAGE.format(ticket_id=repeat.id))
+            return reset + handoff_events(reason)
         ticket = common.store().create_ticket(
             kind, category, description, phone, common.now(), severity=severity, extra=extra or None
         )
         log.info("flows.ticket.created id=%s kind=%s phone=%s", ticket.id, kind, mask.phone(phone))
         dispatcher.utter_message(text=ticket_triage.next_steps(kind, severity, ticket.id, phone))
-        # A contact number is not a verified one: the next account request asks again.
-        return [
-            SlotSet("ticket_description", None),
-            SlotSet("ticket_kind", None),
-            SlotSet("phone_number", common.verified_phone(tracker)),
-        ]
+        return reset + handoff_events(reason)
 
 
 class ActionListTickets(common.VerifiedAction):

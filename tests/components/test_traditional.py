@@ -37,3 +37,11 @@ def test_component_rewrites_messages_and_training_data():
     assert [m.get(TEXT) for m in messages] == ["流量还剩多少", ""]
     data = TrainingData([Message({TEXT: "幫我換套餐", "intent": "change_plan"})])
     assert component.process_training_data(data).training_examples[0].get(TEXT) == "帮我换套餐"
+
+
+def test_training_entity_values_are_converted_too():
+    entity = {"start": 0, "end": 3, "value": "上個月", "entity": "month"}
+    data = TrainingData([Message({TEXT: "上個月的帳單", "intent": "query_balance", "entities": [entity]})])
+    example = TraditionalToSimplified().process_training_data(data).training_examples[0]
+    assert example.get(TEXT) == "上个月的账单"
+    assert example.get("entities")[0]["value"] == "上个月"

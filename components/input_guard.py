@@ -1,0 +1,70 @@
+"""Messages no classifier should guess at: empty, emoji or punctuation only, or very long.
+
+DIET always names some intent, and an emoji-only 👍 or a 10,000-character paste could be read
+as 'affirm' in the middle of a plan change. This component, placed after the
+FallbackClassifier, turns such messages into `nlu_fallback` (confidence 1.0) so the dialogue
+asks the customer to rephrase, and says why in the parse result's `input_problem`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any, Dict, List, Optional, Text  # Rasa's signatures
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+FALLBACK_INTENT = "nlu_fallback"
+DEFAULT_MAX_LENGTH = 1000
+
+
+def input_problem(text: Optional[str], max_length: int = DEFAULT_MAX_LENGTH) -> Optional[str]:
+    """'empty', 'no_words' (nothing but emoji, symbols, punctuation or control characters),
+    'too_long', or None for a message worth classifying."""
+    if not text or not text.strip():
+        return "empty"
+    if len(text) > max_length:
+        return "too_long"
+    if not any(unicodedata.category(ch)[0] in "LN" for ch in text):
+        return "no_words"
+    return None
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
+)
+class InputGuard(GraphComponent):
+    """Overrides the intent with nlu_fallback for messages that carry nothing to classify."""
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.max_length = int(config["max_length"])
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"max_length": DEFAULT_MAX_LENGTH}
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "InputGuard":
+        return cls(config)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            problem = input_problem(message.get(TEXT), self.max_length)
+            if problem is None:
+                continue
+            fallback = {INTENT_NAME_KEY: FALLBACK_INTENT, "confidence": 1.0}
+            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != FALLBACK_INTENT]
+            message.set(INTENT, fallback, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [fallback, *ranking], add_to_output=True)
+            message.set("input_problem", problem, add_to_output=True)
+        return messages
