@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help env run test test-bot test-router test-e2e train shell lint bench validate clean
+.PHONY: help env browser run test test-bot test-router test-gateway train shell lint bench validate clean
 
 help:
 	@echo "make run    - set up what is missing, train if needed, start everything"
@@ -37,14 +37,23 @@ $(ROUTER_VENV)/.installed: requirements/router.txt
 	$(ROUTER_PY) -m pip install -q -r requirements/router.txt
 	@touch $@
 
+# Real-browser tests use Debian's Chromium (never a downloaded browser) and CJK fonts.
+browser: $(ROUTER_VENV)/.browser
+$(ROUTER_VENV)/.browser: requirements/browser.txt $(ROUTER_VENV)/.installed
+	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || { \
+	  echo "installing Debian's chromium and fonts-noto-cjk (needs root)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+	$(ROUTER_PY) -m pip install -q -r requirements/browser.txt
+	@touch $@
+
 train: $(BOT_VENV)/.installed
 	$(BOT_PY) -m scripts.train
 
 validate: $(BOT_VENV)/.installed
 	$(RASA) data validate --domain bot/domain --data $(RASA_DATA) --config config.yml --fail-on-warnings
 
-test: env
-	$(MAKE) --no-print-directory test-bot test-router
+test: env browser
+	$(MAKE) --no-print-directory test-bot test-router test-gateway
 	@echo "all test suites passed"
 
 test-bot: $(BOT_VENV)/.installed train validate
@@ -52,6 +61,9 @@ test-bot: $(BOT_VENV)/.installed train validate
 
 test-router: $(ROUTER_VENV)/.installed
 	$(ROUTER_PY) -m pytest tests/router
+
+test-gateway: $(ROUTER_VENV)/.installed browser train
+	$(ROUTER_PY) -m pytest tests/gateway
 
 run: env train
 	$(BOT_PY) -m scripts.run
@@ -68,6 +80,7 @@ bench: env train
 	$(BOT_PY) -m bench.assistant
 	$(BOT_PY) -m bench.triage
 	$(ROUTER_PY) -m bench.router
+	$(ROUTER_PY) -m bench.gateway
 
 clean:
 	rm -rf $(BOT_VENV) $(ROUTER_VENV) models/*.tar.gz models/spacy_zh_telecom var results

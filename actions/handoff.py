@@ -3,8 +3,9 @@
 Pure helpers for the action server (no Rasa import; stdlib only), called by the dialogue's
 handoff action:
 
-    payload = build_handoff(conversation_id, intent=..., reason=..., urgency=..., events=tracker.events,
-                            phone=..., tier=..., verified_level=..., secret=settings.identity_secret)
+    payload = build_handoff(conversation_id, intent=..., reason=..., urgency=...,
+                            events=tracker.events, phone=..., tier=..., verified_level=...,
+                            secret=settings.identity_secret)
     created = create_handoff(settings.router_url, settings.service_token, payload)
     # created: {"handoff_id", "status", "queue_position", "estimated_wait_s"}
     cancel_handoff(settings.router_url, settings.service_token, created["handoff_id"])

@@ -103,7 +103,9 @@ async def conversations(rasa_url: str, concurrent: int) -> list[float]:
 
     async with aiohttp.ClientSession() as session:
         senders = [f"bench-{concurrent}-{n}-{time.time_ns()}" for n in range(concurrent)]
-        await asyncio.gather(*(one(session, s, p) for s, p in zip(senders, demo_phones(concurrent))))
+        await asyncio.gather(
+            *(one(session, s, p) for s, p in zip(senders, demo_phones(concurrent), strict=True))
+        )
     return timings
 
 
@@ -117,11 +119,22 @@ def rss_mb(pid: int) -> float:
 def training_seconds() -> float:
     with tempfile.TemporaryDirectory() as out:
         command = [
-            str(services.BIN / "rasa"), "train", "--domain", str(DOMAIN), "--data", *map(str, DATA),
-            "--config", str(CONFIG), "--out", out, "--force",
+            str(services.BIN / "rasa"),
+            "train",
+            "--domain",
+            str(DOMAIN),
+            "--data",
+            *map(str, DATA),
+            "--config",
+            str(CONFIG),
+            "--out",
+            out,
+            "--force",
         ]
         started = time.monotonic()
-        subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         return time.monotonic() - started
 
 
@@ -146,23 +159,32 @@ def main() -> None:
             twenty = asyncio.run(conversations(rasa.url, 20))
             memory = rss_mb(rasa.process.pid)
 
-    print(table(
-        f"NLU parse latency, ms ({len(texts)} held-out messages)",
-        ["path", "p50", "p99", "target"],
-        [
-            ["in process (Agent.parse_message)", median(local), percentile(local, 99), "p50 ≤ 15"],
-            ["HTTP POST /model/parse", median(remote), percentile(remote, 99), ""],
-        ],
-    ))
-    print(table(
-        f"Full turn through the REST webhook incl. action server, ms "
-        f"({TURNS_PER_CONVERSATION} turns per conversation)",
-        ["concurrent conversations", "turns", "p50", "p99", "target"],
-        [
-            [1, len(single), median(single), percentile(single, 99), ""],
-            [20, len(twenty), median(twenty), percentile(twenty, 99), "p99 ≤ 150"],
-        ],
-    ))
+    print(
+        table(
+            f"NLU parse latency, ms ({len(texts)} held-out messages)",
+            ["path", "p50", "p99", "target"],
+            [
+                [
+                    "in process (Agent.parse_message)",
+                    median(local),
+                    percentile(local, 99),
+                    "p50 ≤ 15",
+                ],
+                ["HTTP POST /model/parse", median(remote), percentile(remote, 99), ""],
+            ],
+        )
+    )
+    print(
+        table(
+            f"Full turn through the REST webhook incl. action server, ms "
+            f"({TURNS_PER_CONVERSATION} turns per conversation)",
+            ["concurrent conversations", "turns", "p50", "p99", "target"],
+            [
+                [1, len(single), median(single), percentile(single, 99), ""],
+                [20, len(twenty), median(twenty), percentile(twenty, 99), "p99 ≤ 150"],
+            ],
+        )
+    )
     rows = [["Rasa server RSS after the load, MB", memory, ""]]
     if not args.skip_training:
         rows.insert(0, ["full training (rasa train --force), s", training_seconds(), "≤ 300"])

@@ -66,18 +66,36 @@ def ours_predict(model_path: pathlib.Path, texts: list[str]) -> tuple[list[str],
         return [await agent.parse_message(text) for text in texts]
 
     results = asyncio.run(parse_all())
-    top = [next(r["name"] for r in res["intent_ranking"] if r["name"] != FALLBACK) for res in results]
+    top = [
+        next(r["name"] for r in res["intent_ranking"] if r["name"] != FALLBACK) for res in results
+    ]
     return top, [res["intent"]["name"] for res in results]
 
 
 def train_nlu_only(train_file: pathlib.Path, out: pathlib.Path) -> pathlib.Path:
     command = [
-        str(services.BIN / "rasa"), "train", "nlu", "--nlu", str(train_file),
-        "--config", str(CONFIG), "--domain", str(DOMAIN), "--out", str(out),
-        "--fixed-model-name", "fold",
+        str(services.BIN / "rasa"),
+        "train",
+        "nlu",
+        "--nlu",
+        str(train_file),
+        "--config",
+        str(CONFIG),
+        "--domain",
+        str(DOMAIN),
+        "--out",
+        str(out),
+        "--fixed-model-name",
+        "fold",
     ]
-    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     return out / "fold.tar.gz"
+
+
+def _mean(pairs: list[tuple[float, float]]) -> tuple[float, float]:
+    return sum(p[0] for p in pairs) / len(pairs), sum(p[1] for p in pairs) / len(pairs)
 
 
 def cross_validate(folds: int) -> tuple[tuple[float, float], tuple[float, float], float]:
@@ -104,9 +122,10 @@ def cross_validate(folds: int) -> tuple[tuple[float, float], tuple[float, float]
             ours.append(scores(truth, ours_predict(model, texts)[0]))
             train = [(examples[i].get("text"), labels[i]) for i in train_idx]
             base.append(scores(truth, baseline_predict(train, texts)))
-            print(f"  fold {n + 1}/{folds}: ours F1 {ours[-1][1]:.3f}, baseline F1 {base[-1][1]:.3f}")
-    mean = lambda pairs: (sum(p[0] for p in pairs) / len(pairs), sum(p[1] for p in pairs) / len(pairs))  # noqa: E731
-    return mean(ours), mean(base), sum(seconds) / len(seconds)
+            print(
+                f"  fold {n + 1}/{folds}: ours F1 {ours[-1][1]:.3f}, baseline F1 {base[-1][1]:.3f}"
+            )
+    return _mean(ours), _mean(base), sum(seconds) / len(seconds)
 
 
 def main() -> None:
@@ -129,24 +148,33 @@ def main() -> None:
     ]
     ours_acc, ours_f1 = rows[0][1], rows[0][2]
     base_acc, base_f1 = rows[2][1], rows[2][2]
-    print(table(
-        f"Intent classification on the held-out split ({len(holdout)} messages, "
-        f"{len(set(truth))} intents; trained on {len(train)})",
-        ["model", "accuracy", "macro-F1"], rows,
-    ))
-    print(f"ours vs baseline on held-out: accuracy {ours_acc - base_acc:+.3f}, "
-          f"macro-F1 {ours_f1 - base_f1:+.3f} "
-          f"(error rate {1 - ours_acc:.3f} vs {1 - base_acc:.3f})\n")
+    print(
+        table(
+            f"Intent classification on the held-out split ({len(holdout)} messages, "
+            f"{len(set(truth))} intents; trained on {len(train)})",
+            ["model", "accuracy", "macro-F1"],
+            rows,
+        )
+    )
+    print(
+        f"ours vs baseline on held-out: accuracy {ours_acc - base_acc:+.3f}, "
+        f"macro-F1 {ours_f1 - base_f1:+.3f} "
+        f"(error rate {1 - ours_acc:.3f} vs {1 - base_acc:.3f})\n"
+    )
     fallback_rate = sum(f == FALLBACK for f in final) / len(final)
     print(f"nlu_fallback on held-out: {fallback_rate:.1%} of messages\n")
     if not args.no_cv:
-        print(f"{args.folds}-fold cross-validation over the training data (ours retrained per fold):")
+        print(
+            f"{args.folds}-fold cross-validation over the training data (ours retrained per fold):"
+        )
         ours_cv, base_cv, fold_seconds = cross_validate(args.folds)
-        print(table(
-            f"{args.folds}-fold cross-validation (mean over folds)",
-            ["model", "accuracy", "macro-F1"],
-            [["ours", *ours_cv], ["baseline", *base_cv]],
-        ))
+        print(
+            table(
+                f"{args.folds}-fold cross-validation (mean over folds)",
+                ["model", "accuracy", "macro-F1"],
+                [["ours", *ours_cv], ["baseline", *base_cv]],
+            )
+        )
         print(f"mean NLU-only training time per fold: {fold_seconds:.0f} s")
 
 

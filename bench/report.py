@@ -24,7 +24,8 @@ def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -
     widths = [max(_width(row[i]) for row in cells) for i in range(len(header))]
     lines = [title, "-" * len(title)]
     for n, row in enumerate(cells):
-        lines.append("  ".join(c + " " * (w - _width(c)) for c, w in zip(row, widths)).rstrip())
+        padded = (c + " " * (w - _width(c)) for c, w in zip(row, widths, strict=True))
+        lines.append("  ".join(padded).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines) + "\n"

@@ -9,7 +9,7 @@ asks the customer to rephrase, and says why in the parse result's `input_problem
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, Dict, List, Optional, Text  # Rasa's signatures
+from typing import Any  # Rasa's signatures
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -22,7 +22,7 @@ FALLBACK_INTENT = "nlu_fallback"
 DEFAULT_MAX_LENGTH = 1000
 
 
-def input_problem(text: Optional[str], max_length: int = DEFAULT_MAX_LENGTH) -> Optional[str]:
+def input_problem(text: str | None, max_length: int = DEFAULT_MAX_LENGTH) -> str | None:
     """'empty', 'no_words' (nothing but emoji, symbols, punctuation or control characters),
     'too_long', or None for a message worth classifying."""
     if not text or not text.strip():
@@ -34,36 +34,38 @@ def input_problem(text: Optional[str], max_length: int = DEFAULT_MAX_LENGTH) -> 
     return None
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class InputGuard(GraphComponent):
     """Overrides the intent with nlu_fallback for messages that carry nothing to classify."""
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         self.max_length = int(config["max_length"])
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {"max_length": DEFAULT_MAX_LENGTH}
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "InputGuard":
+    ) -> InputGuard:
         return cls(config)
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             problem = input_problem(message.get(TEXT), self.max_length)
             if problem is None:
                 continue
             fallback = {INTENT_NAME_KEY: FALLBACK_INTENT, "confidence": 1.0}
-            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != FALLBACK_INTENT]
+            ranking = [
+                r
+                for r in message.get(INTENT_RANKING_KEY) or []
+                if r.get(INTENT_NAME_KEY) != FALLBACK_INTENT
+            ]
             message.set(INTENT, fallback, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [fallback, *ranking], add_to_output=True)
             message.set("input_problem", problem, add_to_output=True)

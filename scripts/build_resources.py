@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import pathlib
-from typing import Iterable
+from collections.abc import Iterable
 
 import yaml
 
@@ -33,7 +33,9 @@ def catalogue_names(root: pathlib.Path = ROOT) -> dict[str, list[tuple[str, str]
     plan_names += [(alias, plan["code"]) for plan in plans for alias in plan.get("aliases", [])]
     destinations = [(d["name"], d["name"]) for d in places.get("destinations", [])]
     destinations += [
-        (str(alias), d["name"]) for d in places.get("destinations", []) for alias in d.get("aliases", [])
+        (str(alias), d["name"])
+        for d in places.get("destinations", [])
+        for alias in d.get("aliases", [])
     ]
     destinations += [(g["name"], g["name"]) for g in places.get("groups", [])]
     return {"plan_name": _unique(plan_names), "destination": _unique(destinations)}
@@ -54,7 +56,9 @@ def telecom_terms(root: pathlib.Path = ROOT) -> list[str]:
 def jieba_userdict(names: dict[str, list[tuple[str, str]]], terms: list[str]) -> str:
     """jieba's format: word, frequency, part of speech. High frequency keeps names whole."""
     words = list(dict.fromkeys(terms + [s for pairs in names.values() for s, _ in pairs]))
-    return "".join(f"{word.replace(' ', '')} 20000 nz\n" for word in words if " " not in word.strip())
+    return "".join(
+        f"{word.replace(' ', '')} 20000 nz\n" for word in words if " " not in word.strip()
+    )
 
 
 def lookups_yaml(names: dict[str, list[tuple[str, str]]]) -> str:

@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -44,10 +43,12 @@ class Service:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited; see {self.log}:\n{self.tail()}")
-            with contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError):
-                with urllib.request.urlopen(self.url + path, timeout=2) as response:
-                    if response.status == 200:
-                        return
+            with (
+                contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError),
+                urllib.request.urlopen(self.url + path, timeout=2) as response,
+            ):
+                if response.status == 200:
+                    return
             time.sleep(0.3)
         raise TimeoutError(f"{self.name} not ready after {timeout:.0f} s; see {self.log}")
 
@@ -67,7 +68,9 @@ class Service:
             handle.close()
 
 
-def _spawn(name: str, command: list[str], env: dict[str, str], log_dir: pathlib.Path, url: str) -> Service:
+def _spawn(
+    name: str, command: list[str], env: dict[str, str], log_dir: pathlib.Path, url: str
+) -> Service:
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{name}.log"
     handle = log.open("w")
@@ -94,23 +97,54 @@ def start_actions(port: int, log_dir: pathlib.Path, env: dict[str, str]) -> Serv
 
 
 def start_rasa(
-    port: int, actions_url: str, log_dir: pathlib.Path, env: dict[str, str], model: pathlib.Path = MODEL
+    port: int,
+    actions_url: str,
+    log_dir: pathlib.Path,
+    env: dict[str, str],
+    model: pathlib.Path = MODEL,
 ) -> Service:
-    endpoints = tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False, dir=log_dir)
-    endpoints.write(f'action_endpoint:\n  url: "{actions_url}/webhook"\n')
-    endpoints.close()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    endpoints = log_dir / f"endpoints-{port}.yml"
+    endpoints.write_text(f'action_endpoint:\n  url: "{actions_url}/webhook"\n')
     command = [
-        str(BIN / "rasa"), "run", "--enable-api", "--model", str(model),
-        "--endpoints", endpoints.name, "--credentials", str(ROOT / "credentials.yml"),
-        "--interface", "127.0.0.1", "--port", str(port),
+        str(BIN / "rasa"),
+        "run",
+        "--enable-api",
+        "--model",
+        str(model),
+        "--endpoints",
+        str(endpoints),
+        "--credentials",
+        str(ROOT / "credentials.yml"),
+        "--interface",
+        "127.0.0.1",
+        "--port",
+        str(port),
     ]
     service = _spawn("rasa", command, env, log_dir, f"http://127.0.0.1:{port}")
     service.wait_ready("/status")
     return service
 
 
+ROUTER_PYTHON = ROOT / ".venv-router" / "bin" / "python"
+
+
+def start_router(port: int, log_dir: pathlib.Path, env: dict[str, str]) -> Service:
+    """`python -m router` from the router's own environment (Python >= 3.11)."""
+    env = {**env, "ROUTER_HOST": "127.0.0.1", "ROUTER_PORT": str(port)}
+    env.pop("PYTHONPATH", None)
+    env["PYTHONPATH"] = str(ROOT)
+    service = _spawn(
+        "router", [str(ROUTER_PYTHON), "-m", "router"], env, log_dir, f"http://127.0.0.1:{port}"
+    )
+    service.wait_ready("/healthz", timeout=60)
+    return service
+
+
 @contextlib.contextmanager
-def assistant(log_dir: pathlib.Path, env: dict[str, str] | None = None) -> Iterator[tuple[Service, Service]]:
+def assistant(
+    log_dir: pathlib.Path, env: dict[str, str] | None = None
+) -> Iterator[tuple[Service, Service]]:
     """The action server and the Rasa server on free ports, stopped on exit."""
     env = env or assistant_env()
     started: list[Service] = []

@@ -53,11 +53,16 @@ def train(force: bool = False) -> bool:
     command = [
         str(pathlib.Path(sys.executable).with_name("rasa")),
         "train",
-        "--domain", str(DOMAIN),
-        "--data", *map(str, DATA),
-        "--config", str(CONFIG),
-        "--out", str(MODELS),
-        "--fixed-model-name", MODEL.name.removesuffix(".tar.gz"),
+        "--domain",
+        str(DOMAIN),
+        "--data",
+        *map(str, DATA),
+        "--config",
+        str(CONFIG),
+        "--out",
+        str(MODELS),
+        "--fixed-model-name",
+        MODEL.name.removesuffix(".tar.gz"),
         "--force",
     ]
     started = time.monotonic()

@@ -41,7 +41,9 @@ def test_component_rewrites_messages_and_training_data():
 
 def test_training_entity_values_are_converted_too():
     entity = {"start": 0, "end": 3, "value": "上個月", "entity": "month"}
-    data = TrainingData([Message({TEXT: "上個月的帳單", "intent": "query_balance", "entities": [entity]})])
+    data = TrainingData(
+        [Message({TEXT: "上個月的帳單", "intent": "query_balance", "entities": [entity]})]
+    )
     example = TraditionalToSimplified().process_training_data(data).training_examples[0]
     assert example.get(TEXT) == "上个月的账单"
     assert example.get("entities")[0]["value"] == "上个月"

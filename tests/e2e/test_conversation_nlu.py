@@ -52,7 +52,7 @@ def test_conversation_messages_get_the_stories_intents(agent):
     results = asyncio.run(parse_all())
     wrong = [
         f"{story}: {text[:40]!r} → {result['intent']['name']} (expected {intent})"
-        for (story, text, intent), result in zip(messages, results)
+        for (story, text, intent), result in zip(messages, results, strict=True)
         if result["intent"]["name"] != intent
     ]
     assert not wrong, f"{len(wrong)} of {len(messages)} misunderstood:\n" + "\n".join(wrong)

@@ -111,7 +111,10 @@ def test_password_reset_sends_sms_and_never_shows_the_password(chat, assistant):
     reply = customer.say(target.id_number)
     assert "短信" in reply
     with sqlite3.connect(assistant["db"]) as db:
-        bodies = [row[0] for row in db.execute("SELECT body FROM sms_outbox WHERE phone = ?", (target.phone,))]
+        bodies = [
+            row[0]
+            for row in db.execute("SELECT body FROM sms_outbox WHERE phone = ?", (target.phone,))
+        ]
     assert bodies, "no SMS in the outbox"
     codes = [code for body in bodies for code in re.findall(r"(?<!\d)\d{6}(?!\d)", body)]
     assert codes, "the SMS carries no temporary password"
@@ -141,7 +144,12 @@ def test_bad_input_gets_a_clear_answer(chat, text):
 def test_complaint_with_markup_is_stored_escaped(chat, assistant):
     customer = chat()
     customer.say("我要投诉，你们的客服态度太差了 <b>onmouseover=alert(1)</b>")
-    for text in ["我要投诉你们的客服态度太差了", DEMO.phone, DEMO.id_number[-6:], "就是客服挂我电话"]:
+    for text in [
+        "我要投诉你们的客服态度太差了",
+        DEMO.phone,
+        DEMO.id_number[-6:],
+        "就是客服挂我电话",
+    ]:
         if "T20" in "\n".join(customer.transcript):
             break
         customer.say(text)
