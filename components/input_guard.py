@@ -1,4 +1,5 @@
-"""Messages no classifier should guess at: empty, emoji or punctuation only, or very long.
+"""Messages no classifier should guess at: empty, emoji or punctuation only, one character
+repeated, or very long.
 
 DIET always names some intent, and an emoji-only 👍 or a 10,000-character paste could be read
 as 'affirm' in the middle of a plan change. This component, placed after the
@@ -20,17 +21,22 @@ from rasa.shared.nlu.training_data.message import Message
 
 FALLBACK_INTENT = "nlu_fallback"
 DEFAULT_MAX_LENGTH = 1000
+REPETITIVE_MIN_LENGTH = 8
 
 
 def input_problem(text: str | None, max_length: int = DEFAULT_MAX_LENGTH) -> str | None:
     """'empty', 'no_words' (nothing but emoji, symbols, punctuation or control characters),
-    'too_long', or None for a message worth classifying."""
+    'repetitive' (one or two characters over and over: 啊啊啊啊啊啊啊啊), 'too_long', or None for
+    a message worth classifying."""
     if not text or not text.strip():
         return "empty"
     if len(text) > max_length:
         return "too_long"
-    if not any(unicodedata.category(ch)[0] in "LN" for ch in text):
+    words = [ch for ch in text if unicodedata.category(ch)[0] in "LN"]
+    if not words:
         return "no_words"
+    if len(words) >= REPETITIVE_MIN_LENGTH and len(set(words)) <= 2:
+        return "repetitive"
     return None
 
 

@@ -60,6 +60,11 @@ _PHONE_IN_SHADOW = re.compile(
 _LONG_DIGITS = re.compile(r"(?<![0-9])[0-9]{12,}(?![0-9])")  # bank cards and the like
 
 
+# A bare run of six (the last may be X) is what customers type as the ID card's last six during
+# verification; ticket numbers (T20261123-000123) are left readable.
+_ID_LAST6_IN_SHADOW = re.compile(r"(?<![0-9A-Za-z*\-])[0-9]{5}[0-9Xx](?![0-9A-Za-z])")
+
+
 def text(value: str | None) -> str:
     """`value` with every phone number, ID-card number and long digit run masked."""
     if not value:
@@ -80,6 +85,8 @@ def text(value: str | None) -> str:
         blank(digits[-11], match.end(), 3, 4)  # keep a +86 prefix readable, mask the number
     for match in _LONG_DIGITS.finditer("".join(shadow)):
         blank(match.start(), match.end(), 0, 4)
+    for match in _ID_LAST6_IN_SHADOW.finditer("".join(shadow)):
+        blank(match.start(), match.end(), 0, 0)
     return "".join(out)
 
 

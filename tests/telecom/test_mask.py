@@ -75,3 +75,17 @@ def test_escape_text_truncates_before_escaping():
     assert mask.escape_text("x" * 10_000, max_length=100) == "x" * 100
     escaped = mask.escape_text("<" * 10, max_length=3)
     assert escaped == "&lt;" * 3  # never an entity cut in half
+
+
+@pytest.mark.parametrize(
+    ("raw", "masked"),
+    [
+        ("151238", "******"),
+        ("后六位是15123X", "后六位是******"),
+        ("幺五幺二三八", "******"),
+        ("工单T20261123-000123进度", "工单T20261123-000123进度"),
+        ("话费100元", "话费100元"),
+    ],
+)
+def test_text_masks_a_bare_id_last_six(raw, masked):
+    assert mask.text(raw) == masked
