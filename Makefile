@@ -74,6 +74,7 @@ shell: $(BOT_VENV)/.installed train
 lint: env
 	$(ROUTER_VENV)/bin/ruff check .
 	$(ROUTER_VENV)/bin/ruff format --check .
+	$(ROUTER_VENV)/bin/mypy --strict router
 
 bench: env train
 	$(BOT_PY) -m bench.nlu

@@ -1,0 +1,1 @@
+"""Routing service: assigns handed-off conversations to human agents (FastAPI + Redis)."""

@@ -1,0 +1,82 @@
+"""Agents: create/update (admin), read, presence and heartbeat, offers, live events."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
+from fastapi.responses import StreamingResponse
+
+from router import auth, errors
+from router.api.deps import AgentIdPath, Caller, RuntimeDep
+from router.auth import Role
+from router.events import agent_events
+from router.models import AgentCreated, AgentPublic, AgentUpdate, OfferPublic, PresenceUpdate
+
+router = APIRouter(prefix="/v1/agents", tags=["agents"])
+
+
+@router.put(
+    "/{agent_id}",
+    response_model=AgentCreated | AgentPublic,
+    responses={201: {"model": AgentCreated, "description": "Created; carries the agent token"}},
+)
+async def put_agent(
+    agent_id: AgentIdPath, body: AgentUpdate, caller: Caller, rt: RuntimeDep, response: Response
+) -> AgentCreated | AgentPublic:
+    caller.require(Role.admin)
+    token = auth.new_agent_token(agent_id)
+    created = await rt.engine.upsert_agent(
+        agent_id,
+        body.display_name,
+        body.skills,
+        body.languages,
+        body.max_concurrent,
+        auth.hash_token(token),
+    )
+    agent = await rt.store.agent(agent_id)
+    if created:
+        response.status_code = 201
+        return AgentCreated(**agent.model_dump(), token=token)
+    return agent
+
+
+@router.get("/{agent_id}", response_model=AgentPublic)
+async def get_agent(agent_id: AgentIdPath, caller: Caller, rt: RuntimeDep) -> AgentPublic:
+    caller.require_agent(agent_id, Role.admin)
+    return await rt.store.agent(agent_id)
+
+
+@router.post("/{agent_id}/presence", response_model=AgentPublic)
+async def post_presence(
+    agent_id: AgentIdPath, body: PresenceUpdate, caller: Caller, rt: RuntimeDep
+) -> AgentPublic:
+    caller.require_agent(agent_id)
+    await rt.engine.presence(agent_id, body.status)
+    return await rt.store.agent(agent_id)
+
+
+@router.get("/{agent_id}/offers", response_model=list[OfferPublic])
+async def get_offers(agent_id: AgentIdPath, caller: Caller, rt: RuntimeDep) -> list[OfferPublic]:
+    caller.require_agent(agent_id)
+    return await rt.store.offers(agent_id)
+
+
+@router.get(
+    "/{agent_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"}},
+)
+async def get_events(
+    agent_id: AgentIdPath,
+    caller: Caller,
+    rt: RuntimeDep,
+    last_event_id: Annotated[str | None, Header(pattern=r"^\d{1,20}-\d{1,20}$")] = None,
+) -> StreamingResponse:
+    caller.require_agent(agent_id)
+    if await rt.store.agent_token_hash(agent_id) is None:
+        raise errors.NoSuchAgent()
+    stream = agent_events(rt.redis, rt.engine.keys, agent_id, last_event_id)
+    return StreamingResponse(
+        stream, media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )

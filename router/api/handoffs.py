@@ -1,0 +1,94 @@
+"""Handoffs: create (service), read, abandon, complete and transfer (its agent), priority."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from router import errors
+from router.api.deps import Caller, HandoffIdPath, RuntimeDep
+from router.auth import Role
+from router.models import (
+    Completion,
+    HandoffCreate,
+    HandoffCreated,
+    HandoffPublic,
+    HandoffStatus,
+    PriorityUpdate,
+    Transfer,
+)
+
+router = APIRouter(prefix="/v1/handoffs", tags=["handoffs"])
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=HandoffCreated,
+    responses={200: {"model": HandoffCreated, "description": "Already active"}},
+)
+async def create_handoff(
+    body: HandoffCreate, caller: Caller, rt: RuntimeDep, response: Response
+) -> HandoffCreated:
+    caller.require(Role.service)
+    created = await rt.engine.create_handoff(body)
+    if not created.created:
+        response.status_code = 200
+    position = None if created.queue_rank is None else created.queue_rank + 1
+    wait = 0 if position is None else round(position * rt.settings.estimate_s_per_position)
+    return HandoffCreated(
+        handoff_id=created.handoff_id,
+        status=HandoffStatus(created.status),
+        queue_position=position,
+        estimated_wait_s=wait,
+    )
+
+
+@router.get("/{handoff_id}", response_model=HandoffPublic)
+async def get_handoff(handoff_id: HandoffIdPath, caller: Caller, rt: RuntimeDep) -> HandoffPublic:
+    handoff = await rt.store.handoff(handoff_id)
+    if caller.role is Role.agent:
+        if caller.agent_id not in (handoff.agent_id, handoff.offered_to):
+            raise errors.Forbidden()
+    else:
+        caller.require(Role.service, Role.admin)
+    return handoff
+
+
+@router.delete("/{handoff_id}", response_model=HandoffPublic)
+async def abandon_handoff(
+    handoff_id: HandoffIdPath, caller: Caller, rt: RuntimeDep
+) -> HandoffPublic:
+    caller.require(Role.service)
+    await rt.engine.abandon(handoff_id)
+    return await rt.store.handoff(handoff_id)
+
+
+@router.post("/{handoff_id}/complete", response_model=HandoffPublic)
+async def complete_handoff(
+    handoff_id: HandoffIdPath, body: Completion, caller: Caller, rt: RuntimeDep
+) -> HandoffPublic:
+    caller.require(Role.agent)
+    assert caller.agent_id is not None
+    await rt.engine.complete(handoff_id, caller.agent_id, body.disposition)
+    return await rt.store.handoff(handoff_id)
+
+
+@router.post("/{handoff_id}/transfer", response_model=HandoffPublic)
+async def transfer_handoff(
+    handoff_id: HandoffIdPath, body: Transfer, caller: Caller, rt: RuntimeDep
+) -> HandoffPublic:
+    caller.require(Role.agent)
+    assert caller.agent_id is not None
+    await rt.engine.transfer(handoff_id, caller.agent_id, body.skills, body.agent_id)
+    return await rt.store.handoff(handoff_id)
+
+
+@router.post("/{handoff_id}/priority", response_model=HandoffPublic)
+async def raise_priority(
+    handoff_id: HandoffIdPath, body: PriorityUpdate, caller: Caller, rt: RuntimeDep
+) -> HandoffPublic:
+    """Raise the urgency of a handoff (its SLA deadline only ever moves earlier)."""
+    caller.require(Role.service)
+    sla_ms = round(rt.settings.sla_s(body.urgency) * 1000)
+    await rt.engine.raise_priority(handoff_id, body.urgency.value, sla_ms)
+    return await rt.store.handoff(handoff_id)

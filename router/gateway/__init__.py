@@ -1,0 +1,100 @@
+"""The customer gateway: customers talk to the router over WebSocket or REST; their turns go to
+the assistant while the bot owns the conversation, and to the assigned agent after a handoff.
+
+Mount it on the router app with `install(app)` (in router/app.py's create_app); it adds its
+routes, the pages (router/web) and, inside the router's lifespan, its background tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI
+
+from router.gateway.bot import BotClient, RasaRestBot
+from router.gateway.hub import Hub
+from router.gateway.service import Gateway
+from router.gateway.settings import GatewaySettings
+from router.gateway.store import ConversationStore
+
+__all__ = ["BotClient", "Gateway", "GatewaySettings", "install"]
+
+
+def install(
+    app: FastAPI, settings: GatewaySettings | None = None, *, bot: BotClient | None = None
+) -> None:
+    """Add the gateway's routes and pages to the router app and start it with the app.
+
+    `settings` default to the ROUTER_* environment, read at start-up; `bot` defaults to Rasa's
+    REST webhook at settings.rasa_url (tests pass their own).
+    """
+    from router.gateway import agents, customer
+    from router.web import router as pages
+
+    app.include_router(customer.router)
+    app.include_router(agents.router)
+    app.include_router(pages)
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(a: Any) -> AsyncIterator[Any]:
+        async with inner(a) as state, running(a, settings, bot):
+            yield state
+
+    app.router.lifespan_context = lifespan
+
+
+@contextlib.asynccontextmanager
+async def running(
+    app: Any, settings: GatewaySettings | None, bot: BotClient | None
+) -> AsyncIterator[Gateway]:
+    """The gateway of one process, on the router's runtime (app.state.runtime)."""
+    from router.gateway.tasks import consume_router_events, refresh_queue_positions
+
+    runtime = app.state.runtime
+    conf = settings if settings is not None else GatewaySettings()
+    # a pool of its own: every connected customer may be mid-turn at once, and a burst waits for
+    # a connection instead of failing (the router's pool is capped at redis-py's default 100)
+    shared = runtime.redis.connection_pool
+    pool = aioredis.BlockingConnectionPool(
+        connection_class=shared.connection_class,
+        max_connections=conf.redis_max_connections,
+        timeout=10,
+        **shared.connection_kwargs,
+    )
+    redis = aioredis.Redis(connection_pool=pool)
+    store = ConversationStore(
+        redis,
+        runtime.engine.keys,
+        history_maxlen=conf.history_maxlen,
+        retention_s=conf.retention_s,
+        agent_events_maxlen=runtime.settings.agent_events_maxlen,
+        estimate_s_per_position=runtime.settings.estimate_s_per_position,
+    )
+    client = bot if bot is not None else RasaRestBot(conf.rasa_url, conf.bot_timeout_s)
+    gateway = Gateway(store, client, conf)
+    hub = Hub(redis, store.keys)
+    await hub.start()
+    app.state.gateway = gateway
+    app.state.gateway_hub = hub
+    tasks = [
+        asyncio.create_task(consume_router_events(gateway, runtime.engine.keys.events())),
+        asyncio.create_task(refresh_queue_positions(gateway, hub, conf.queue_refresh_s)),
+    ]
+    try:
+        yield gateway
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await hub.stop()
+        if bot is None:
+            await client.aclose()
+        await redis.aclose()
+        await pool.aclose()

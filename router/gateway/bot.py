@@ -1,0 +1,97 @@
+"""The assistant as the gateway sees it: an interface, and Rasa's REST webhook behind it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+import httpx
+
+from router.gateway.models import Button
+
+log = logging.getLogger(__name__)
+
+
+class BotReply:
+    __slots__ = ("buttons", "text")
+
+    def __init__(self, text: str = "", buttons: list[Button] | None = None) -> None:
+        self.text = text
+        self.buttons = buttons or []
+
+    def __repr__(self) -> str:
+        return f"BotReply(chars={len(self.text)}, buttons={len(self.buttons)})"
+
+
+class BotUnavailable(Exception):
+    """The assistant did not answer (down, timed out, or answered with an error)."""
+
+
+class BotClient(Protocol):
+    async def send(
+        self, conversation_id: str, message: str, channel: str, metadata: dict[str, Any]
+    ) -> list[BotReply]: ...
+
+    async def aclose(self) -> None: ...
+
+
+def parse_replies(body: Any) -> list[BotReply]:
+    """Rasa's list of {"recipient_id", "text", "buttons": [{"title","payload"}], "custom"…}."""
+    out: list[BotReply] = []
+    if not isinstance(body, list):
+        return out
+    for item in body:
+        if not isinstance(item, dict):
+            continue
+        text = item.get("text") if isinstance(item.get("text"), str) else ""
+        raw_buttons = item.get("buttons") or []
+        custom = item.get("custom")
+        if isinstance(custom, dict) and isinstance(custom.get("quick_replies"), list):
+            raw_buttons = [*raw_buttons, *custom["quick_replies"]]
+        buttons = [
+            Button(title=str(b.get("title", "")), payload=str(b.get("payload", b.get("title", ""))))
+            for b in raw_buttons
+            if isinstance(b, dict) and b.get("title")
+        ]
+        if text or buttons:
+            out.append(BotReply(text or "", buttons))
+    return out
+
+
+class RasaRestBot:
+    """POST {rasa_url}/webhooks/rest/webhook with sender = conversation id."""
+
+    def __init__(self, rasa_url: str, timeout_s: float = 30.0) -> None:
+        self._client = httpx.AsyncClient(
+            base_url=rasa_url.rstrip("/"),
+            timeout=httpx.Timeout(timeout_s, connect=5.0),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        )
+
+    async def send(
+        self, conversation_id: str, message: str, channel: str, metadata: dict[str, Any]
+    ) -> list[BotReply]:
+        body = {
+            "sender": conversation_id,
+            "message": message,
+            "input_channel": channel,
+            "metadata": {**metadata, "channel": channel},
+        }
+        try:
+            response = await self._client.post("/webhooks/rest/webhook", json=body)
+        except httpx.HTTPError as exc:
+            log.warning(
+                "gateway.bot.unreachable conversation=%s error=%s",
+                conversation_id,
+                type(exc).__name__,
+            )
+            raise BotUnavailable() from None
+        if response.status_code != 200:
+            log.warning(
+                "gateway.bot.error conversation=%s status=%d", conversation_id, response.status_code
+            )
+            raise BotUnavailable()
+        return parse_replies(response.json())
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,236 @@
+"""The gateway: who owns a conversation, where a customer's turn goes, what the customer is told.
+
+Owner: the router's active handoff of the conversation decides it (assigned → that agent;
+queued or offered → the customer waits and may keep talking to the bot; none → the bot), so
+every router process agrees without any state of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from typing import Any
+
+from router import errors
+from router.gateway import survey
+from router.gateway.bot import BotClient, BotUnavailable
+from router.gateway.models import (
+    ChatMessage,
+    ConversationState,
+    CustomerMessage,
+    Sender,
+)
+from router.gateway.settings import GatewaySettings
+from router.gateway.store import ConversationStore, HandoffState, now_ms, system_message
+
+log = logging.getLogger(__name__)
+
+BOT_DOWN = "抱歉，智能客服暂时无法回复，请稍后再试，或输入“人工”转人工客服。"
+
+
+class Gateway:
+    def __init__(self, store: ConversationStore, bot: BotClient, settings: GatewaySettings) -> None:
+        self.store = store
+        self.bot = bot
+        self.settings = settings
+        # one turn at a time per conversation in this process (the bot sees turns in order)
+        self._turn_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    # -- customers ----------------------------------------------------------------------------
+    async def state(self, conversation_id: str) -> ConversationState:
+        meta = await self.store.meta(conversation_id)
+        handoff = await self.store.active_handoff(conversation_id)
+        return await self._state(conversation_id, meta, handoff)
+
+    async def _state(
+        self, conversation_id: str, meta: dict[str, str], handoff: HandoffState | None
+    ) -> ConversationState:
+        state = ConversationState(
+            conversation_id=conversation_id,
+            owner="bot",
+            awaiting=meta.get("awaiting") or None,
+        )
+        if handoff is None:
+            return state
+        state.handoff_id = handoff.handoff_id
+        if handoff.status == "assigned" and handoff.agent_id:
+            state.owner = "agent"
+            state.agent_name = await self.store.agent_name(handoff.agent_id)
+        elif handoff.status in ("queued", "offered"):
+            state.owner = "queue"
+            position, wait = await self.store.queue_position(handoff.handoff_id)
+            state.queue_position, state.estimated_wait_s = position, wait
+        return state
+
+    async def customer_turn(self, conversation_id: str, turn: CustomerMessage, channel: str) -> str:
+        """Store the customer's message and pass it on (agent or bot); returns its seq."""
+        text = turn.text.strip()[: self.settings.max_text_chars]
+        if not text and not turn.payload:
+            raise errors.RouterError("empty message")
+        lock = self._turn_locks.get(conversation_id)
+        if lock is None:
+            lock = self._turn_locks[conversation_id] = asyncio.Lock()
+        async with lock:
+            return await self._turn(conversation_id, text, turn, channel)
+
+    async def _turn(
+        self, conversation_id: str, text: str, turn: CustomerMessage, channel: str
+    ) -> str:
+        meta = await self.store.ensure(conversation_id, channel)
+        handoff = await self.store.active_handoff(conversation_id)
+        to_agent = handoff if handoff and handoff.status == "assigned" else None
+        shown = text or (turn.payload or "")
+        message = ChatMessage(sender=Sender.customer, text=shown, ts=now_ms())
+        seq = await self.store.append(conversation_id, message, to_agent=to_agent)
+        if to_agent is not None:
+            return seq
+        awaiting = meta.get("awaiting") or ""
+        if awaiting and await self._survey(conversation_id, awaiting, text, turn.payload):
+            return seq
+        await self._ask_bot(conversation_id, turn.payload or text, channel, turn.metadata)
+        return seq
+
+    async def _ask_bot(
+        self, conversation_id: str, text: str, channel: str, metadata: dict[str, Any]
+    ) -> None:
+        await self.store.publish_event(conversation_id, {"type": "typing", "on": True})
+        try:
+            replies = await self.bot.send(conversation_id, text, channel, metadata)
+        except BotUnavailable:
+            replies = []
+            await self.store.append(conversation_id, system_message(BOT_DOWN))
+        finally:
+            await self.store.publish_event(conversation_id, {"type": "typing", "on": False})
+        for reply in replies:
+            message = ChatMessage(
+                sender=Sender.bot, text=reply.text, buttons=reply.buttons, ts=now_ms()
+            )
+            await self.store.append(conversation_id, message)
+        # the bot may just have handed off: tell the customer where they stand at once
+        await self.push_state(conversation_id)
+
+    async def _survey(
+        self, conversation_id: str, awaiting: str, text: str, payload: str | None
+    ) -> bool:
+        """True when the turn was the survey's answer (rating or comment)."""
+        if awaiting == "rating":
+            score = survey.parse_rating(text, payload)
+            if score is None:
+                # no rating: the customer has moved on to something else
+                await self.store.set_meta(conversation_id, awaiting="")
+                return False
+            if await self.store.claim_awaiting(conversation_id, "rating", "comment"):
+                await self.store.record_rating(conversation_id, score)
+                log.info("gateway.survey.rated conversation=%s score=%d", conversation_id, score)
+                prompt, buttons = survey.ask_comment()
+                await self.store.append(
+                    conversation_id,
+                    ChatMessage(sender=Sender.bot, text=prompt, buttons=buttons, ts=now_ms()),
+                )
+            await self.push_state(conversation_id)
+            return True
+        if awaiting == "comment":
+            if not await self.store.claim_awaiting(conversation_id, "comment", ""):
+                return True
+            if payload != survey.SKIP and text:
+                await self.store.set_meta(conversation_id, comment=text[:1000])
+            await self.store.append(
+                conversation_id, ChatMessage(sender=Sender.bot, text=survey.THANKS, ts=now_ms())
+            )
+            await self.push_state(conversation_id)
+            return True
+        return False
+
+    async def cancel_handoff(self, conversation_id: str, engine: Any) -> bool:
+        """The customer gives up waiting: their queued or offered handoff is abandoned."""
+        handoff = await self.store.active_handoff(conversation_id)
+        if handoff is None or handoff.status not in ("queued", "offered"):
+            return False
+        await engine.abandon(handoff.handoff_id)
+        return True
+
+    async def push_state(self, conversation_id: str) -> ConversationState:
+        state = await self.state(conversation_id)
+        await self.store.publish_event(conversation_id, {"type": "state", **state.model_dump()})
+        return state
+
+    # -- agents -------------------------------------------------------------------------------
+    async def agent_message(self, conversation_id: str, agent_id: str, text: str) -> str:
+        handoff = await self.store.active_handoff(conversation_id)
+        if handoff is None:
+            raise errors.NotFound("no active handoff")
+        if handoff.agent_id != agent_id or handoff.status != "assigned":
+            raise errors.Forbidden()
+        name = await self.store.agent_name(agent_id)
+        message = ChatMessage(
+            sender=Sender.agent,
+            text=text.strip()[: self.settings.max_text_chars],
+            agent_name=name,
+            ts=now_ms(),
+        )
+        return await self.store.append(conversation_id, message)
+
+    # -- router events (one gateway process handles each) -------------------------------------
+    async def on_router_event(self, fields: dict[str, str]) -> None:
+        kind = fields.get("type", "")
+        handoff_id = fields.get("handoff")
+        if not handoff_id or kind not in _HANDLED:
+            return
+        (conversation_id,) = await self.store.handoff_fields(handoff_id, "conversation_id")
+        if not conversation_id:
+            return
+        if kind == "created":
+            await self.store.set_meta(conversation_id, handoff_id=handoff_id)
+            position, wait = await self.store.queue_position(handoff_id)
+            text = "正在为您转接人工客服，请稍候。"
+            if position:
+                text = f"正在为您转接人工客服，您前面还有 {position - 1} 位客户，预计等待约 {_minutes(wait)}。"
+            await self.store.append(conversation_id, system_message(text))
+        elif kind == "accepted":
+            agent_id = fields.get("agent", "")
+            name = await self.store.agent_name(agent_id) or "人工客服"
+            await self.store.set_meta(conversation_id, agent_id=agent_id, agent_name=name)
+            await self.store.append(
+                conversation_id,
+                system_message(f"人工客服 {name} 已接入，为您服务。", agent_name=name),
+            )
+        elif kind == "completed":
+            meta = await self.store.meta(conversation_id)
+            (disposition,) = await self.store.handoff_fields(handoff_id, "disposition")
+            await self.store.set_meta(
+                conversation_id, awaiting="rating", disposition=disposition or "",
+                rated_handoff=handoff_id,
+            )  # fmt: skip
+            prompt, buttons = survey.ask_rating(meta.get("agent_name"))
+            await self.store.append(
+                conversation_id,
+                ChatMessage(sender=Sender.bot, text=prompt, buttons=buttons, ts=now_ms()),
+            )
+        elif kind == "abandoned":
+            await self.store.append(conversation_id, system_message("已取消人工服务。"))
+        elif kind in ("transferred", "rescued"):
+            await self.store.append(
+                conversation_id, system_message("正在为您转接其他人工客服，请稍候。")
+            )
+        await self.push_state(conversation_id)
+
+
+_HANDLED = {
+    "created",
+    "accepted",
+    "completed",
+    "abandoned",
+    "transferred",
+    "rescued",
+    "offered",
+    "requeued",
+}
+
+
+def _minutes(seconds: int | None) -> str:
+    if not seconds:
+        return "不到 1 分钟"
+    return f"{max(1, round(seconds / 60))} 分钟"

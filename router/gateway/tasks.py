@@ -1,0 +1,92 @@
+"""Background work of each router process: the router's events (one process handles each,
+through a consumer group) and the queue positions of the customers connected here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+
+from redis.exceptions import RedisError, ResponseError
+
+from router.gateway.hub import Hub
+from router.gateway.keys import GROUP
+from router.gateway.service import Gateway
+
+log = logging.getLogger(__name__)
+
+
+def consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+async def consume_router_events(gateway: Gateway, stream: str, claim_idle_ms: int = 30_000) -> None:
+    redis = gateway.store.redis
+    with contextlib.suppress(ResponseError):  # BUSYGROUP: another process made it
+        await redis.xgroup_create(stream, GROUP, id="$", mkstream=True)
+    me = consumer_name()
+    last_claim = 0.0
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            entries = []
+            if loop.time() - last_claim > claim_idle_ms / 1000:
+                # events a dead process had taken but not handled
+                last_claim = loop.time()
+                claimed = await redis.xautoclaim(stream, GROUP, me, claim_idle_ms, count=100)
+                entries = claimed[1]
+            if not entries:
+                reply = await redis.xreadgroup(GROUP, me, {stream: ">"}, count=100, block=2000)
+                entries = [e for _s, items in reply or [] for e in items]
+            for entry_id, fields in entries:
+                if fields:
+                    try:
+                        await gateway.on_router_event(fields)
+                    except RedisError:
+                        raise
+                    except Exception:
+                        log.exception(
+                            "gateway.event.failed id=%s type=%s", entry_id, fields.get("type")
+                        )
+                await redis.xack(stream, GROUP, entry_id)
+        except asyncio.CancelledError:
+            raise
+        except ResponseError as exc:
+            if "NOGROUP" in str(exc):
+                with contextlib.suppress(ResponseError):
+                    await redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
+                continue
+            log.warning("gateway.events.error error=%s", type(exc).__name__)
+            await asyncio.sleep(0.5)
+        except (RedisError, OSError) as exc:
+            log.warning("gateway.events.error error=%s", type(exc).__name__)
+            await asyncio.sleep(0.5)
+
+
+async def refresh_queue_positions(gateway: Gateway, hub: Hub, period_s: float) -> None:
+    """Tell each waiting customer connected to this process their place when it changes."""
+    last: dict[str, tuple[int | None, int | None]] = {}
+    while True:
+        await asyncio.sleep(period_s)
+        try:
+            here = hub.local_conversations()
+            for conversation_id in here:
+                handoff = await gateway.store.active_handoff(conversation_id)
+                if handoff is None or handoff.status not in ("queued", "offered"):
+                    last.pop(conversation_id, None)
+                    continue
+                position = await gateway.store.queue_position(handoff.handoff_id)
+                if last.get(conversation_id) != position:
+                    last[conversation_id] = position
+                    state = await gateway.state(conversation_id)
+                    hub.deliver_local(
+                        conversation_id, (None, {"type": "state", **state.model_dump()})
+                    )
+            for gone in set(last) - set(here):
+                del last[gone]
+        except asyncio.CancelledError:
+            raise
+        except (RedisError, OSError) as exc:
+            log.warning("gateway.queue_refresh.error error=%s", type(exc).__name__)

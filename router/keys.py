@@ -1,0 +1,145 @@
+"""Every Redis key the router uses, behind one prefix.
+
+The Lua scripts build the same names from the same templates: `lua_key_functions()` turns each
+template below into a Lua function `k_<name>(...)`, so this module is the only place a key name is
+written. Ids in keys are validated by the API (no ':' in agent ids, skills or languages).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+# name -> template; "{}" placeholders are filled in order.
+TEMPLATES: dict[str, str] = {
+    # hash: one agent (skills, languages, max_concurrent, status, offers, assigned, hb_until...)
+    "agent": "agent:{}",
+    # set: offer ids pending for one agent
+    "agent_offers": "agent:{}:offers",
+    # set: handoff ids assigned to one agent
+    "agent_handoffs": "agent:{}:handoffs",
+    # stream: events concerning one agent (SSE source)
+    "agent_events": "agent:{}:events",
+    # hash: one handoff
+    "handoff": "handoff:{}",
+    # hash: one offer
+    "offer": "offer:{}",
+    # string: active handoff id of a conversation
+    "conv": "conv:{}",
+    # string (PX = sticky grace): last agent who served a customer
+    "customer_last": "customer:{}:last",
+    # zset: queued handoffs needing the same skills ("billing,roaming", first skill first) and
+    # language (or _any once widened); score = SLA deadline ms
+    "queue": "queue:{}:{}",
+    # zset: same members, score = created ms (oldest wait)
+    "queue_age": "queue_age:{}:{}",
+    # set: "skills|language" of every queue that may hold handoffs
+    "queues": "queues",
+    # set: the same names, for the queues whose first skill is {}
+    "skill_queues": "queues:{}",
+    # set: every skill an agent holds or a handoff asked for (for GET /v1/queues and metrics)
+    "skills": "skills",
+    # zset: available agents under capacity holding (skill, language or _any); see selection.py
+    "idx": "idx:{}:{}",
+    # zset: offer id -> expiry ms
+    "offer_deadlines": "deadline:offers",
+    # zset: agent id -> heartbeat expiry ms
+    "heartbeats": "deadline:heartbeats",
+    # zset: handoff id -> next re-evaluation ms (widening, re-offer after a reject)
+    "due": "deadline:due",
+    # hash: cluster-wide counters (offers, accepts, rejects, timeouts, answered...)
+    "stats": "stats",
+    # stream: every state change
+    "events": "events",
+    "seq_handoff": "seq:handoff",
+    "seq_offer": "seq:offer",
+}
+
+ANY_LANGUAGE = "_any"  # the language part of the queues and indexes that accept any language
+_PLACEHOLDER = re.compile(r"\{\}")
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key names under one prefix (default "router:")."""
+
+    prefix: str
+
+    def _fmt(self, name: str, *parts: str) -> str:
+        return self.prefix + TEMPLATES[name].format(*parts)
+
+    def agent(self, agent_id: str) -> str:
+        return self._fmt("agent", agent_id)
+
+    def agent_offers(self, agent_id: str) -> str:
+        return self._fmt("agent_offers", agent_id)
+
+    def agent_handoffs(self, agent_id: str) -> str:
+        return self._fmt("agent_handoffs", agent_id)
+
+    def agent_events(self, agent_id: str) -> str:
+        return self._fmt("agent_events", agent_id)
+
+    def handoff(self, handoff_id: str) -> str:
+        return self._fmt("handoff", handoff_id)
+
+    def offer(self, offer_id: str) -> str:
+        return self._fmt("offer", offer_id)
+
+    def conv(self, conversation_id: str) -> str:
+        return self._fmt("conv", conversation_id)
+
+    def queue(self, skills: str, language: str) -> str:
+        """`skills` joined by commas, in the handoff's order."""
+        return self._fmt("queue", skills, language)
+
+    def queue_for(self, skills: Sequence[str], language: str, relaxed: bool = False) -> str:
+        """The queue of a handoff needing `skills` (in its order) in `language` (or any)."""
+        return self.queue(",".join(skills), ANY_LANGUAGE if relaxed else language)
+
+    def queue_age(self, skills: str, language: str) -> str:
+        return self._fmt("queue_age", skills, language)
+
+    def queues(self) -> str:
+        return self._fmt("queues")
+
+    def skill_queues(self, skill: str) -> str:
+        return self._fmt("skill_queues", skill)
+
+    def skills(self) -> str:
+        return self._fmt("skills")
+
+    def idx(self, skill: str, language: str) -> str:
+        return self._fmt("idx", skill, language)
+
+    def offer_deadlines(self) -> str:
+        return self._fmt("offer_deadlines")
+
+    def heartbeats(self) -> str:
+        return self._fmt("heartbeats")
+
+    def due(self) -> str:
+        return self._fmt("due")
+
+    def stats(self) -> str:
+        return self._fmt("stats")
+
+    def events(self) -> str:
+        return self._fmt("events")
+
+
+def lua_key_functions() -> str:
+    """Lua definitions `local function k_agent(a0) return P .. 'agent:' .. a0 end`, one per key."""
+    lines = []
+    for name, template in TEMPLATES.items():
+        pieces = _PLACEHOLDER.split(template)
+        args = [f"a{i}" for i in range(len(pieces) - 1)]
+        expr = ["P"]
+        for i, piece in enumerate(pieces):
+            if piece:
+                expr.append(repr(piece))
+            if i < len(args):
+                expr.append(args[i])
+        lines.append(f"local function k_{name}({', '.join(args)}) return {' .. '.join(expr)} end")
+    return "\n".join(lines)

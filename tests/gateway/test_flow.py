@@ -1,0 +1,286 @@
+"""The conversation loop over the wire: REST + long polling, WebSocket, SSE, handoff to an agent
+on another router process, messages both ways, completion and the satisfaction survey."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from websockets.sync.client import connect
+
+from tests.gateway.conftest import ADMIN, Router, bearer
+
+pytestmark = pytest.mark.slow
+
+
+class Socket:
+    """A customer's WebSocket; `wait(pred)` returns the first received event matching it."""
+
+    def __init__(self, url: str) -> None:
+        self.ws = connect(url)
+        self.events: list[dict[str, Any]] = []
+
+    def wait(self, pred: Callable[[dict[str, Any]], bool], timeout: float = 10) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        for event in self.events:
+            if pred(event):
+                self.events.remove(event)
+                return event
+        while time.monotonic() < deadline:
+            try:
+                event = json.loads(self.ws.recv(timeout=max(0.01, deadline - time.monotonic())))
+            except TimeoutError:
+                break
+            if pred(event):
+                return event
+            self.events.append(event)
+        raise AssertionError(f"no matching event; got {self.events}")
+
+    def say(self, text: str, payload: str | None = None) -> None:
+        frame: dict[str, Any] = {"type": "message", "text": text}
+        if payload:
+            frame["payload"] = payload
+        self.ws.send(json.dumps(frame))
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+class AgentEvents:
+    """The agent's SSE stream read in a thread."""
+
+    def __init__(self, router: Router, agent_id: str, token: str) -> None:
+        self.items: queue.Queue[dict[str, str]] = queue.Queue()
+        self._stop = threading.Event()
+        self.ready = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(router, agent_id, token), daemon=True
+        )
+        self._thread.start()
+        assert self.ready.wait(10)
+
+    def _run(self, router: Router, agent_id: str, token: str) -> None:
+        url = f"{router.url}/v1/agents/{agent_id}/events"
+        try:
+            with httpx.stream("GET", url, headers=bearer(token), timeout=None) as response:
+                self.ready.set()
+                for line in response.iter_lines():
+                    if self._stop.is_set():
+                        return
+                    if line.startswith("data: "):
+                        self.items.put(json.loads(line[6:]))
+        except httpx.HTTPError:
+            return  # the router stopped at the end of the test
+
+    def wait(self, kind: str, timeout: float = 10) -> dict[str, str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                item = self.items.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if item.get("type") == kind:
+                return item
+        raise AssertionError(f"no {kind} event")
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+@pytest.fixture
+def sockets() -> Iterator[Callable[[str], Socket]]:
+    opened: list[Socket] = []
+
+    def open_socket(url: str) -> Socket:
+        opened.append(Socket(url))
+        return opened[-1]
+
+    yield open_socket
+    for s in opened:
+        s.close()
+
+
+def is_message(sender: str, contains: str = "") -> Callable[[dict[str, Any]], bool]:
+    return lambda e: (
+        e.get("type") == "message" and e.get("sender") == sender and contains in e.get("text", "")
+    )
+
+
+def test_rest_turn_long_poll_and_sse_replay(start_routers: Callable[..., list[Router]]) -> None:
+    (router,) = start_routers(1)
+    cid = "app-conversation-1"
+    sent = httpx.post(
+        f"{router.url}/v1/chat/{cid}/messages",
+        json={
+            "text": "查余额",
+            "metadata": {"login": {"phone": "13800138000", "ts": 1, "sig": "x"}},
+        },
+    )
+    assert sent.status_code == 201
+    seq = sent.json()["seq"]
+    polled = httpx.get(f"{router.url}/v1/chat/{cid}/poll", params={"timeout": 0}).json()
+    assert [(m["sender"], m["text"][:6]) for m in polled["messages"]] == [
+        ("customer", "查余额"),
+        ("bot", "您的话费余额"),
+    ]
+    assert polled["messages"][1]["buttons"][0] == {
+        "title": "查流量",
+        "payload": "/query_data_usage",
+    }
+    assert polled["state"]["owner"] == "bot"
+    # after the customer's own message: only the reply
+    after = httpx.get(
+        f"{router.url}/v1/chat/{cid}/poll", params={"since": seq, "timeout": 0}
+    ).json()
+    assert [m["sender"] for m in after["messages"]] == ["bot"]
+    # long poll: waits for the next message
+    last = after["messages"][-1]["seq"]
+    waiter: dict[str, Any] = {}
+    thread = threading.Thread(
+        target=lambda: waiter.update(
+            httpx.get(
+                f"{router.url}/v1/chat/{cid}/poll",
+                params={"since": last, "timeout": 10},
+                timeout=15,
+            ).json()
+        )
+    )
+    thread.start()
+    time.sleep(0.3)
+    httpx.post(f"{router.url}/v1/chat/{cid}/messages", json={"text": "谢谢"})
+    thread.join(15)
+    assert waiter["messages"][0]["text"] == "谢谢"
+    # SSE resume replays the history after Last-Event-ID
+    with httpx.stream(
+        "GET", f"{router.url}/v1/chat/{cid}/events", headers={"Last-Event-ID": seq}, timeout=10
+    ) as response:
+        lines = []
+        for line in response.iter_lines():
+            lines.append(line)
+            if sum(1 for x in lines if x.startswith("event: message")) == 3:
+                break
+    assert lines[0] == "event: state"
+    texts = [json.loads(x[6:])["text"] for x in lines if x.startswith("data: ") and '"seq"' in x]
+    assert texts[0].startswith("您的话费余额") and texts[1] == "谢谢"
+    bad = httpx.post(f"{router.url}/v1/chat/x/messages", json={"text": "hi"})
+    assert bad.status_code == 422
+    assert httpx.post(f"{router.url}/v1/chat/{cid}/messages", json={"text": " "}).status_code == 400
+
+
+def test_handoff_across_two_processes_and_survey(
+    start_routers: Callable[..., list[Router]], make_agent: Callable[..., str],
+    sockets: Callable[[str], Socket],
+) -> None:  # fmt: skip
+    customer_side, agent_side = start_routers(2)
+    token = make_agent(agent_side, "li.na", name="李娜")
+    other = make_agent(agent_side, "wang.wu", name="王五", skills={"roaming": 3}, available=False)
+    events = AgentEvents(agent_side, "li.na", token)
+    cid = "web-conversation-42"
+    customer = sockets(f"{customer_side.ws_url}/v1/chat/ws?conversation_id={cid}")
+    hello = customer.wait(lambda e: e["type"] == "hello")
+    assert hello["conversation_id"] == cid and hello["state"]["owner"] == "bot"
+
+    customer.say("转人工")
+    customer.wait(is_message("bot", "转接"))
+    offered = events.wait("offered")
+    accepted = httpx.post(
+        f"{agent_side.url}/v1/offers/{offered['offer']}/accept", headers=bearer(token)
+    )
+    assert accepted.status_code == 200, accepted.text
+    joined = customer.wait(is_message("system", "李娜"))
+    assert joined["agent_name"] == "李娜"
+    customer.wait(
+        lambda e: e["type"] == "state" and e["owner"] == "agent" and e["agent_name"] == "李娜"
+    )
+
+    # the agent sees the summary, the transcript and the history, masked
+    view = httpx.get(f"{agent_side.url}/v1/conversations/{cid}", headers=bearer(token)).json()
+    assert "查询话费余额" in view["handoff"]["summary"]
+    # the queue notice (router event) and the bot's reply (same turn) may come in either order
+    assert sorted(m["sender"] for m in view["messages"][:3]) == ["bot", "customer", "system"]
+
+    customer.say("我的号码是13800138000")
+    message = events.wait("customer_message")
+    assert message["text"] == "我的号码是138****8000" and message["conversation"] == cid
+    reply = httpx.post(
+        f"{agent_side.url}/v1/conversations/{cid}/messages",
+        json={"text": "您好，我是李娜"},
+        headers=bearer(token),
+    )
+    assert reply.status_code == 201
+    got = customer.wait(is_message("agent", "我是李娜"))
+    assert got["agent_name"] == "李娜"
+    assert (
+        httpx.post(
+            f"{agent_side.url}/v1/conversations/{cid}/messages",
+            json={"text": "x"},
+            headers=bearer(other),
+        ).status_code
+        == 403
+    )
+    assert (
+        httpx.get(f"{agent_side.url}/v1/conversations/{cid}", headers=bearer(other)).status_code
+        == 403
+    )
+    assert (
+        httpx.post(
+            f"{agent_side.url}/v1/conversations/{cid}/messages", json={"text": "x"}
+        ).status_code
+        == 401
+    )
+
+    # a reconnect on the other process resumes with the history
+    customer.close()
+    again = sockets(f"{agent_side.ws_url}/v1/chat/ws?conversation_id={cid}")
+    assert again.wait(lambda e: e["type"] == "hello")["state"]["owner"] == "agent"
+    again.wait(is_message("agent", "我是李娜"))
+
+    done = httpx.post(
+        f"{agent_side.url}/v1/handoffs/{offered['handoff']}/complete",
+        json={"disposition": "resolved"},
+        headers=bearer(token),
+    )
+    assert done.status_code in (200, 204), done.text
+    prompt = again.wait(is_message("bot", "打分"))
+    assert [b["title"] for b in prompt["buttons"]] == ["5 分", "4 分", "3 分", "2 分", "1 分"]
+    again.say("5 分", prompt["buttons"][0]["payload"])
+    again.wait(is_message("bot", "意见"))
+    again.say("服务很好")
+    again.wait(is_message("bot", "感谢您的反馈"))
+    admin_view = httpx.get(f"{agent_side.url}/v1/conversations/{cid}", headers=bearer(ADMIN)).json()
+    assert admin_view["rating"] == 5 and admin_view["comment"] == "服务很好"
+    # the bot owns it again
+    again.say("查余额")
+    again.wait(is_message("bot", "余额"))
+    events.stop()
+
+
+def test_queue_position_and_customer_cancel(
+    start_routers: Callable[..., list[Router]], sockets: Callable[[str], Socket]
+) -> None:
+    (router,) = start_routers(1)
+    first = sockets(f"{router.ws_url}/v1/chat/ws?conversation_id=queue-first-1")
+    first.wait(lambda e: e["type"] == "hello")
+    first.say("转人工")
+    first.wait(
+        lambda e: e["type"] == "state" and e["owner"] == "queue" and e["queue_position"] == 1
+    )
+    second = sockets(f"{router.ws_url}/v1/chat/ws")
+    cid = second.wait(lambda e: e["type"] == "hello")["conversation_id"]
+    second.say("人工")
+    queued = second.wait(is_message("system", "前面还有 1 位"))
+    assert "预计等待" in queued["text"]
+    second.wait(lambda e: e["type"] == "state" and e["queue_position"] == 2)
+    # the first customer gives up: the second moves up
+    first.ws.send(json.dumps({"type": "cancel_handoff"}))
+    first.wait(is_message("system", "已取消"))
+    second.wait(lambda e: e["type"] == "state" and e["queue_position"] == 1, timeout=10)
+    assert httpx.delete(f"{router.url}/v1/chat/{cid}/handoff").status_code == 204
+    second.wait(lambda e: e["type"] == "state" and e["owner"] == "bot")
+    assert httpx.delete(f"{router.url}/v1/chat/{cid}/handoff").status_code == 404
