@@ -206,18 +206,172 @@ def password_reset_reply(phone: str) -> str:
     )
 
 
-STATUS_NAMES = {"open": "处理中", "in_progress": "处理中", "resolved": "已处理", "closed": "已办结"}
+STATUS_NAMES = {
+    "open": "处理中",
+    "in_progress": "处理中",
+    "resolved": "已处理",
+    "closed": "已办结",
+    "attached": "已关联到已知故障",
+}
 KIND_NAMES = {"complaint": "投诉", "fault": "故障报修", "callback": "回电请求"}
+SERVICE_NAMES = {"mobile": "手机网络", "broadband": "宽带", "tv": "电视（IPTV）"}
+SLA_KEYS = (
+    "respond_by", "resolve_by", "result_by", "satisfaction_by", "respond_target", "handoff_skill",
+    "escalate_now",
+)  # fmt: skip
 
 
-def tickets_reply(phone: str, tickets: Sequence) -> str:
+def local_datetime(moment: datetime) -> str:
+    """'11月24日 18:00' in China time."""
+    return moment.astimezone(_CN).strftime("%m月%d日 %H:%M")
+
+
+def duration_text(delta: timedelta) -> str:
+    """'45分钟', '24小时', '7天'."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60 or minutes % 60:
+        return f"{minutes}分钟"
+    hours = minutes // 60
+    return f"{hours // 24}天" if hours >= 72 and hours % 24 == 0 else f"{hours}小时"
+
+
+def sla_extra(sla) -> dict:
+    """The deadlines of a `triage.TicketSla` for ticket `extra` (ISO strings; None left out)."""
+    data = sla.as_dict()
+    return {k: data[k] for k in SLA_KEYS if data.get(k) is not None}
+
+
+def _parse_time(value) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo else None
+
+
+def sla_of_ticket(ticket):
+    """The `triage.TicketSla` stored in a ticket's `extra`, or None (older tickets, outages)."""
+    from actions import triage
+
+    extra = ticket.extra or {}
+    respond_by = _parse_time(extra.get("respond_by"))
+    if respond_by is None:
+        return None
+    times = {k: _parse_time(extra.get(k)) for k in ("resolve_by", "result_by", "satisfaction_by",
+                                                     "respond_target")}  # fmt: skip
+    return triage.TicketSla(
+        kind=ticket.kind, created_at=ticket.created_at, respond_by=respond_by, **times
+    )
+
+
+def ticket_created_reply(kind: str, severity: str | None, ticket_id: str, phone, sla) -> str:
+    """What the customer is told when a complaint or fault ticket is recorded: the ticket number
+    and, from its SLA (`triage.TicketSla`), when they will hear back."""
+    who = f"，结果会通知到 {mask.phone(phone)}" if phone else ""
+    respond_in = sla.respond_by - sla.created_at
+    if kind == "fault":
+        if sla.respond_target is not None:  # network (or critical) fault
+            kind_text = "紧急故障" if sla.escalate_now else "网络类故障"
+            target = duration_text(sla.respond_target - sla.created_at)
+            when = (
+                f"{kind_text}会在{duration_text(respond_in)}内响应"
+                f"（{local_datetime(sla.respond_by)} 前，我们力争{target}内）"
+            )
+        else:
+            when = (
+                f"我们会在{duration_text(respond_in)}内响应（{local_datetime(sla.respond_by)} 前）"
+            )
+        return (
+            f"已为您登记故障报修，工单号 {ticket_id}。{when}，维修人员会先电话联系确认"
+            f"{who}。处理过程中可以随时说“查工单”了解进度。"
+        )
+    resolve = (
+        f"{duration_text(sla.resolve_by - sla.created_at)}内给出处理结果"
+        f"（{local_datetime(sla.resolve_by)} 前）"
+        if sla.resolve_by
+        else "尽快给出处理结果"
+    )
+    if severity == "major":
+        return (
+            f"非常抱歉给您带来困扰。您的投诉已按重大问题登记，工单号 {ticket_id}，"
+            f"已立即升级给专门的处理团队，会马上与您联系，{resolve}，并给出处理和补偿方案{who}。"
+        )
+    if respond_in <= timedelta(0):
+        first = "客服会尽快与您联系答复"
+    else:
+        first = (
+            f"我们会在{duration_text(respond_in)}内联系您（{local_datetime(sla.respond_by)} 前）"
+        )
+    return f"非常抱歉给您带来不好的体验。投诉已登记，工单号 {ticket_id}。{first}，{resolve}{who}。"
+
+
+def outage_reply(outage, ticket_id: str, phone) -> str:
+    """A fault report attached to a known outage: say so, with the expected restoration time."""
+    service = SERVICE_NAMES.get(outage.service, outage.service)
+    restore = (
+        f"预计 {local_datetime(outage.expected_restore_at)} 恢复"
+        if outage.expected_restore_at
+        else "正在全力抢修，恢复时间尚未确定"
+    )
+    who = f"，受理短信已发送到 {mask.phone(phone)}" if phone else ""
+    return (
+        f"经查询，{outage.city}{outage.district}目前有一起已知的{service}故障"
+        f"（{outage.description}），{restore}。给您带来不便非常抱歉。"
+        f"您的报修已关联到这次故障，不再另开新单，参考编号 {ticket_id}{who}。"
+        "如果恢复后仍有问题，请再联系我们。"
+    )
+
+
+def _status_text(ticket, now: datetime | None) -> str:
+    from actions import triage
+
+    extra = ticket.extra or {}
+    if ticket.status == "attached":
+        restore = _parse_time(extra.get("expected_restore_at"))
+        service = SERVICE_NAMES.get(extra.get("service"), "")
+        where = f"{extra.get('area') or ''}{service}"
+        return f"已关联到{where}已知故障" + (
+            f"，预计 {local_datetime(restore)} 恢复" if restore else "，正在抢修"
+        )
+    sla = sla_of_ticket(ticket)
+    if sla is None or now is None:
+        return STATUS_NAMES.get(ticket.status, ticket.status)
+    state = triage.sla_state(
+        sla,
+        now,
+        responded=ticket.status == "in_progress",
+        resolved=ticket.status in ("resolved", "closed"),
+    )
+    result = f"，{local_datetime(sla.resolve_by)} 前给出处理结果" if sla.resolve_by else ""
+    if state == "resolved":
+        return STATUS_NAMES.get(ticket.status, "已处理")
+    if state == "awaiting_response":
+        if sla.respond_by <= sla.created_at:
+            return f"处理中，客服会尽快联系您{result}"
+        return f"处理中，等待客服联系（{local_datetime(sla.respond_by)} 前响应）{result}"
+    if state == "respond_overdue":
+        return (
+            f"处理中，已超过承诺的响应时间（{local_datetime(sla.respond_by)}），"
+            "非常抱歉，我们会优先跟进" + result
+        )
+    if state == "resolve_overdue":
+        return (
+            f"处理中，已超过承诺的处理时限（{local_datetime(sla.resolve_by)}），"
+            "非常抱歉，我们会优先跟进"
+        )
+    return "处理中" + result  # in_progress
+
+
+def tickets_reply(phone: str, tickets: Sequence, now: datetime | None = None) -> str:
+    """Ticket status for "我的投诉处理得怎么样了": each ticket's SLA state and deadlines."""
     if not tickets:
         return f"{mask.phone(phone)} 名下目前没有投诉、报修或回电工单。"
     lines = [f"{mask.phone(phone)} 的工单："]
     for t in list(tickets)[:5]:
-        status = STATUS_NAMES.get(t.status, t.status)
-        created = t.created_at.astimezone(_CN).strftime("%m月%d日 %H:%M")
-        lines.append(f"· {t.id}（{KIND_NAMES.get(t.kind, t.kind)}，{created}登记）：{status}")
+        created = local_datetime(t.created_at)
+        lines.append(
+            f"· {t.id}（{KIND_NAMES.get(t.kind, t.kind)}，{created}登记）：{_status_text(t, now)}"
+        )
     if len(tickets) > 5:
         lines.append(f"另有 {len(tickets) - 5} 条较早的工单。")
     return "\n".join(lines)

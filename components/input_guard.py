@@ -35,7 +35,8 @@ def input_problem(text: str | None, max_length: int = DEFAULT_MAX_LENGTH) -> str
     words = [ch for ch in text if unicodedata.category(ch)[0] in "LN"]
     if not words:
         return "no_words"
-    if len(words) >= REPETITIVE_MIN_LENGTH and len(set(words)) <= 2:
+    letters = [ch for ch in words if unicodedata.category(ch)[0] == "L"]  # 19999999999 is fine
+    if len(letters) >= REPETITIVE_MIN_LENGTH and len(set(letters)) <= 2:
         return "repetitive"
     return None
 

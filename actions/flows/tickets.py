@@ -7,8 +7,9 @@ import logging
 from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import SlotSet
 
-from actions import replies, ticket_triage
+from actions import replies, ticket_triage, triage
 from actions.flows import common, handoff
+from actions.store.base import NoSuchOutage
 from telecom import mask
 from telecom.numbers import parse_phone
 
@@ -46,6 +47,44 @@ def handoff_events(reason: str | None) -> list:
         return []
     log.info("flows.ticket.escalated reason=%s", reason)
     return [SlotSet("handoff_now", True), SlotSet("handoff_reason", reason)]
+
+
+def report_message(tracker, kind: str) -> dict:
+    """The parse result that carries this complaint's or fault's triage (`complaint` / `fault`
+    key): the latest user message that has it (the form may have asked more since), else the
+    latest message."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            parsed = event.get("parse_data") or {}
+            if isinstance(parsed.get(kind), dict):
+                return parsed
+    return tracker.latest_message or {}
+
+
+def _entity(message: dict, name: str) -> str | None:
+    for entity in message.get("entities") or []:
+        if entity.get("entity") == name and entity.get("value"):
+            return str(entity["value"]).strip()
+    return None
+
+
+def fault_area(tracker, parsed: dict, phone: str | None) -> tuple[str | None, str | None]:
+    """(city, district) of a fault: the parse result's `fault.area` or an `area` entity (city
+    unknown unless it is the subscriber's district), else the verified or given subscriber's."""
+    fault = parsed.get("fault") if isinstance(parsed.get("fault"), dict) else {}
+    area = (
+        (str(fault.get("area")).strip() if fault.get("area") else None)
+        or _entity(parsed, "area")
+        or _entity(tracker.latest_message or {}, "area")
+    )
+    subscriber = common.store().get_subscriber(phone) if phone else None
+    if area:
+        if subscriber and (subscriber.district in area or area in subscriber.district):
+            return subscriber.city, subscriber.district
+        return None, area
+    if subscriber:
+        return subscriber.city, subscriber.district
+    return None, None
 
 
 class ActionStartTicket(Action):
@@ -107,17 +146,26 @@ class ActionCreateTicket(Action):
         kind = tracker.get_slot("ticket_kind") or "callback"
         description = tracker.get_slot("ticket_description") or ""
         phone = parse_phone(str(tracker.get_slot("phone_number") or ""))
-        severity, extra = None, {}
+        parsed = report_message(tracker, kind) if kind != "callback" else {}
+        now = common.now()
+        severity, extra, sla_category = None, {}, None
         if kind == "complaint":
             category = ticket_triage.complaint_category(description)
             severity = handoff.complaint_severity(None, description)
         elif kind == "fault":
             category = ticket_triage.fault_category(description)
+            parsed_fault = parsed.get("fault") if isinstance(parsed.get("fault"), dict) else {}
             extra = {
-                "service": ticket_triage.fault_service(description, tracker.get_slot("service"))
+                "service": ticket_triage.fault_service(
+                    description, tracker.get_slot("service") or parsed_fault.get("service")
+                )
             }
         else:
             category, description = "callback", description or "客户请求人工客服回电"
+        if kind != "callback":
+            # SLA: the parse result's category when the component gave one (stored category and
+            # escalation stay on the keyword check, so the returned events do not change)
+            sla_category = handoff.ticket_category(kind, parsed, description)
         # A contact number is not a verified one: the next account request asks again.
         reset = [
             SlotSet("ticket_description", None),
@@ -130,12 +178,55 @@ class ActionCreateTicket(Action):
         if repeat is not None:  # the same issue again: no duplicate ticket, a human at once
             dispatcher.utter_message(text=REPEAT_MESSAGE.format(ticket_id=repeat.id))
             return reset + handoff_events(reason)
+        if kind == "fault":
+            attached = self._attach_to_outage(
+                dispatcher, tracker, parsed, phone, description, category, extra, now
+            )
+            if attached:
+                return reset + handoff_events(reason)
+        sla = None
+        if kind in ("complaint", "fault"):
+            urgency = max(
+                (handoff.text_urgency(parsed), handoff.text_urgency(tracker.latest_message)),
+                key=triage.URGENCY_LEVELS.index,
+            )
+            sla = triage.ticket_sla(
+                kind, now, category=sla_category, severity=severity, urgency=urgency
+            )
+            extra = {**extra, **replies.sla_extra(sla)}
         ticket = common.store().create_ticket(
-            kind, category, description, phone, common.now(), severity=severity, extra=extra or None
+            kind, category, description, phone, now, severity=severity, extra=extra or None
         )
         log.info("flows.ticket.created id=%s kind=%s phone=%s", ticket.id, kind, mask.phone(phone))
-        dispatcher.utter_message(text=ticket_triage.next_steps(kind, severity, ticket.id, phone))
+        if sla is None:
+            text = ticket_triage.next_steps(kind, severity, ticket.id, phone)
+        else:
+            text = replies.ticket_created_reply(kind, severity, ticket.id, phone, sla)
+        dispatcher.utter_message(text=text)
         return reset + handoff_events(reason)
+
+    @staticmethod
+    def _attach_to_outage(dispatcher, tracker, parsed, phone, description, category, extra, now):
+        """A known open outage covers the customer's area: attach the report to it (no new case)
+        and say so with the expected restoration time. True when attached."""
+        city, district = fault_area(tracker, parsed, phone)
+        if not district:
+            return False
+        store = common.store()
+        outage = store.open_outage(city, district, extra.get("service", "mobile"), now)
+        if outage is None:
+            return False
+        try:
+            ticket = store.attach_outage_report(
+                outage.id, description, phone, now, category=category
+            )
+        except NoSuchOutage:  # restored in the meantime: an ordinary ticket
+            return False
+        log.info(
+            "flows.ticket.outage id=%s outage=%s phone=%s", ticket.id, outage.id, mask.phone(phone)
+        )
+        dispatcher.utter_message(text=replies.outage_reply(outage, ticket.id, phone))
+        return True
 
 
 class ActionListTickets(common.VerifiedAction):
@@ -144,5 +235,5 @@ class ActionListTickets(common.VerifiedAction):
 
     def answer(self, dispatcher, tracker, phone):
         tickets = common.store().get_tickets(phone)
-        dispatcher.utter_message(text=replies.tickets_reply(phone, tickets))
+        dispatcher.utter_message(text=replies.tickets_reply(phone, tickets, common.now()))
         return []

@@ -20,8 +20,10 @@ __all__ = [
     "InvalidInput",
     "MonthlyUsage",
     "NoSuchDestination",
+    "NoSuchOutage",
     "NoSuchPlan",
     "NoSuchSubscriber",
+    "Outage",
     "Package",
     "PlanChange",
     "SamePlan",
@@ -35,6 +37,8 @@ __all__ = [
 
 TIERS = ("regular", "silver", "gold", "platinum")
 TICKET_KINDS = ("complaint", "fault", "callback")
+OUTAGE_SERVICES = ("mobile", "broadband", "tv")
+OUTAGE_STATUSES = ("open", "closed")
 
 
 # ------------------------------------------------------------------------------------- errors
@@ -62,6 +66,10 @@ class NoSuchDestination(StoreError):
 
 class AccountSuspended(StoreError):
     """The line is suspended for arrears (欠费停机): roaming cannot be activated."""
+
+
+class NoSuchOutage(StoreError):
+    """No open outage with that id (unknown, or closed in the meantime)."""
 
 
 class InvalidInput(StoreError):
@@ -163,9 +171,23 @@ class Ticket:
     severity: str | None
     description: str  # HTML-escaped, control characters removed, length-limited
     customer: str  # masked phone for display, '' when anonymous
-    status: str  # open
+    status: str  # open | attached (a fault report attached to a known outage)
     created_at: datetime
     extra: dict = field(default_factory=dict)  # escaped string values
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A known outage (network operations' data): one service down in one district."""
+
+    id: str  # O20261123-01
+    city: str
+    district: str
+    service: str  # mobile | broadband | tv
+    description: str  # customer-facing, Chinese
+    started_at: datetime
+    expected_restore_at: datetime | None
+    status: str  # open | closed
 
 
 @dataclass(frozen=True)
@@ -242,5 +264,22 @@ class SubscriberStore(Protocol):
     ) -> Ticket: ...
 
     def get_tickets(self, phone: str) -> list[Ticket]: ...
+
+    def open_outage(
+        self, city: str | None, district: str, service: str, now: datetime
+    ) -> Outage | None: ...
+
+    def attach_outage_report(
+        self,
+        outage_id: str,
+        description: str,
+        phone: str | None,
+        now: datetime,
+        *,
+        category: str = "network",
+        extra: dict | None = None,
+    ) -> Ticket: ...
+
+    def close_outage(self, outage_id: str, now: datetime) -> None: ...
 
     def count_subscribers(self) -> int: ...

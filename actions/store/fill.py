@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import timezone
 
-from actions.store.generate import SubscriberRecord
+from actions.store.generate import OutageRecord, SubscriberRecord
 from actions.store.hashing import hash_secret
 
-__all__ = ["insert_records"]
+__all__ = ["insert_outages", "insert_records"]
 
 
 def insert_records(
@@ -59,3 +60,22 @@ def insert_records(
             for i, item in enumerate(r.month_to_date.items)
         ],
     )
+
+
+def insert_outages(conn: sqlite3.Connection, outages: list[OutageRecord]) -> None:
+    """Insert generated known outages (caller's transaction); times stored as UTC ISO strings."""
+
+    def ts(moment):
+        return (
+            moment.astimezone(timezone.utc).isoformat(timespec="microseconds") if moment else None
+        )
+
+    conn.executemany(
+        "INSERT INTO outages (id, city, district, service, description, started_at,"
+        " expected_restore_at, status) VALUES (?,?,?,?,?,?,?,?)",
+        [
+            (o.id, o.city, o.district, o.service, o.description, ts(o.started_at),
+             ts(o.expected_restore_at), o.status)
+            for o in outages
+        ],
+    )  # fmt: skip

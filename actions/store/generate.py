@@ -11,14 +11,23 @@ import calendar
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta, timezone
 
 from actions.store.base import Bill, BillItem, Charges, MonthlyUsage, Package
 from telecom.catalog import Plan
 from telecom.dates import add_months, month_key, next_month_first
 from telecom.numbers import id_check_digit
 
-__all__ = ["DEMO_SUBSCRIBERS", "DemoSubscriber", "SubscriberRecord", "generate", "make_id_number"]
+__all__ = [
+    "DEMO_SUBSCRIBERS",
+    "OUTAGE_DEMO_PHONE",
+    "DemoSubscriber",
+    "OutageRecord",
+    "SubscriberRecord",
+    "generate",
+    "generate_outages",
+    "make_id_number",
+]
 
 SEED = 2026
 DEFAULT_COUNT = 520
@@ -139,7 +148,8 @@ _DEMO_SPECS = (
     _DemoSpec("13800138001", "李娜", "310115", date(1992, 3, 8), 246, "5G_STARTER_79", "regular",
               -5630, "欠费56.30元：查余额会提示缴费"),
     _DemoSpec("13800138002", "王芳", "440305", date(1995, 11, 20), 368, "4G_DATA_59", "regular",
-              3200, "流量快用完（超过90%）：查流量会推荐加油包", data_ratio=0.96),
+              3200, "流量快用完（超过90%）：查流量会推荐加油包；深圳南山区有已知宽带故障："
+              "报修“家里宽带断网”会关联到该故障并告知预计恢复时间", data_ratio=0.96),
     _DemoSpec("13800138003", "刘洋", "330106", date(1985, 1, 2), 513, "5G_PLUS_129", "gold",
               45600, "国际漫游已开通：问日本资费、关闭漫游", roaming=True),
     _DemoSpec("13800138004", "陈静", "510107", date(1990, 9, 9), 80, "5G_PREMIUM_199", "platinum",
@@ -160,6 +170,65 @@ DEMO_SUBSCRIBERS: tuple[DemoSubscriber, ...] = tuple(
     )
     for s in _DEMO_SPECS
 )
+
+
+# ------------------------------------------------------------------------------------ outages
+
+OUTAGE_DEMO_PHONE = "13800138002"  # 深圳 南山区: an open broadband outage
+_CHINA = timezone(timedelta(hours=8))
+
+
+@dataclass(frozen=True)
+class OutageRecord:
+    id: str
+    city: str
+    district: str
+    service: str  # mobile | broadband | tv
+    description: str
+    started_at: datetime  # aware
+    expected_restore_at: datetime | None
+    status: str  # open | closed
+
+
+# (city, district, service, description, start: (days from today, HH:MM China time),
+#  expected restore: (days, HH:MM), status)
+_OUTAGE_SPECS = (
+    ("深圳", "南山区", "broadband", "光缆施工受损，南山区部分小区宽带中断",
+     (0, "07:30"), (1, "18:00"), "open"),
+    ("上海", "浦东新区", "mobile", "基站设备故障，浦东新区部分区域手机信号弱、通话断续",
+     (0, "09:10"), (0, "23:00"), "open"),
+    ("成都", "武侯区", "tv", "IPTV平台升级异常，武侯区部分用户电视无法播放",
+     (-1, "20:00"), (1, "12:00"), "open"),
+    ("广州", "天河区", "broadband", "汇聚机房停电，天河区部分宽带用户无法上网",
+     (0, "06:00"), (0, "22:00"), "open"),
+    ("北京", "朝阳区", "broadband", "光交箱故障，朝阳区部分宽带中断（已修复）",
+     (-2, "10:00"), (-2, "18:00"), "closed"),
+)  # fmt: skip
+
+
+def _china_time(today: date, days: int, hhmm: str) -> datetime:
+    hour, minute = map(int, hhmm.split(":"))
+    local = datetime.combine(today + timedelta(days=days), time(hour, minute), _CHINA)
+    return local.astimezone(timezone.utc)
+
+
+def generate_outages(today: date) -> list[OutageRecord]:
+    """A few known outages around `today` in districts of the demo subscribers (deterministic)."""
+    return [
+        OutageRecord(
+            id=f"O{today:%Y%m%d}-{i:02d}",
+            city=city,
+            district=district,
+            service=service,
+            description=description,
+            started_at=_china_time(today, *start),
+            expected_restore_at=_china_time(today, *restore),
+            status=status,
+        )
+        for i, (city, district, service, description, start, restore, status) in enumerate(
+            _OUTAGE_SPECS, start=1
+        )
+    ]
 
 
 def _weighted(rng: random.Random, pairs: Sequence[tuple[object, int]]):

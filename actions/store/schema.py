@@ -102,6 +102,18 @@ CREATE TABLE IF NOT EXISTS tickets (
     extra TEXT NOT NULL                -- JSON, string values escaped
 );
 CREATE INDEX IF NOT EXISTS tickets_phone ON tickets (phone);
+CREATE TABLE IF NOT EXISTS outages (
+    id TEXT PRIMARY KEY,               -- O20261123-01
+    city TEXT NOT NULL,
+    district TEXT NOT NULL,
+    service TEXT NOT NULL CHECK (service IN ('mobile', 'broadband', 'tv')),
+    description TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    expected_restore_at TEXT,
+    status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+    closed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS outages_area ON outages (district, service, status);
 CREATE TABLE IF NOT EXISTS verification_attempts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     phone TEXT NOT NULL,
@@ -114,5 +126,6 @@ CREATE INDEX IF NOT EXISTS verification_attempts_phone ON verification_attempts 
 # Every table holding generated or customer data, children before parents (for --force).
 DATA_TABLES = (
     "bill_items", "bills", "usage_history", "packages", "charges", "plan_changes",
-    "roaming_events", "sms_outbox", "tickets", "verification_attempts", "subscribers", "meta",
+    "roaming_events", "sms_outbox", "tickets", "outages", "verification_attempts", "subscribers",
+    "meta",
 )  # fmt: skip

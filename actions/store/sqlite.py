@@ -20,6 +20,7 @@ from pathlib import Path
 
 from actions.store import hashing
 from actions.store.base import (
+    OUTAGE_SERVICES,
     TICKET_KINDS,
     AccountSuspended,
     Bill,
@@ -28,8 +29,10 @@ from actions.store.base import (
     InvalidInput,
     MonthlyUsage,
     NoSuchDestination,
+    NoSuchOutage,
     NoSuchPlan,
     NoSuchSubscriber,
+    Outage,
     Package,
     PlanChange,
     SamePlan,
@@ -38,8 +41,8 @@ from actions.store.base import (
     Ticket,
     VerificationResult,
 )
-from actions.store.fill import insert_records
-from actions.store.generate import DEFAULT_COUNT, SEED, generate
+from actions.store.fill import insert_outages, insert_records
+from actions.store.generate import DEFAULT_COUNT, SEED, generate, generate_outages
 from actions.store.hashing import DUMMY_HASH, hash_password, verify_secret
 from actions.store.schema import DATA_TABLES, SCHEMA
 from actions.verification import ATTEMPT_WINDOW, Attempt, evaluate
@@ -145,12 +148,16 @@ class SQLiteStore:
         with self._tx() as conn:
             filled = conn.execute("SELECT value FROM meta WHERE key = 'generated'").fetchone()
             if filled and not force:
+                # a store made before the outages table existed gets its demo outages now
+                if conn.execute("SELECT COUNT(*) FROM outages").fetchone()[0] == 0:
+                    insert_outages(conn, generate_outages(today))
                 return False
             if force:
                 for table in DATA_TABLES:
                     conn.execute(f"DELETE FROM {table}")  # fixed names from schema.py
             records = generate(self.catalog.plans, today, seed=seed, count=count)
             insert_records(conn, records, self._id_hash_iterations)
+            insert_outages(conn, generate_outages(today))
             conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('generated', ?)",
                 (json.dumps({"seed": seed, "count": count, "today": today.isoformat()}),),
@@ -566,6 +573,130 @@ class SQLiteStore:
                    created_at=_dt(r["created_at"]), extra=json.loads(r["extra"]))
             for r in rows
         ]  # fmt: skip
+
+    # ------------------------------------------------------------------ outages
+
+    def open_outage(
+        self, city: str | None, district: str, service: str, now: datetime
+    ) -> Outage | None:
+        """The open outage of `service` covering `district` (in `city`; any city when None)
+        that had started by `now`, the one expected back soonest; None when there is none."""
+        if not district or service not in OUTAGE_SERVICES:
+            return None
+        sql = (
+            "SELECT * FROM outages WHERE district = ? AND service = ? AND status = 'open'"
+            " AND started_at <= ?"
+        )
+        params: list = [district, service, _ts(now)]
+        if city:
+            sql += " AND city = ?"
+            params.append(city)
+        sql += " ORDER BY expected_restore_at IS NULL, expected_restore_at, id LIMIT 1"
+        conn = self._connect()
+        try:
+            row = conn.execute(sql, params).fetchone()
+        finally:
+            conn.close()
+        return _outage(row) if row else None
+
+    def attach_outage_report(
+        self,
+        outage_id: str,
+        description: str,
+        phone: str | None,
+        now: datetime,
+        *,
+        category: str = "network",
+        extra: dict | None = None,
+    ) -> Ticket:
+        """Record a fault report against a known open outage instead of opening a new case: a
+        `fault` ticket with status `attached` and `extra.outage_id`, plus its SMS, in one
+        transaction that also checks the outage is still open (else NoSuchOutage). `extra` also
+        gets the outage's `service`, `area` (district) and `expected_restore_at` (ISO, or None)."""
+        clean_phone = phone if isinstance(phone, str) and _MOBILE.fullmatch(phone) else None
+        safe_category = mask.escape_text(category, SHORT_FIELD_MAX) or "network"
+        safe_description = mask.escape_text(mask.text(str(description or "")), DESCRIPTION_MAX)
+        customer = mask.phone(clean_phone) if clean_phone else ""
+        local_day = now.astimezone(BEIJING)
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT * FROM outages WHERE id = ? AND status = 'open'", (outage_id,)
+            ).fetchone()
+            if row is None:
+                raise NoSuchOutage("no open outage with that id")
+            outage = _outage(row)
+            restore_iso = (
+                outage.expected_restore_at.isoformat() if outage.expected_restore_at else None
+            )
+            safe_extra = _escape_extra(
+                {
+                    **(extra or {}),
+                    "outage_id": outage.id,
+                    "service": outage.service,
+                    "area": outage.district,
+                    "expected_restore_at": restore_iso,
+                }
+            )
+            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets").fetchone()[0]
+            ticket_id = f"T{local_day:%Y%m%d}-{seq:06d}"
+            conn.execute(
+                "INSERT INTO tickets (seq, id, kind, category, severity, description, customer,"
+                " phone, status, created_at, extra)"
+                " VALUES (?,?,'fault',?,NULL,?,?,?,'attached',?,?)",
+                (seq, ticket_id, safe_category, safe_description, customer, clean_phone, _ts(now),
+                 json.dumps(safe_extra, ensure_ascii=False)),
+            )  # fmt: skip
+            if clean_phone:
+                restore = (
+                    outage.expected_restore_at.astimezone(BEIJING).strftime("%m月%d日%H:%M")
+                    if outage.expected_restore_at
+                    else "尽快"
+                )
+                self._queue_sms(
+                    conn, clean_phone, "ticket",
+                    f"【客服通知】您的报修{ticket_id}已关联到{outage.district}已知故障，"
+                    f"预计{restore}恢复。恢复后如仍有问题请再联系我们。", now,
+                )  # fmt: skip
+        log.info(
+            "store.outage.report ticket=%s outage=%s customer=%s", ticket_id, outage.id, customer
+        )
+        return Ticket(
+            id=ticket_id,
+            kind="fault",
+            category=safe_category,
+            severity=None,
+            description=safe_description,
+            customer=customer,
+            status="attached",
+            created_at=now.astimezone(timezone.utc),
+            extra=safe_extra,
+        )
+
+    def close_outage(self, outage_id: str, now: datetime) -> None:
+        """Mark an open outage closed (restored); NoSuchOutage when it is not open."""
+        with self._tx() as conn:
+            cur = conn.execute(
+                "UPDATE outages SET status = 'closed', closed_at = ?"
+                " WHERE id = ? AND status = 'open'",
+                (_ts(now), outage_id),
+            )
+            if cur.rowcount != 1:
+                raise NoSuchOutage("no open outage with that id")
+
+
+def _outage(row: sqlite3.Row) -> Outage:
+    return Outage(
+        id=row["id"],
+        city=row["city"],
+        district=row["district"],
+        service=row["service"],
+        description=row["description"],
+        started_at=_dt(row["started_at"]),
+        expected_restore_at=(
+            _dt(row["expected_restore_at"]) if row["expected_restore_at"] else None
+        ),
+        status=row["status"],
+    )
 
 
 def _subscriber(row: sqlite3.Row) -> Subscriber:

@@ -16,7 +16,8 @@ class GatewayKeys:
         return self.router_prefix + "gw:"
 
     def conv(self, conversation_id: str) -> str:
-        """hash: channel, created_ms, handoff_id, agent_id, agent_name, awaiting, rating, comment…"""
+        """hash: channel, created_ms, handoff_id, agent_id, agent_name, awaiting, rating,
+        comment…"""
         return f"{self.prefix}conv:{conversation_id}"
 
     def log(self, conversation_id: str) -> str:

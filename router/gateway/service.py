@@ -187,7 +187,10 @@ class Gateway:
             position, wait = await self.store.queue_position(handoff_id)
             text = "正在为您转接人工客服，请稍候。"
             if position:
-                text = f"正在为您转接人工客服，您前面还有 {position - 1} 位客户，预计等待约 {_minutes(wait)}。"
+                text = (
+                    f"正在为您转接人工客服，您前面还有 {position - 1} 位客户，"
+                    f"预计等待约 {_minutes(wait)}。"
+                )
             await self.store.append(conversation_id, system_message(text))
         elif kind == "accepted":
             agent_id = fields.get("agent", "")

@@ -89,11 +89,13 @@ def test_fault_ticket_with_service(flows):
     )
     run(ActionCreateTicket(), state)
     [ticket] = flows.get_tickets(DEMO.phone)
-    assert (ticket.kind, ticket.category, ticket.extra) == (
+    assert (ticket.kind, ticket.category, ticket.extra["service"]) == (
         "fault",
         "hardware",
-        {"service": "broadband"},
+        "broadband",
     )
+    # the SLA deadlines are stored with the ticket (hardware fault: 24 h, an assumption)
+    assert ticket.extra["respond_by"] == "2026-11-24T04:00:00+00:00"
 
 
 def test_bad_descriptions_do_not_crash(flows):

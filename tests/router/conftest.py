@@ -149,7 +149,10 @@ def serve(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., str]
     def start(**overrides: Any) -> str:
         port = free_port()
         config = uvicorn.Config(
-            create_app(make_settings(**overrides), gateway=False), host="127.0.0.1", port=port, log_level="warning"
+            create_app(make_settings(**overrides), gateway=False),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)

@@ -35,7 +35,9 @@ def fuzz_server(redis_server: RedisServer) -> Iterator[dict[str, Any]]:
     )
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(conf, gateway=False), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(conf, gateway=False), host="127.0.0.1", port=port, log_level="warning"
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
