@@ -7,10 +7,11 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from router.gateway.keys import GatewayKeys
@@ -43,7 +44,7 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         with contextlib.suppress(RedisError, OSError):
-            await self._pubsub.aclose()
+            await _close(self._pubsub)
 
     def local_conversations(self) -> list[str]:
         return list(self._listeners)
@@ -106,6 +107,12 @@ class Hub:
             except ValueError:
                 continue
             self.deliver_local(conversation_id, (None if seq == "-" else seq, payload))
+
+
+async def _close(pubsub: PubSub) -> None:
+    # redis-py leaves PubSub.aclose unannotated; it returns None
+    aclose: Callable[[], Awaitable[None]] = pubsub.aclose
+    await aclose()
 
 
 def _offer(queue: asyncio.Queue[Item], item: Item) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from router.gateway import mask
+from router.gateway import mask, replies
 from router.gateway.keys import GatewayKeys
 from router.gateway.models import ChatMessage, Sender
 from router.keys import ANY_LANGUAGE, Keys
@@ -105,9 +105,11 @@ class ConversationStore:
         """Messages after seq `after` (all when None), at most the last `limit`."""
         key = self.keys.log(conversation_id)
         if after:
-            entries = await self.redis.xrange(key, min="(" + after, max="+", count=limit)
+            entries = replies.entries(
+                await self.redis.xrange(key, min="(" + after, max="+", count=limit)
+            )
         else:
-            entries = list(reversed(await self.redis.xrevrange(key, count=limit)))
+            entries = list(reversed(replies.entries(await self.redis.xrevrange(key, count=limit))))
         return [self._decode(entry_id, fields) for entry_id, fields in entries]
 
     async def wait_for_messages(
@@ -116,21 +118,20 @@ class ConversationStore:
         key = self.keys.log(conversation_id)
         cursor = after
         if not cursor:
-            last = await self.redis.xrevrange(key, count=1)
+            last = replies.entries(await self.redis.xrevrange(key, count=1))
             cursor = last[0][0] if last else "0-0"
         reply = await self.redis.xread({key: cursor}, block=block_ms, count=100)
-        return [self._decode(i, f) for _s, entries in reply or [] for i, f in entries]
+        return [self._decode(i, f) for i, f in replies.read_entries(reply)]
 
     @staticmethod
-    def _decode(entry_id: str, fields: dict[str, str]) -> ChatMessage:
+    def _decode(entry_id: str, fields: replies.Fields) -> ChatMessage:
         message = ChatMessage.model_validate_json(fields["m"])
         message.seq = entry_id
         return message
 
     # -- the gateway's state of a conversation ---------------------------------------------
     async def meta(self, conversation_id: str) -> dict[str, str]:
-        found: dict[str, str] = await self.redis.hgetall(self.keys.conv(conversation_id))
-        return found
+        return replies.fields(await self.redis.hgetall(self.keys.conv(conversation_id)))
 
     async def ensure(self, conversation_id: str, channel: str) -> dict[str, str]:
         key = self.keys.conv(conversation_id)
@@ -142,7 +143,7 @@ class ConversationStore:
 
     async def set_meta(self, conversation_id: str, **fields: str) -> None:
         key = self.keys.conv(conversation_id)
-        await self.redis.hset(key, mapping=fields)
+        await self.redis.hset(key, mapping=replies.mapping(fields))
         await self.redis.expire(key, self.retention_s)
 
     async def claim_awaiting(self, conversation_id: str, expected: str, new: str) -> bool:
@@ -160,26 +161,24 @@ class ConversationStore:
 
     # -- the router's state (read only) ----------------------------------------------------
     async def active_handoff(self, conversation_id: str) -> HandoffState | None:
-        handoff_id = await self.redis.get(self.rkeys.conv(conversation_id))
+        handoff_id = replies.text(await self.redis.get(self.rkeys.conv(conversation_id)))
         if not handoff_id:
             return None
         return await self.handoff_state(handoff_id)
 
     async def handoff_state(self, handoff_id: str) -> HandoffState | None:
-        status, agent_id = await self.redis.hmget(
-            self.rkeys.handoff(handoff_id), "status", "agent_id"
+        status, agent_id = replies.texts(
+            await self.redis.hmget(self.rkeys.handoff(handoff_id), "status", "agent_id")
         )
         if not status:
             return None
         return HandoffState(handoff_id, status, agent_id or None)
 
     async def handoff_fields(self, handoff_id: str, *fields: str) -> list[str | None]:
-        values: list[str | None] = await self.redis.hmget(self.rkeys.handoff(handoff_id), *fields)
-        return values
+        return replies.texts(await self.redis.hmget(self.rkeys.handoff(handoff_id), *fields))
 
     async def agent_name(self, agent_id: str) -> str | None:
-        name: str | None = await self.redis.hget(self.rkeys.agent(agent_id), "display_name")
-        return name
+        return replies.text(await self.redis.hget(self.rkeys.agent(agent_id), "display_name"))
 
     async def queue_position(self, handoff_id: str) -> tuple[int | None, int | None]:
         """(1-based position, estimated wait s) of a queued handoff; (0, 0) while offered."""
@@ -191,7 +190,7 @@ class ConversationStore:
         if status != "queued" or not skills:
             return None, None
         queue = self.rkeys.queue_for(json.loads(skills), language or ANY_LANGUAGE, relaxed == "1")
-        rank = await self.redis.zrank(queue, handoff_id)
+        rank = replies.rank(await self.redis.zrank(queue, handoff_id))
         if rank is None:
             return None, None
         position = int(rank) + 1

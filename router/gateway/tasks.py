@@ -8,9 +8,11 @@ import contextlib
 import logging
 import os
 import socket
+from collections.abc import Sequence
 
 from redis.exceptions import RedisError, ResponseError
 
+from router.gateway import replies
 from router.gateway.hub import Hub
 from router.gateway.keys import GROUP
 from router.gateway.service import Gateway
@@ -31,15 +33,15 @@ async def consume_router_events(gateway: Gateway, stream: str, claim_idle_ms: in
     loop = asyncio.get_running_loop()
     while True:
         try:
-            entries = []
+            entries: Sequence[replies.PendingEntry] = []
             if loop.time() - last_claim > claim_idle_ms / 1000:
                 # events a dead process had taken but not handled
                 last_claim = loop.time()
                 claimed = await redis.xautoclaim(stream, GROUP, me, claim_idle_ms, count=100)
-                entries = claimed[1]
+                entries = replies.claimed_entries(claimed)
             if not entries:
                 reply = await redis.xreadgroup(GROUP, me, {stream: ">"}, count=100, block=2000)
-                entries = [e for _s, items in reply or [] for e in items]
+                entries = replies.read_entries(reply)
             for entry_id, fields in entries:
                 if fields:
                     try:
