@@ -20,6 +20,7 @@ from router.gateway.hub import Hub
 from router.gateway.service import Gateway
 from router.gateway.settings import GatewaySettings
 from router.gateway.store import ConversationStore
+from router.models import Urgency
 
 __all__ = ["BotClient", "Gateway", "GatewaySettings", "install"]
 
@@ -76,7 +77,12 @@ async def running(
         estimate_s_per_position=runtime.settings.estimate_s_per_position,
     )
     client = bot if bot is not None else RasaRestBot(conf.rasa_url, conf.bot_timeout_s)
-    gateway = Gateway(store, client, conf)
+
+    async def raise_priority(handoff_id: str, urgency: str) -> None:
+        sla_ms = round(runtime.settings.sla_s(Urgency(urgency)) * 1000)
+        await runtime.engine.raise_priority(handoff_id, urgency, sla_ms)
+
+    gateway = Gateway(store, client, conf, raise_priority)
     hub = Hub(redis, store.keys)
     await hub.start()
     app.state.gateway = gateway

@@ -32,6 +32,10 @@ class BotClient(Protocol):
         self, conversation_id: str, message: str, channel: str, metadata: dict[str, Any]
     ) -> list[BotReply]: ...
 
+    async def urgency(self, text: str) -> str | None:
+        """The urgency the assistant reads in `text` (low … critical), None when unknown."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
@@ -92,6 +96,17 @@ class RasaRestBot:
             )
             raise BotUnavailable()
         return parse_replies(response.json())
+
+    async def urgency(self, text: str) -> str | None:
+        """POST {rasa_url}/model/parse (the HTTP API): the parse result's urgency name."""
+        try:
+            response = await self._client.post("/model/parse", json={"text": text})
+            body = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+        urgency = body.get("urgency") if isinstance(body, dict) else None
+        name = urgency.get("name") if isinstance(urgency, dict) else None
+        return name if isinstance(name, str) else None
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from router import errors
@@ -23,17 +24,29 @@ from router.gateway.models import (
 )
 from router.gateway.settings import GatewaySettings
 from router.gateway.store import ConversationStore, HandoffState, now_ms, system_message
+from router.gateway.urgency import should_raise
 
 log = logging.getLogger(__name__)
 
 BOT_DOWN = "抱歉，智能客服暂时无法回复，请稍后再试，或输入“人工”转人工客服。"
 
 
+RaisePriority = Callable[[str, str], Awaitable[None]]
+
+
 class Gateway:
-    def __init__(self, store: ConversationStore, bot: BotClient, settings: GatewaySettings) -> None:
+    def __init__(
+        self,
+        store: ConversationStore,
+        bot: BotClient,
+        settings: GatewaySettings,
+        raise_priority: RaisePriority | None = None,
+    ) -> None:
         self.store = store
         self.bot = bot
         self.settings = settings
+        # (handoff_id, urgency) → the router moves the handoff's SLA deadline earlier
+        self.raise_priority = raise_priority
         # one turn at a time per conversation in this process (the bot sees turns in order)
         self._turn_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -91,7 +104,19 @@ class Gateway:
         if awaiting and await self._survey(conversation_id, awaiting, text, turn.payload):
             return seq
         await self._ask_bot(conversation_id, turn.payload or text, channel, turn.metadata)
+        if handoff is not None and handoff.status in ("queued", "offered") and text:
+            await self._reprioritise(handoff.handoff_id, text)
         return seq
+
+    async def _reprioritise(self, handoff_id: str, text: str) -> None:
+        """A waiting customer wrote something more urgent than their handoff: raise it."""
+        if self.raise_priority is None:
+            return
+        new = await self.bot.urgency(text)
+        (current,) = await self.store.handoff_fields(handoff_id, "urgency")
+        if should_raise(current, new) and new is not None:
+            await self.raise_priority(handoff_id, new)
+            log.info("gateway.handoff.reprioritised handoff=%s urgency=%s", handoff_id, new)
 
     async def _ask_bot(
         self, conversation_id: str, text: str, channel: str, metadata: dict[str, Any]

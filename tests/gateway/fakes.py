@@ -20,6 +20,12 @@ class ScriptedBot:
         self.service_token = service_token
         self.calls: list[tuple[str, str, str, dict[str, Any]]] = []
 
+    async def urgency(self, text: str) -> str | None:
+        """Like the assistant's urgency on a few words: 救命 critical, 急 high."""
+        if "救命" in text:
+            return "critical"
+        return "high" if "急" in text else None
+
     async def send(
         self, conversation_id: str, message: str, channel: str, metadata: dict[str, Any]
     ) -> list[BotReply]:

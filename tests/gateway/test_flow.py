@@ -284,3 +284,31 @@ def test_queue_position_and_customer_cancel(
     assert httpx.delete(f"{router.url}/v1/chat/{cid}/handoff").status_code == 204
     second.wait(lambda e: e["type"] == "state" and e["owner"] == "bot")
     assert httpx.delete(f"{router.url}/v1/chat/{cid}/handoff").status_code == 404
+
+
+def test_a_more_urgent_message_while_queued_raises_the_handoff(
+    start_routers: Callable[..., list[Router]], sockets: Callable[[str], Socket]
+) -> None:
+    (router,) = start_routers(1)
+    first = sockets(f"{router.ws_url}/v1/chat/ws?conversation_id=urgent-first-1")
+    first.wait(lambda e: e["type"] == "hello")
+    first.say("转人工")
+    first.wait(lambda e: e["type"] == "state" and e["queue_position"] == 1)
+    second = sockets(f"{router.ws_url}/v1/chat/ws?conversation_id=urgent-second-1")
+    second.wait(lambda e: e["type"] == "hello")
+    second.say("转人工")
+    state = second.wait(lambda e: e["type"] == "state" and e["queue_position"] == 2)
+    # waiting, the second customer writes something critical: it now goes first
+    second.say("救命，老人手机停了联系不上")
+    second.wait(lambda e: e["type"] == "state" and e["queue_position"] == 1, timeout=10)
+    handoff = httpx.get(f"{router.url}/v1/handoffs/{state['handoff_id']}", headers=bearer(ADMIN))
+    assert handoff.json()["urgency"] == "critical"
+    first.wait(lambda e: e["type"] == "state" and e["queue_position"] == 2, timeout=10)
+    # something less urgent never lowers it
+    second.say("好的我等等")
+    assert (
+        httpx.get(f"{router.url}/v1/handoffs/{state['handoff_id']}", headers=bearer(ADMIN)).json()[
+            "urgency"
+        ]
+        == "critical"
+    )
