@@ -256,6 +256,7 @@ def start_routers(
         "ROUTER_OFFER_TIMEOUT_S": "600",
         "ROUTER_HEARTBEAT_TIMEOUT_S": "3600",
         "ROUTER_LOG_LEVEL": "warning",
+        "ROUTER_GATEWAY": "false",  # the routing API alone (bench/gateway.py measures the gateway)
     }
     for i in range(count):
         port = free_port()

@@ -16,7 +16,7 @@ def main() -> None:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, gateway=settings.gateway),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

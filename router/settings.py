@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     agent_events_maxlen: int = Field(default=1000, ge=10)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     redis_max_connections: int = Field(default=1024, ge=8)
+    # the customer gateway and the pages (router/gateway, router/web); off: routing API only
+    gateway: bool = True
     estimate_s_per_position: float = Field(default=30.0, ge=0)
 
     def sla_s(self, urgency: Urgency) -> float:

@@ -31,7 +31,7 @@ from actions import handoff as router_api
 from actions import ticket_triage, triage
 from actions.flows import common
 from actions.identity import verify_login
-from actions.store.base import StoreError
+from actions.store.base import OUTAGE_SERVICES, StoreError
 from telecom import mask
 from telecom.numbers import parse_phone
 
@@ -212,6 +212,17 @@ def _reset() -> list:
     return [SlotSet("handoff_now", None), SlotSet("handoff_reason", None)]
 
 
+def _in_open_outage(subscriber, now) -> bool:
+    """Whether a known outage (any service) covers the customer's district."""
+    if subscriber is None:
+        return False
+    store = common.store()
+    return any(
+        store.open_outage(subscriber.city, subscriber.district, service, now) is not None
+        for service in OUTAGE_SERVICES
+    )
+
+
 class ActionHandoff(Action):
     """Queue the conversation for a human agent, or record a callback when none can be reached."""
 
@@ -237,7 +248,13 @@ class ActionHandoff(Action):
             tier=tier,
             now=now,
             previous_contacts=[t.created_at for t in tickets],
+            verified_outage=_in_open_outage(subscriber, now),
             failed_turns=failed_turns(events),
+            tone_history=[
+                triage.negative_tone(e.get("text") or "")
+                for e in events
+                if e.get("event") == "user"
+            ],
         ).level
         done = bot_actions(events, identity_status)
         verified = common.verified_phone(tracker) is not None

@@ -416,3 +416,13 @@ def test_urgency_absent_or_odd_is_normal():
     assert flow.text_urgency({"urgency": "critical"}) == "normal"
     assert flow.text_urgency({"urgency": {"name": "panic"}}) == "normal"
     assert flow.text_urgency({"urgency": {"name": "high", "confidence": 0.8}}) == "high"
+
+
+def test_an_open_outage_in_the_customers_district_raises_urgency(online):
+    outage_customer = DEMO_SUBSCRIBERS[2]  # 深圳南山区, where a broadband outage is open
+    assert common.store().get_subscriber(outage_customer.phone).tier == "regular"
+    events, _ = run(
+        ActionHandoff(), human_request("conv-outage", **verified(outage_customer.phone))
+    )
+    stored = _get(f"{online}/v1/handoffs/{events[2]['value']}", SERVICE_TOKEN)
+    assert stored["urgency"] == "high"
