@@ -320,6 +320,17 @@ local function expire_offer(oid)
   try_assign_agent(o.aid, o.hid)
 end
 
+-- The handoff id of offer `oid` when it is pending for agent `aid` (expiring it if its time is
+-- up); else nil and the script's refusal: {'no_offer'} | {'forbidden'} | {'offer_closed', status}
+local function pending_offer(oid, aid)
+  local v = redis.call('HMGET', k_offer(oid), 'handoff_id', 'agent_id', 'status', 'expires_ms')
+  if not v[1] then return nil, {'no_offer'} end
+  if v[2] ~= aid then return nil, {'forbidden'} end
+  if v[3] ~= 'pending' then return nil, {'offer_closed', v[3]} end
+  if NOW >= tonumber(v[4]) then expire_offer(oid); return nil, {'offer_closed', 'expired'} end
+  return v[1], nil
+end
+
 -- Rescind every pending offer of an agent; returns the handoff ids put back in their queues.
 local function rescind_offers(aid)
   local back = {}

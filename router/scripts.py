@@ -105,12 +105,8 @@ ACCEPT = r"""
 -- touches: offer, handoff, agent, agent handoffs, stats
 -- returns {'ok', handoff id} | {'no_offer'} | {'forbidden'} | {'offer_closed', status}
 local oid, aid = ARGV[3], ARGV[4]
-local v = redis.call('HMGET', k_offer(oid), 'handoff_id', 'agent_id', 'status', 'expires_ms')
-if not v[1] then return {'no_offer'} end
-if v[2] ~= aid then return {'forbidden'} end
-if v[3] ~= 'pending' then return {'offer_closed', v[3]} end
-if NOW >= tonumber(v[4]) then expire_offer(oid); return {'offer_closed', 'expired'} end
-local hid = v[1]
+local hid, refused = pending_offer(oid, aid)
+if not hid then return refused end
 close_offer(oid, 'accepted')
 redis.call('HINCRBY', k_agent(aid), 'assigned', 1)
 redis.call('HSET', k_agent(aid), 'misses', 0)
@@ -133,12 +129,8 @@ REJECT = r"""
 -- touches: offer, handoff, queue, agent, indexes, stats
 -- returns {'ok', handoff id} | {'no_offer'} | {'forbidden'} | {'offer_closed', status}
 local oid, aid = ARGV[3], ARGV[4]
-local v = redis.call('HMGET', k_offer(oid), 'handoff_id', 'agent_id', 'status', 'expires_ms')
-if not v[1] then return {'no_offer'} end
-if v[2] ~= aid then return {'forbidden'} end
-if v[3] ~= 'pending' then return {'offer_closed', v[3]} end
-if NOW >= tonumber(v[4]) then expire_offer(oid); return {'offer_closed', 'expired'} end
-local hid = v[1]
+local hid, refused = pending_offer(oid, aid)
+if not hid then return refused end
 close_offer(oid, 'rejected')
 redis.call('HINCRBY', k_stats(), 'rejects', 1)
 emit('offer_rejected', hid, aid, oid)
