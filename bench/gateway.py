@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import random
 import signal
 import statistics
@@ -20,13 +22,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import psutil
+import uvloop
 from websockets.asyncio.client import connect
 
 from router.embedded_redis import free_port, start_redis
 
+TIMELINE: list[tuple[float, float]] = []
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN, SERVICE = "gw-admin-token", "gw-service-token"
 
@@ -64,7 +70,9 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
-async def run(customer_url: str, agent_url: str, n: int, rounds: int, agents: int) -> None:
+async def run(
+    customer_url: str, agent_url: str, n: int, rounds: int, agents: int, pids: dict[str, int]
+) -> None:
     http = httpx.AsyncClient(limits=httpx.Limits(max_connections=400), timeout=30)
     tokens: dict[str, str] = {}
     for i in range(agents):
@@ -101,79 +109,181 @@ async def run(customer_url: str, agent_url: str, n: int, rounds: int, agents: in
         await asyncio.sleep(0.05)
     print(f"{n} conversations assigned to {agents} agents", flush=True)
 
+    await http.aclose()
+    await measure(customer_url, agent_url, owner, tokens, rounds, pids)
+
+
+class RawHttp:
+    """A keep-alive HTTP/1.1 connection on asyncio streams: the timed part of the client stays
+    lean, so the CPU it shares with the servers goes to the servers (httpx costs ~10× more)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, base: str) -> RawHttp:
+        host, _, port = base.removeprefix("http://").partition(":")
+        return cls(*await asyncio.open_connection(host, int(port)))
+
+    def send(self, method: str, path: str, token: str, body: bytes = b"") -> None:
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+
+    async def head(self) -> tuple[int, dict[str, str]]:
+        status = int((await self.reader.readline()).split()[1])
+        headers: dict[str, str] = {}
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            headers[name.strip().lower()] = value.strip()
+        return status, headers
+
+    async def response(self) -> tuple[int, bytes]:
+        status, headers = await self.head()
+        return status, await self.reader.readexactly(int(headers.get("content-length", 0)))
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body of a chunked response (the SSE stream), chunk by chunk."""
+        while size := int((await self.reader.readline()).strip() or b"0", 16):
+            yield (await self.reader.readexactly(size + 2))[:-2]
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    times = {name: psutil.Process(pid).cpu_times() for name, pid in pids.items()}
+    return {name: t.user + t.system for name, t in times.items()}
+
+
+async def measure(
+    customer_url: str,
+    agent_url: str,
+    owner: dict[str, str],
+    tokens: dict[str, str],
+    rounds: int,
+    pids: dict[str, int],
+) -> None:
+    """The timed part. Each conversation, concurrently: `rounds` times, the customer sends a
+    message over its WebSocket, waits U(0.2, 0.6) s, its agent POSTs a reply, waits U(0.2, 0.6) s
+    (≈ 2.5 messages/s per conversation, ≈ 500/s over 200). A latency is the time from just
+    before the send to the moment the client reads the message on the other side."""
+    n = len(owner)
     sent_at: dict[str, float] = {}
     c2a: list[float] = []
     a2c: list[float] = []
     done = asyncio.Event()
     expected = n * rounds * 2
+    clock = time.perf_counter
 
-    def check() -> None:
-        if len(c2a) + len(a2c) >= expected:
-            done.set()
+    def received(key: str, into: list[float]) -> None:
+        at = sent_at.pop(key, None)
+        if at is not None:
+            into.append(clock() - at)
+            TIMELINE.append((at, clock() - at))
+            if len(c2a) + len(a2c) >= expected:
+                done.set()
 
-    async def agent_stream(aid: str) -> None:
-        async with (
-            httpx.AsyncClient(timeout=None) as own,
-            own.stream(
-                "GET", f"{agent_url}/v1/agents/{aid}/events", headers=auth(tokens[aid])
-            ) as response,
-        ):
-            async for line in response.aiter_lines():
-                if line.startswith("data: ") and "customer_message" in line:
-                    text = json.loads(line[6:])["text"]
-                    if text in sent_at:
-                        c2a.append(time.perf_counter() - sent_at.pop(text))
-                        check()
+    async def agent_stream(aid: str, ready: asyncio.Event) -> None:
+        conn = await RawHttp.open(agent_url)
+        conn.send("GET", f"/v1/agents/{aid}/events", tokens[aid])
+        status, _ = await conn.head()
+        assert status == 200, status
+        ready.set()
+        buffer = b""
+        try:
+            async for chunk in conn.chunks():
+                buffer += chunk
+                *frames, buffer = buffer.split(b"\n\n")
+                for frame in frames:
+                    if b"event: customer_message" in frame:
+                        data = frame[frame.index(b"data: ") + 6 :].split(b"\n", 1)[0]
+                        received(json.loads(data)["text"], c2a)
+        finally:
+            conn.close()
 
-    # one connection pool per agent, as each agent is its own browser
-    pools = {aid: httpx.AsyncClient(timeout=30) for aid in tokens}
-    streams = [asyncio.create_task(agent_stream(aid)) for aid in tokens]
-    await asyncio.sleep(1.0)
+    # each agent is its own browser: a keep-alive connection per conversation it serves
+    streams, ready = [], []
+    for aid in tokens:
+        ready.append(asyncio.Event())
+        streams.append(asyncio.create_task(agent_stream(aid, ready[-1])))
+    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), 30)
+    errors: list[int] = []
 
     async def conversation(cid: str) -> None:
         url = customer_url.replace("http", "ws", 1) + f"/v1/chat/ws?conversation_id={cid}"
-        async with connect(url, max_queue=None) as ws:
+        aid = owner[cid]
+        post = await RawHttp.open(agent_url)
+        path = f"/v1/conversations/{cid}/messages"
+        async with connect(url, max_queue=None, compression=None) as ws:
+            assert json.loads(await ws.recv())["type"] == "hello"
+            connected.append(clock())
+            if len(connected) == n:
+                go.set()
+            await go.wait()  # the timed exchange starts once every conversation is connected
 
             async def reader() -> None:
                 async for raw in ws:
-                    event = json.loads(raw)
-                    if event.get("type") == "message" and event.get("sender") == "agent":
-                        key = event["text"]
-                        if key in sent_at:
-                            a2c.append(time.perf_counter() - sent_at.pop(key))
-                            check()
+                    if '"sender":"agent"' in raw or '"sender": "agent"' in raw:
+                        event = json.loads(raw)
+                        if event.get("type") == "message" and event.get("sender") == "agent":
+                            received(event["text"], a2c)
 
             task = asyncio.create_task(reader())
             await asyncio.sleep(random.uniform(0, 1))
-            aid = owner[cid]
             for r in range(rounds):
                 key = f"c{cid}-{r}"
-                sent_at[key] = time.perf_counter()
-                await ws.send(json.dumps({"type": "message", "text": key}))
+                frame = json.dumps({"type": "message", "text": key})
+                sent_at[key] = clock()
+                await ws.send(frame)
                 await asyncio.sleep(random.uniform(0.2, 0.6))
                 key = f"a{cid}-{r}"
-                sent_at[key] = time.perf_counter()
-                await pools[aid].post(
-                    f"{agent_url}/v1/conversations/{cid}/messages",
-                    json={"text": key},
-                    headers=auth(tokens[aid]),
-                )
+                body = json.dumps({"text": key}).encode()
+                sent_at[key] = clock()
+                post.send("POST", path, tokens[aid], body)
+                status, _ = await post.response()
+                if status != 201:
+                    errors.append(status)
                 await asyncio.sleep(random.uniform(0.2, 0.6))
-            with __import__("contextlib").suppress(TimeoutError):
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), 20)
             task.cancel()
+        post.close()
 
-    started = time.perf_counter()
-    await asyncio.gather(*(conversation(cid) for cid in cids))
-    elapsed = time.perf_counter() - started
+    connected: list[float] = []
+    go = asyncio.Event()
+    started = clock()
+    tasks = [asyncio.create_task(conversation(cid)) for cid in owner]
+    await asyncio.wait_for(go.wait(), 60)
+    print(f"{n} customer sockets connected in {clock() - started:.2f} s", flush=True)
+    started, cpu_before = clock(), cpu_seconds(pids)
+    await asyncio.gather(*tasks)
+    elapsed = clock() - started
+    cpu = {k: v - cpu_before[k] for k, v in cpu_seconds(pids).items()}
     for s in streams:
         s.cancel()
-    await http.aclose()
-    for pool in pools.values():
-        await pool.aclose()
+    await asyncio.gather(*streams, return_exceptions=True)
+    if os.environ.get("TL"):
+        buckets: dict[int, list[float]] = {}
+        for at, lat in TIMELINE:
+            buckets.setdefault(int((at - started) * 2), []).append(lat * 1000)
+        for b in sorted(buckets):
+            v = buckets[b]
+            print(
+                f"t={b / 2:4.1f}s n={len(v):4d} p50={statistics.median(v):6.1f} max={max(v):6.1f}"
+            )
+    relayed = len(c2a) + len(a2c)
     print(
-        f"{len(c2a) + len(a2c)} of {expected} messages relayed in {elapsed:.1f} s "
-        f"({(len(c2a) + len(a2c)) / elapsed:.0f} msg/s), {n} concurrent conversations"
+        f"{relayed} of {expected} messages relayed in {elapsed:.1f} s "
+        f"({relayed / elapsed:.0f} msg/s), {n} concurrent conversations"
+        + (f"; {len(errors)} agent posts failed: {sorted(set(errors))}" if errors else "")
+    )
+    print(
+        "CPU during the exchange (s): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
+        + f"; load average {os.getloadavg()[0]:.1f} (2 cores shared with other jobs)"
     )
     for name, values in (("customer → agent", c2a), ("agent → customer", a2c)):
         ms = [v * 1000 for v in values]
@@ -202,9 +312,16 @@ def main() -> None:
         async def go() -> None:
             await wait_ready(customer_url)
             await wait_ready(agent_url)
-            await run(customer_url, agent_url, args.conversations, args.rounds, args.agents)
+            pids = {
+                "customer router": customer.pid,
+                "agent router": agent.pid,
+                "client": os.getpid(),
+            }
+            if redis.process is not None:
+                pids["redis"] = redis.process.pid
+            await run(customer_url, agent_url, args.conversations, args.rounds, args.agents, pids)
 
-        asyncio.run(go())
+        uvloop.run(go())
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)

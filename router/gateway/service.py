@@ -23,7 +23,7 @@ from router.gateway.models import (
     Sender,
 )
 from router.gateway.settings import GatewaySettings
-from router.gateway.store import ConversationStore, HandoffState, now_ms, system_message
+from router.gateway.store import ConversationStore, now_ms, system_message
 from router.gateway.urgency import should_raise
 
 log = logging.getLogger(__name__)
@@ -54,13 +54,7 @@ class Gateway:
 
     # -- customers ----------------------------------------------------------------------------
     async def state(self, conversation_id: str) -> ConversationState:
-        meta = await self.store.meta(conversation_id)
-        handoff = await self.store.active_handoff(conversation_id)
-        return await self._state(conversation_id, meta, handoff)
-
-    async def _state(
-        self, conversation_id: str, meta: dict[str, str], handoff: HandoffState | None
-    ) -> ConversationState:
+        meta, handoff, agent_name = await self.store.state_parts(conversation_id)
         state = ConversationState(
             conversation_id=conversation_id,
             owner="bot",
@@ -71,7 +65,7 @@ class Gateway:
         state.handoff_id = handoff.handoff_id
         if handoff.status == "assigned" and handoff.agent_id:
             state.owner = "agent"
-            state.agent_name = await self.store.agent_name(handoff.agent_id)
+            state.agent_name = agent_name
         elif handoff.status in ("queued", "offered"):
             state.owner = "queue"
             position, wait = await self.store.queue_position(handoff.handoff_id)
@@ -92,14 +86,12 @@ class Gateway:
     async def _turn(
         self, conversation_id: str, text: str, turn: CustomerMessage, channel: str
     ) -> str:
-        meta = await self.store.ensure(conversation_id, channel)
-        handoff = await self.store.active_handoff(conversation_id)
-        to_agent = handoff if handoff and handoff.status == "assigned" else None
         shown = text or (turn.payload or "")
         message = ChatMessage(sender=Sender.customer, text=shown, ts=now_ms())
-        seq = await self.store.append(conversation_id, message, to_agent=to_agent)
-        if to_agent is not None:
-            return seq
+        # one round trip: create/read the conversation, find its owner, store and pass it on
+        seq, meta, handoff = await self.store.customer_turn(conversation_id, channel, message)
+        if handoff is not None and handoff.status == "assigned":
+            return seq  # the agent has it (copied to their events by the same script)
         awaiting = meta.get("awaiting") or ""
         if awaiting and await self._survey(conversation_id, awaiting, text, turn.payload):
             return seq
@@ -184,19 +176,11 @@ class Gateway:
 
     # -- agents -------------------------------------------------------------------------------
     async def agent_message(self, conversation_id: str, agent_id: str, text: str) -> str:
-        handoff = await self.store.active_handoff(conversation_id)
-        if handoff is None:
-            raise errors.NotFound("no active handoff")
-        if handoff.agent_id != agent_id or handoff.status != "assigned":
-            raise errors.Forbidden()
-        name = await self.store.agent_name(agent_id)
         message = ChatMessage(
-            sender=Sender.agent,
-            text=text.strip()[: self.settings.max_text_chars],
-            agent_name=name,
-            ts=now_ms(),
+            sender=Sender.agent, text=text.strip()[: self.settings.max_text_chars], ts=now_ms()
         )
-        return await self.store.append(conversation_id, message)
+        # one round trip: checks the handoff is assigned to this agent, adds their display name
+        return await self.store.agent_append(conversation_id, agent_id, message)
 
     # -- router events (one gateway process handles each) -------------------------------------
     async def on_router_event(self, fields: dict[str, str]) -> None:

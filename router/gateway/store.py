@@ -10,27 +10,120 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from router import errors
 from router.gateway import mask, replies
 from router.gateway.keys import GatewayKeys
 from router.gateway.models import ChatMessage, Sender
 from router.keys import ANY_LANGUAGE, Keys
 
-# KEYS[1] = conversation log stream, KEYS[2] = conversation hash, KEYS[3] = agent events stream
-# (optional); ARGV[1] = pub/sub channel, ARGV[2] = log maxlen, ARGV[3] = message JSON,
-# ARGV[4] = retention s, ARGV[5] = agent stream maxlen, ARGV[6..] = agent event field pairs.
-# Appends, publishes "<id> <json>", copies to the agent's event stream; returns the log id.
+# KEYS[1] = conversation log stream, KEYS[2] = conversation hash; ARGV[1] = pub/sub channel,
+# ARGV[2] = log maxlen, ARGV[3] = message JSON, ARGV[4] = retention s.
+# Appends and publishes "<id> <json>"; returns the log id.
 APPEND = r"""
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('HSET', KEYS[2], 'updated_ms', string.match(id, '^(%d+)'))
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[3])
-if #KEYS > 2 then
-  local fields = {'seq', id}
-  for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', unpack(fields))
-end
 return id
+"""
+
+
+# The customer's turn in one round trip. KEYS[1] = log stream, KEYS[2] = conversation hash,
+# KEYS[3] = the router's conv key (active handoff id); ARGV[1..4] as APPEND, ARGV[5] = agent
+# stream maxlen, ARGV[6] = now ms,
+# ARGV[7] = the customer's channel (web, app…), ARGV[8] = the router's handoff key prefix,
+# ARGV[9], ARGV[10] = the router's agent events key around the agent id, ARGV[11] = ts,
+# ARGV[12] = sender, ARGV[13] = the masked text for the agent, ARGV[14] = the conversation id.
+# Creates the conversation hash when new, reads it and the active handoff (status, agent), appends
+# the message and, when an agent is assigned, copies it to that agent's event stream.
+# Returns {log id, meta as a flat list, handoff id or '', status or '', agent id or ''}.
+TURN = r"""
+if redis.call('HSETNX', KEYS[2], 'created_ms', ARGV[6]) == 1 then
+  redis.call('HSET', KEYS[2], 'channel', ARGV[7])
+end
+local meta = redis.call('HGETALL', KEYS[2])
+local hid = redis.call('GET', KEYS[3])
+local status, agent = '', ''
+if hid then
+  local h = redis.call('HMGET', ARGV[8] .. hid, 'status', 'agent_id')
+  status, agent = h[1] or '', h[2] or ''
+else
+  hid = ''
+end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('HSET', KEYS[2], 'updated_ms', string.match(id, '^(%d+)'))
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[3])
+if status == 'assigned' and agent ~= '' then
+  redis.call('XADD', ARGV[9] .. agent .. ARGV[10], 'MAXLEN', '~', ARGV[5], '*',
+    'seq', id, 'type', 'customer_message', 'ts', ARGV[11], 'handoff', hid, 'agent', agent,
+    'conversation', ARGV[14], 'sender', ARGV[12], 'text', ARGV[13])
+end
+return {id, meta, hid, status, agent}
+"""
+
+# The assigned agent's message in one round trip. KEYS[1] = log stream, KEYS[2] = conversation
+# hash, KEYS[3] = the router's conv key, KEYS[4] = the agent's hash; ARGV[1], ARGV[2], ARGV[4] as
+# APPEND, ARGV[3] = the router's handoff key prefix, ARGV[5] = agent id, ARGV[6], ARGV[7] = the
+# message JSON before and after its agent_name field.
+# Returns {0} without an active handoff, {1} when it is not assigned to this agent, else
+# {2, log id}.
+AGENT_APPEND = r"""
+local hid = redis.call('GET', KEYS[3])
+if not hid then return {0} end
+local h = redis.call('HMGET', ARGV[3] .. hid, 'status', 'agent_id')
+if not h[1] then return {0} end
+if h[1] ~= 'assigned' or h[2] ~= ARGV[5] then return {1} end
+local name = redis.call('HGET', KEYS[4], 'display_name')
+local body = ARGV[6] .. ARGV[7]
+if name then body = ARGV[6] .. ',"agent_name":' .. cjson.encode(name) .. ARGV[7] end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', body)
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('HSET', KEYS[2], 'updated_ms', string.match(id, '^(%d+)'))
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('PUBLISH', ARGV[1], id .. ' ' .. body)
+return {2, id}
+"""
+
+
+# The active handoffs of conversations. KEYS = the router's conv keys; ARGV[1] = the router's
+# handoff key prefix. Returns, per key, {handoff id, status, agent id} ('' where there is none).
+HANDOFFS = r"""
+local out = {}
+for i = 1, #KEYS do
+  local hid = redis.call('GET', KEYS[i])
+  local status, agent = '', ''
+  if hid then
+    local h = redis.call('HMGET', ARGV[1] .. hid, 'status', 'agent_id')
+    status, agent = h[1] or '', h[2] or ''
+  else
+    hid = ''
+  end
+  out[i] = {hid, status, agent}
+end
+return out
+"""
+
+# What the customer sees about who serves them. KEYS[1] = conversation hash, KEYS[2] = the
+# router's conv key; ARGV[1] = the router's handoff key prefix, ARGV[2], ARGV[3] = the router's
+# agent key around the agent id. Returns {meta as a flat list, handoff id, status, agent id,
+# the agent's display name} ('' where there is none).
+STATE = r"""
+local meta = redis.call('HGETALL', KEYS[1])
+local hid = redis.call('GET', KEYS[2])
+local status, agent, name = '', '', ''
+if hid then
+  local h = redis.call('HMGET', ARGV[1] .. hid, 'status', 'agent_id')
+  status, agent = h[1] or '', h[2] or ''
+  if status == 'assigned' and agent ~= '' then
+    name = redis.call('HGET', ARGV[2] .. agent .. ARGV[3], 'display_name') or ''
+  end
+else
+  hid = ''
+end
+return {meta, hid, status, agent, name}
 """
 
 
@@ -69,30 +162,71 @@ class ConversationStore:
         self.agent_events_maxlen = agent_events_maxlen
         self.estimate_s_per_position = estimate_s_per_position
         self._append = redis.register_script(APPEND)
+        self._turn = redis.register_script(TURN)
+        self._agent_append = redis.register_script(AGENT_APPEND)
+        self._handoffs = redis.register_script(HANDOFFS)
+        self._state = redis.register_script(STATE)
+        self._handoff_prefix = router_keys.handoff("")
+        self._agent_events_around = tuple(router_keys.agent_events("\0").split("\0"))
+        self._agent_around = tuple(router_keys.agent("\0").split("\0"))
 
     # -- the log ---------------------------------------------------------------------------
-    async def append(
-        self, conversation_id: str, message: ChatMessage, to_agent: HandoffState | None = None
-    ) -> str:
-        """Store, publish, and (to_agent) copy a masked customer message to the agent's events."""
+    async def append(self, conversation_id: str, message: ChatMessage) -> str:
+        """Store and publish a message (bot, system); customers' and agents' have their own."""
         body = message.model_dump_json(exclude={"seq"}, exclude_none=True)
-        keys = [self.keys.log(conversation_id), self.keys.conv(conversation_id)]
-        args: list[str | int] = [
-            self.keys.channel(conversation_id),
-            self.history_maxlen,
-            body,
-            self.retention_s,
-            self.agent_events_maxlen,
-        ]
-        if to_agent is not None and to_agent.agent_id:
-            keys.append(self.rkeys.agent_events(to_agent.agent_id))
-            args += [
-                "type", "customer_message", "ts", str(message.ts),
-                "handoff", to_agent.handoff_id, "agent", to_agent.agent_id,
-                "conversation", conversation_id, "sender", message.sender.value,
-                "text", mask.text(message.text),
-            ]  # fmt: skip
-        seq: str = await self._append(keys=keys, args=args)
+        seq: str = await self._append(
+            keys=[self.keys.log(conversation_id), self.keys.conv(conversation_id)],
+            args=[self.keys.channel(conversation_id), self.history_maxlen, body, self.retention_s],
+        )
+        return seq
+
+    async def customer_turn(
+        self, conversation_id: str, channel: str, message: ChatMessage
+    ) -> tuple[str, dict[str, str], HandoffState | None]:
+        """Store and publish a customer's message in one round trip; creates the conversation
+        when new and, when an agent is assigned, copies the masked message to their events.
+        Returns (seq, the conversation's meta before this message, the active handoff)."""
+        body = message.model_dump_json(exclude={"seq"}, exclude_none=True)
+        head, tail = self._agent_events_around
+        reply: list[Any] = await self._turn(
+            keys=[
+                self.keys.log(conversation_id),
+                self.keys.conv(conversation_id),
+                self.rkeys.conv(conversation_id),
+            ],
+            args=[
+                self.keys.channel(conversation_id), self.history_maxlen, body, self.retention_s,
+                self.agent_events_maxlen, now_ms(), channel, self._handoff_prefix, head, tail,
+                str(message.ts), message.sender.value, mask.text(message.text), conversation_id,
+            ],
+        )  # fmt: skip
+        seq, flat, handoff_id, status, agent_id = reply
+        meta = dict(zip(flat[::2], flat[1::2], strict=True))
+        handoff = HandoffState(handoff_id, status, agent_id or None) if status else None
+        return seq, meta, handoff
+
+    async def agent_append(self, conversation_id: str, agent_id: str, message: ChatMessage) -> str:
+        """Store and publish the assigned agent's message (with their current display name) in
+        one round trip. NotFound without an active handoff, Forbidden when not theirs."""
+        body = message.model_dump_json(exclude={"seq", "agent_name"}, exclude_none=True)
+        cut = body.rindex(',"ts":')  # agent_name goes where the model has it: just before ts
+        reply: list[Any] = await self._agent_append(
+            keys=[
+                self.keys.log(conversation_id),
+                self.keys.conv(conversation_id),
+                self.rkeys.conv(conversation_id),
+                self.rkeys.agent(agent_id),
+            ],
+            args=[
+                self.keys.channel(conversation_id), self.history_maxlen, self._handoff_prefix,
+                self.retention_s, agent_id, body[:cut], body[cut:],
+            ],
+        )  # fmt: skip
+        if reply[0] == 0:
+            raise errors.NotFound("no active handoff")
+        if reply[0] == 1:
+            raise errors.Forbidden()
+        seq: str = reply[1]
         return seq
 
     async def publish_event(self, conversation_id: str, event: dict[str, Any]) -> None:
@@ -133,14 +267,6 @@ class ConversationStore:
     async def meta(self, conversation_id: str) -> dict[str, str]:
         return replies.fields(await self.redis.hgetall(self.keys.conv(conversation_id)))
 
-    async def ensure(self, conversation_id: str, channel: str) -> dict[str, str]:
-        key = self.keys.conv(conversation_id)
-        created = await self.redis.hsetnx(key, "created_ms", str(now_ms()))
-        if created:
-            await self.redis.hset(key, mapping={"channel": channel})
-            await self.redis.expire(key, self.retention_s)
-        return await self.meta(conversation_id)
-
     async def set_meta(self, conversation_id: str, **fields: str) -> None:
         key = self.keys.conv(conversation_id)
         await self.redis.hset(key, mapping=replies.mapping(fields))
@@ -165,6 +291,36 @@ class ConversationStore:
         if not handoff_id:
             return None
         return await self.handoff_state(handoff_id)
+
+    async def active_handoffs(
+        self, conversation_ids: list[str], chunk: int = 500
+    ) -> dict[str, HandoffState | None]:
+        """The active handoff of each conversation, in one round trip per `chunk` of them."""
+        found: dict[str, HandoffState | None] = {}
+        for start in range(0, len(conversation_ids), chunk):
+            ids = conversation_ids[start : start + chunk]
+            reply: list[list[str]] = await self._handoffs(
+                keys=[self.rkeys.conv(c) for c in ids], args=[self._handoff_prefix]
+            )
+            for conversation_id, (handoff_id, status, agent_id) in zip(ids, reply, strict=True):
+                found[conversation_id] = (
+                    HandoffState(handoff_id, status, agent_id or None) if status else None
+                )
+        return found
+
+    async def state_parts(
+        self, conversation_id: str
+    ) -> tuple[dict[str, str], HandoffState | None, str | None]:
+        """(meta, active handoff, the assigned agent's display name) in one round trip."""
+        head, tail = self._agent_around
+        reply: list[Any] = await self._state(
+            keys=[self.keys.conv(conversation_id), self.rkeys.conv(conversation_id)],
+            args=[self._handoff_prefix, head, tail],
+        )
+        flat, handoff_id, status, agent_id, name = reply
+        meta = dict(zip(flat[::2], flat[1::2], strict=True))
+        handoff = HandoffState(handoff_id, status, agent_id or None) if status else None
+        return meta, handoff, name or None
 
     async def handoff_state(self, handoff_id: str) -> HandoffState | None:
         status, agent_id = replies.texts(

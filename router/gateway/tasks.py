@@ -74,8 +74,9 @@ async def refresh_queue_positions(gateway: Gateway, hub: Hub, period_s: float) -
         await asyncio.sleep(period_s)
         try:
             here = hub.local_conversations()
-            for conversation_id in here:
-                handoff = await gateway.store.active_handoff(conversation_id)
+            # one round trip for all of them: most are with the bot or an agent, not waiting
+            handoffs = await gateway.store.active_handoffs(here)
+            for conversation_id, handoff in handoffs.items():
                 if handoff is None or handoff.status not in ("queued", "offered"):
                     last.pop(conversation_id, None)
                     continue
