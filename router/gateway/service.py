@@ -175,12 +175,16 @@ class Gateway:
         return state
 
     # -- agents -------------------------------------------------------------------------------
-    async def agent_message(self, conversation_id: str, agent_id: str, text: str) -> str:
+    async def agent_message(
+        self, conversation_id: str, agent_id: str, text: str, token_hash: str = ""
+    ) -> str:
+        """The assigned agent's message; `token_hash` (SHA-256 of their bearer token) is checked
+        in the same round trip when the caller is not authenticated yet."""
         message = ChatMessage(
             sender=Sender.agent, text=text.strip()[: self.settings.max_text_chars], ts=now_ms()
         )
         # one round trip: checks the handoff is assigned to this agent, adds their display name
-        return await self.store.agent_append(conversation_id, agent_id, message)
+        return await self.store.agent_append(conversation_id, agent_id, message, token_hash)
 
     # -- router events (one gateway process handles each) -------------------------------------
     async def on_router_event(self, fields: dict[str, str]) -> None:

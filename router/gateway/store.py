@@ -67,16 +67,25 @@ return {id, meta, hid, status, agent}
 # The assigned agent's message in one round trip. KEYS[1] = log stream, KEYS[2] = conversation
 # hash, KEYS[3] = the router's conv key, KEYS[4] = the agent's hash; ARGV[1], ARGV[2], ARGV[4] as
 # APPEND, ARGV[3] = the router's handoff key prefix, ARGV[5] = agent id, ARGV[6], ARGV[7] = the
-# message JSON before and after its agent_name field.
-# Returns {0} without an active handoff, {1} when it is not assigned to this agent, else
-# {2, log id}.
+# message JSON before and after its agent_name field, ARGV[8] = SHA-256 of the caller's token
+# ('' when the caller is already authenticated), compared in constant time with the agent's.
+# Returns {3} when the token does not match, {0} without an active handoff, {1} when it is not
+# assigned to this agent, else {2, log id}.
 AGENT_APPEND = r"""
+local agent = redis.call('HMGET', KEYS[4], 'token_hash', 'display_name')
+if ARGV[8] ~= '' then
+  local stored = agent[1]
+  if not stored or #stored ~= #ARGV[8] then return {3} end
+  local diff = 0
+  for i = 1, #stored do diff = bit.bor(diff, bit.bxor(stored:byte(i), ARGV[8]:byte(i))) end
+  if diff ~= 0 then return {3} end
+end
 local hid = redis.call('GET', KEYS[3])
 if not hid then return {0} end
 local h = redis.call('HMGET', ARGV[3] .. hid, 'status', 'agent_id')
 if not h[1] then return {0} end
 if h[1] ~= 'assigned' or h[2] ~= ARGV[5] then return {1} end
-local name = redis.call('HGET', KEYS[4], 'display_name')
+local name = agent[2]
 local body = ARGV[6] .. ARGV[7]
 if name then body = ARGV[6] .. ',"agent_name":' .. cjson.encode(name) .. ARGV[7] end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', body)
@@ -205,9 +214,13 @@ class ConversationStore:
         handoff = HandoffState(handoff_id, status, agent_id or None) if status else None
         return seq, meta, handoff
 
-    async def agent_append(self, conversation_id: str, agent_id: str, message: ChatMessage) -> str:
+    async def agent_append(
+        self, conversation_id: str, agent_id: str, message: ChatMessage, token_hash: str = ""
+    ) -> str:
         """Store and publish the assigned agent's message (with their current display name) in
-        one round trip. NotFound without an active handoff, Forbidden when not theirs."""
+        one round trip. With `token_hash` (SHA-256 of the caller's bearer token) the same round
+        trip authenticates the agent: Unauthorized when it is not theirs. NotFound without an
+        active handoff, Forbidden when it is not assigned to them."""
         body = message.model_dump_json(exclude={"seq", "agent_name"}, exclude_none=True)
         cut = body.rindex(',"ts":')  # agent_name goes where the model has it: just before ts
         reply: list[Any] = await self._agent_append(
@@ -219,9 +232,11 @@ class ConversationStore:
             ],
             args=[
                 self.keys.channel(conversation_id), self.history_maxlen, self._handoff_prefix,
-                self.retention_s, agent_id, body[:cut], body[cut:],
+                self.retention_s, agent_id, body[:cut], body[cut:], token_hash,
             ],
         )  # fmt: skip
+        if reply[0] == 3:
+            raise errors.Unauthorized()
         if reply[0] == 0:
             raise errors.NotFound("no active handoff")
         if reply[0] == 1:

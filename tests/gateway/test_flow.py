@@ -234,6 +234,16 @@ def test_handoff_across_two_processes_and_survey(
         ).status_code
         == 401
     )
+    # the agent's id with a wrong secret, a token of no agent, and the admin token
+    for forged, status in (("li.na.wrong", 401), ("nobody.secret", 401), (ADMIN, 403)):
+        assert (
+            httpx.post(
+                f"{agent_side.url}/v1/conversations/{cid}/messages",
+                json={"text": "x"},
+                headers=bearer(forged),
+            ).status_code
+            == status
+        ), forged
 
     # a reconnect on the other process resumes with the history
     customer.close()
