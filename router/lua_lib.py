@@ -234,8 +234,9 @@ local function scan(key, min, max, visit)
   return false
 end
 
-local function try_assign_handoff(hid, exclude, fresh)
-  local h = load_handoff(hid)
+-- h: the handoff already loaded (a fresh one, just created), else nil: loaded here
+local function try_assign_handoff(hid, exclude, fresh, h)
+  h = h or load_handoff(hid)
   if not h or h.status ~= 'queued' then return nil end
   local firsts = {}
   if h.prefer ~= '' then firsts[#firsts + 1] = h.prefer end

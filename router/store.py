@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -84,10 +85,17 @@ def handoff_public(h: dict[str, str]) -> HandoffPublic:
     )
 
 
+TOKEN_HASH_TTL_S = 60.0  # how long a process trusts an agent token hash it has read
+_TOKEN_CACHE_MAX = 100_000
+
+
 class Store:
     def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
+        # agent id -> (token hash, monotonic expiry): an agent's token hash is written once, when
+        # the agent is created, so every request of an agent need not read it from Redis again
+        self._token_hashes: dict[str, tuple[str, float]] = {}
 
     async def _hash(self, key: str) -> dict[str, str]:
         return _decode(await self.redis.hgetall(key))
@@ -99,8 +107,18 @@ class Store:
         return agent_public(agent_id, h)
 
     async def agent_token_hash(self, agent_id: str) -> str | None:
+        now = time.monotonic()
+        cached = self._token_hashes.get(agent_id)
+        if cached is not None and cached[1] > now:
+            return cached[0]
         value = await self.redis.hget(self.keys.agent(agent_id), "token_hash")
-        return None if value is None else str(value.decode() if isinstance(value, bytes) else value)
+        if value is None:
+            return None  # unknown agents are not remembered: one may be created any moment
+        found = str(value.decode() if isinstance(value, bytes) else value)
+        if len(self._token_hashes) >= _TOKEN_CACHE_MAX:
+            self._token_hashes.clear()
+        self._token_hashes[agent_id] = (found, now + TOKEN_HASH_TTL_S)
+        return found
 
     async def handoff(self, handoff_id: str) -> HandoffPublic:
         h = await self._hash(self.keys.handoff(handoff_id))

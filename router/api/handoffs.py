@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from router import errors
 from router.api.deps import Caller, HandoffIdPath, RuntimeDep
@@ -16,6 +16,7 @@ from router.models import (
     PriorityUpdate,
     Transfer,
 )
+from router.runtime import Runtime
 
 router = APIRouter(prefix="/v1/handoffs", tags=["handoffs"])
 
@@ -26,20 +27,23 @@ router = APIRouter(prefix="/v1/handoffs", tags=["handoffs"])
     response_model=HandoffCreated,
     responses={200: {"model": HandoffCreated, "description": "Already active"}},
 )
-async def create_handoff(
-    body: HandoffCreate, caller: Caller, rt: RuntimeDep, response: Response
-) -> HandoffCreated:
+async def create_handoff(body: HandoffCreate, caller: Caller, request: Request) -> Response:
     caller.require(Role.service)
+    rt: Runtime = request.app.state.runtime
     created = await rt.engine.create_handoff(body)
-    if not created.created:
-        response.status_code = 200
     position = None if created.queue_rank is None else created.queue_rank + 1
     wait = 0 if position is None else round(position * rt.settings.estimate_s_per_position)
-    return HandoffCreated(
+    reply = HandoffCreated(
         handoff_id=created.handoff_id,
         status=HandoffStatus(created.status),
         queue_position=position,
         estimated_wait_s=wait,
+    )
+    # serialised here (pydantic's Rust encoder) rather than re-validated by FastAPI: the hot path
+    return Response(
+        reply.model_dump_json(),
+        status_code=201 if created.created else 200,
+        media_type="application/json",
     )
 
 
