@@ -435,7 +435,8 @@ async def http_runs(
             procs, urls = start_routers(server, prefix, 2, Path(tmp))
             try:
                 run = http_arrival if workload == "arrival" else http_drain
-                samples = await run(server, prefix, procs, urls, queued, n, rounds)
+                size = n if workload == "arrival" else n // 4  # a drain cycle is 3 requests
+                samples = await run(server, prefix, procs, urls, queued, size, rounds)
                 out.append((workload, 1000, queued, samples))
             finally:
                 for p in procs:

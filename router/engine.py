@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -11,6 +12,7 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
 from router import errors, scripts
 from router.keys import Keys
@@ -58,6 +60,71 @@ class TickResult:
     swept: int
 
 
+class _Batch:
+    """Script calls made in the same turn of the event loop go to Redis in one pipeline.
+
+    Under concurrency (many requests in one router process, or many callers of the engine) this
+    turns N writes and N reads of a socket into one of each, the way auto-pipelining clients do.
+    Each call stays one atomic EVALSHA, run in the order it was made; a caller awaits only its
+    own reply. A pipeline is not a transaction: nothing else changes.
+    """
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self.redis = redis
+        self.pending: list[tuple[AsyncScript, list[Any], asyncio.Future[Any]]] = []
+
+    def call(self, script: AsyncScript, keys_and_args: list[Any]) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        if not self.pending:
+            loop.call_soon(self._flush)
+        self.pending.append((script, keys_and_args, future))
+        return future
+
+    def _flush(self) -> None:
+        batch, self.pending = self.pending, []
+        task = asyncio.ensure_future(self._send(batch))
+        _inflight.add(task)
+        task.add_done_callback(_inflight.discard)
+
+    async def _send(self, batch: list[tuple[AsyncScript, list[Any], asyncio.Future[Any]]]) -> None:
+        try:
+            if len(batch) == 1:
+                script, argv, _ = batch[0]
+                replies: list[Any] = [await script(keys=argv[:1], args=argv[1:])]
+            else:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for script, argv, _ in batch:
+                        pipe.evalsha(script.sha, 1, *argv)
+                    replies = await pipe.execute(raise_on_error=False)
+                for i, reply in enumerate(replies):
+                    if isinstance(reply, NoScriptError):  # Redis restarted: load, run again
+                        script, argv, _ = batch[i]
+                        try:
+                            replies[i] = await script(keys=argv[:1], args=argv[1:])
+                        except Exception as exc:  # handed to its caller
+                            replies[i] = exc
+        except Exception as exc:
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        except BaseException:  # cancelled (shutdown): so are the calls waiting on it
+            for _, _, future in batch:
+                future.cancel()
+            raise
+        for (_, _, future), reply in zip(batch, replies, strict=True):
+            if future.done():  # its caller went away (cancelled)
+                continue
+            if isinstance(reply, Exception):
+                future.set_exception(reply)
+            else:
+                future.set_result(reply)
+
+
+_inflight: set[asyncio.Future[None]] = set()  # strong references to the flushes under way
+
+
 class Engine:
     """Every state change of the router, each one Lua script on the shared Redis."""
 
@@ -78,6 +145,7 @@ class Engine:
         self.scripts: dict[str, AsyncScript] = {
             name: redis.register_script(lib + body) for name, body in scripts.ALL.items()
         }
+        self._batch = _Batch(redis)
         # one histogram child per script, looked up once (labels() takes a lock each call)
         self._latency = (
             {name: metrics.assignment_latency.labels(name) for name in scripts.ALL}
@@ -88,7 +156,7 @@ class Engine:
     async def _run(self, name: str, *args: str | int | float) -> list[str]:
         started = time.perf_counter()
         argv: list[str | int | float] = [self.clock(), self.config_json, *args]
-        reply = await self.scripts[name](keys=[self.settings.key_prefix], args=argv)
+        reply = await self._batch.call(self.scripts[name], [self.settings.key_prefix, *argv])
         latency = self._latency.get(name)
         if latency is not None:
             latency.observe(time.perf_counter() - started)
