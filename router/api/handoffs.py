@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from router import errors
-from router.api.deps import Caller, HandoffIdPath, RuntimeDep
+from router.api.deps import BEARER, Caller, HandoffIdPath, RuntimeDep, ServiceCaller
 from router.auth import Role
 from router.models import (
     Completion,
@@ -26,9 +26,9 @@ router = APIRouter(prefix="/v1/handoffs", tags=["handoffs"])
     status_code=201,
     response_model=HandoffCreated,
     responses={200: {"model": HandoffCreated, "description": "Already active"}},
+    openapi_extra=BEARER,
 )
-async def create_handoff(body: HandoffCreate, caller: Caller, request: Request) -> Response:
-    caller.require(Role.service)
+async def create_handoff(body: HandoffCreate, _: ServiceCaller, request: Request) -> Response:
     rt: Runtime = request.app.state.runtime
     created = await rt.engine.create_handoff(body)
     position = None if created.queue_rank is None else created.queue_rank + 1
