@@ -265,10 +265,12 @@ local function try_assign_handoff(hid, exclude, fresh, h)
 end
 
 -- Offer queued handoffs to an agent with free capacity, most urgent first, until it is full.
+-- Returns the number of offers made; each offer re-indexed the agent (make_offer), so a caller
+-- that changed the agent need index it itself only when this returns 0.
 local function try_assign_agent(aid, exclude_hid)
   local n = 0
+  local a = load_agent(aid)  -- make_offer keeps it current (offers, load, idle) in the loop
   while n < 100 do
-    local a = load_agent(aid)
     if not a or a.status ~= 'available' or a.load >= a.maxc or a.hb_until <= NOW then return n end
     local best, bscore = nil, nil
     -- the queues this agent can serve: every skill held, its language (or any)

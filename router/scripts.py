@@ -52,8 +52,7 @@ if status == 'available' then
     redis.call('HSET', k_agent(aid), 'status', 'available', 'misses', 0)
     emit('presence', nil, aid, nil, {'status', 'available'})
   end
-  index_agent(load_agent(aid))
-  try_assign_agent(aid, nil)
+  if try_assign_agent(aid, nil) == 0 then index_agent(load_agent(aid)) end
   return {'ok', 'available'}
 end
 local back = {}
@@ -167,8 +166,8 @@ if h.customer ~= '' and CFG.sticky_ms > 0 then
 end
 redis.call('HINCRBY', k_stats(), 'completed', 1)
 emit('completed', hid, aid)
-index_agent(load_agent(aid))
-try_assign_agent(aid, nil)
+-- the freed capacity goes to the queue first; the agent is re-indexed by the offer, or here
+if try_assign_agent(aid, nil) == 0 then index_agent(load_agent(aid)) end
 return {'ok'}
 """
 
@@ -219,10 +218,7 @@ redis.call('HSET', k_handoff(hid), 'status', 'abandoned', 'closed_ms', fmt(NOW))
 end_conversation(h)
 redis.call('HINCRBY', k_stats(), 'abandoned', 1)
 emit('abandoned', hid, holder)
-if freed then
-  index_agent(load_agent(freed))
-  try_assign_agent(freed, nil)
-end
+if freed and try_assign_agent(freed, nil) == 0 then index_agent(load_agent(freed)) end
 return {'ok'}
 """
 
