@@ -234,16 +234,20 @@ class Config:
         if missing > 0:
             await add_queued(e, self.added, missing)
             self.added += missing
-        pool: asyncio.Queue[str] = asyncio.Queue()
-        for i in range(self.agents):
-            pool.put_nowait(f"a{i}")
+        pool: asyncio.Queue[tuple[str, str]] = asyncio.Queue()  # (agent, its pending offer)
+        async with r.pipeline(transaction=False) as pipe:
+            for i in range(self.agents):
+                pipe.smembers(e.keys.agent_offers(f"a{i}"))
+            for i, offers in enumerate(await pipe.execute()):
+                (oid,) = offers
+                pool.put_nowait((f"a{i}", oid))
 
         async def cycle(_: int) -> None:
-            aid = await pool.get()
-            (oid,) = await r.smembers(e.keys.agent_offers(aid))
+            aid, oid = await pool.get()
             hid = await e.accept(oid, aid)
-            await e.complete(hid, aid, "done")  # frees the agent: the next handoff is offered
-            pool.put_nowait(aid)
+            # frees the agent: the next queued handoff is offered to it (the assignment)
+            (next_oid,) = await e.complete(hid, aid, "done")
+            pool.put_nowait((aid, next_oid))
 
         sample = await measure(r, n, cycle)
         self.depth = await r.zcard(queue)

@@ -217,8 +217,9 @@ class Engine:
     async def reject(self, offer_id: str, agent_id: str) -> str:
         return (await self._run("reject", offer_id, agent_id))[1]
 
-    async def complete(self, handoff_id: str, agent_id: str, disposition: str) -> None:
-        await self._run("complete", handoff_id, agent_id, disposition)
+    async def complete(self, handoff_id: str, agent_id: str, disposition: str) -> list[str]:
+        """Complete; returns the ids of the offers its freed capacity made to the agent."""
+        return (await self._run("complete", handoff_id, agent_id, disposition))[1:]
 
     async def transfer(
         self, handoff_id: str, agent_id: str, skills: list[str] | None, target: str | None

@@ -266,8 +266,9 @@ end
 
 -- Offer queued handoffs to an agent with free capacity, most urgent first, until it is full.
 -- Returns the number of offers made; each offer re-indexed the agent (make_offer), so a caller
--- that changed the agent need index it itself only when this returns 0.
-local function try_assign_agent(aid, exclude_hid)
+-- that changed the agent need index it itself only when this returns 0. made: optional table
+-- that receives the offer ids.
+local function try_assign_agent(aid, exclude_hid, made)
   local n = 0
   local a = load_agent(aid)  -- make_offer keeps it current (offers, load, idle) in the loop
   while n < 100 do
@@ -299,7 +300,8 @@ local function try_assign_agent(aid, exclude_hid)
       end
     end
     if not best then return n end
-    make_offer(best, a)
+    local oid = make_offer(best, a)
+    if made then made[#made + 1] = oid end
     n = n + 1
   end
   return n

@@ -149,7 +149,8 @@ return {'ok', hid}
 COMPLETE = r"""
 -- ARGV[3] = handoff id, ARGV[4] = agent id, ARGV[5] = disposition
 -- touches: handoff, agent, agent handoffs, conversation, customer's last agent, queues
--- returns {'ok'} | {'no_handoff'} | {'forbidden'} | {'wrong_state', status}
+-- returns {'ok', offer ids made to the agent from the queues...} | {'no_handoff'} |
+-- {'forbidden'} | {'wrong_state', status}
 local hid, aid = ARGV[3], ARGV[4]
 local h = load_handoff(hid)
 if not h then return {'no_handoff'} end
@@ -167,8 +168,9 @@ end
 redis.call('HINCRBY', k_stats(), 'completed', 1)
 emit('completed', hid, aid)
 -- the freed capacity goes to the queue first; the agent is re-indexed by the offer, or here
-if try_assign_agent(aid, nil) == 0 then index_agent(load_agent(aid)) end
-return {'ok'}
+local made = {}
+if try_assign_agent(aid, nil, made) == 0 then index_agent(load_agent(aid)) end
+return {'ok', unpack(made)}
 """
 
 TRANSFER = r"""

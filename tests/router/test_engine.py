@@ -164,6 +164,21 @@ async def test_backlog_drains_when_an_agent_comes_online(make_engine: MakeEngine
     assert set((await offers_of(e, "a")).values()) == set(ids[:3])
 
 
+async def test_complete_offers_the_next_queued_handoff_and_returns_its_offer(
+    make_engine: MakeEngine,
+) -> None:
+    e = make_engine()
+    first = (await e.create_handoff(handoff("c1"))).handoff_id
+    second = (await e.create_handoff(handoff("c2"))).handoff_id
+    await agent(e, "a", max_concurrent=1)
+    (oid,) = await offers_of(e, "a")
+    assert await e.accept(oid, "a") == first
+    made = await e.complete(first, "a", "resolved")
+    assert len(made) == 1 and await offers_of(e, "a") == {made[0]: second}
+    assert await e.accept(made[0], "a") == second
+    assert await e.complete(second, "a", "resolved") == []  # the queue is empty
+
+
 async def test_sticky_returning_customer_goes_to_last_agent_within_grace(
     make_engine: MakeEngine, clock: FakeClock
 ) -> None:
