@@ -18,6 +18,7 @@ average: the machine is shared, so run it several times.
 
 The timed client is lean (raw asyncio HTTP/1.1 and uvloop; httpx only for the untimed set-up)
 and does not collect garbage while timing, so the CPU it shares with the servers goes to them.
+Its sockets offer permessage-deflate, as browsers do.
 """
 
 from __future__ import annotations
@@ -232,7 +233,7 @@ async def measure(
         aid = owner[cid]
         post = await RawHttp.open(agent_url)
         path = f"/v1/conversations/{cid}/messages"
-        async with connect(url, max_queue=None, compression=None) as ws:
+        async with connect(url, max_queue=None) as ws:
             assert json.loads(await ws.recv())["type"] == "hello"
 
             async def reader() -> None:
