@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 
 from router import errors
 from router.api import admin, agents, handoffs, offers
+from router.api.fast import FastHandoffCreate
 from router.embedded_redis import RedisServer, start_or_join
 from router.engine import Clock, Engine, wall_clock_ms
 from router.gateway import install as install_gateway
@@ -87,6 +88,7 @@ def create_app(
         install_gateway(app)  # customers' chat, the widget and the agent console
     _install_error_handlers(app)
     app.add_middleware(BodyLimit)  # its limit comes from the settings built at start-up
+    app.add_middleware(FastHandoffCreate)  # POST /v1/handoffs's success case (router/api/fast.py)
     return app
 
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response
 from router import errors
 from router.api.deps import BEARER, Caller, HandoffIdPath, RuntimeDep, ServiceCaller
 from router.auth import Role
+from router.engine import Created
 from router.models import (
     Completion,
     HandoffCreate,
@@ -29,8 +30,15 @@ router = APIRouter(prefix="/v1/handoffs", tags=["handoffs"])
     openapi_extra=BEARER,
 )
 async def create_handoff(body: HandoffCreate, _: ServiceCaller, request: Request) -> Response:
+    # the plain success case is usually served before FastAPI, by router/api/fast.py
     rt: Runtime = request.app.state.runtime
-    created = await rt.engine.create_handoff(body)
+    status, payload = created_reply(rt, await rt.engine.create_handoff(body))
+    return Response(payload, status_code=status, media_type="application/json")
+
+
+def created_reply(rt: Runtime, created: Created) -> tuple[int, bytes]:
+    """201 (or 200: already active) and the HandoffCreated body, serialised by pydantic's Rust
+    encoder (not re-validated as a response_model would be)."""
     position = None if created.queue_rank is None else created.queue_rank + 1
     wait = 0 if position is None else round(position * rt.settings.estimate_s_per_position)
     reply = HandoffCreated(
@@ -39,12 +47,7 @@ async def create_handoff(body: HandoffCreate, _: ServiceCaller, request: Request
         queue_position=position,
         estimated_wait_s=wait,
     )
-    # serialised here (pydantic's Rust encoder) rather than re-validated by FastAPI: the hot path
-    return Response(
-        reply.model_dump_json(),
-        status_code=201 if created.created else 200,
-        media_type="application/json",
-    )
+    return (201 if created.created else 200), reply.model_dump_json().encode()
 
 
 @router.get("/{handoff_id}", response_model=HandoffPublic)

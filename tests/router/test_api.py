@@ -147,6 +147,41 @@ async def test_bad_input_is_422_naming_the_field_404_unknown_413_too_big(
     assert r.status_code == 422
 
 
+async def test_create_handoff_fast_path_keeps_the_contract(make_client: MakeClient) -> None:
+    """POST /v1/handoffs is served before FastAPI when it succeeds (router/api/fast.py); every
+    other case falls through to the route and answers as documented."""
+    client = await make_client()
+    li = await _agent(client)
+    url, body = "/v1/handoffs", {**HANDOFF_BODY, "skills": ["roaming"]}  # nobody can take it
+    r = await client.post(url, json=body, headers=bearer(SERVICE))
+    assert r.status_code == 201 and r.headers["content-type"] == "application/json"
+    assert r.json() == {
+        "handoff_id": r.json()["handoff_id"],
+        "status": "queued",
+        "queue_position": 1,
+        "estimated_wait_s": 30,
+    }
+
+    async def chunks() -> Any:  # no content-length: the body arrives in pieces
+        raw = json.dumps({**body, "conversation_id": "conv-2"}).encode()
+        for i in range(0, len(raw), 7):
+            yield raw[i : i + 7]
+
+    r = await client.post(
+        url, content=chunks(), headers={**bearer(SERVICE), "content-type": "application/json"}
+    )
+    assert r.status_code == 201 and r.json()["queue_position"] == 2
+    r = await client.post(url, json=body, headers=bearer(SERVICE))
+    assert r.status_code == 200 and r.json()["queue_position"] == 1  # already active
+    r = await client.post(url, json=body)
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert (await client.post(url, json=body, headers=bearer("nope"))).status_code == 401
+    assert (await client.post(url, json=body, headers=bearer(ADMIN))).status_code == 403
+    assert (await client.post(url, json=body, headers=bearer(li))).status_code == 403
+    r = await client.post(url, json={**body, "skills": []}, headers=bearer(SERVICE))
+    assert r.status_code == 422 and [f["field"] for f in r.json()["fields"]] == ["body.skills"]
+
+
 async def test_abandon_and_offer_expiry(make_client: MakeClient, clock: FakeClock) -> None:
     client = await make_client(offer_timeout_s=5.0)
     token = await _agent(client)
