@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from router.gateway.bot import BotClient, RasaRestBot
+from router.gateway.fast import FastAgentMessage
 from router.gateway.hub import Hub
 from router.gateway.service import Gateway
 from router.gateway.settings import GatewaySettings
@@ -40,6 +41,8 @@ def install(
     app.include_router(customer.router)
     app.include_router(agents.router)
     app.include_router(pages)
+    # an agent's reply, its success case, without FastAPI's per-request machinery (fast.py)
+    app.add_middleware(FastAgentMessage)
     inner = app.router.lifespan_context
 
     @contextlib.asynccontextmanager

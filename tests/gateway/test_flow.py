@@ -234,6 +234,15 @@ def test_handoff_across_two_processes_and_survey(
         ).status_code
         == 401
     )
+    # what the fast path (router/gateway/fast.py) does not serve falls through to the route:
+    # a body that does not validate, a conversation without a handoff, a body over the limit
+    for url, body, status in (
+        (f"{agent_side.url}/v1/conversations/{cid}/messages", {"text": ""}, 422),
+        (f"{agent_side.url}/v1/conversations/{cid}/messages", {"text": "x", "y": 1}, 422),
+        (f"{agent_side.url}/v1/conversations/no-such-conversation/messages", {"text": "x"}, 404),
+        (f"{agent_side.url}/v1/conversations/{cid}/messages", {"text": "x" * 300_000}, 413),
+    ):
+        assert httpx.post(url, json=body, headers=bearer(token)).status_code == status, body
     # the agent's id with a wrong secret, a token of no agent, and the admin token
     for forged, status in (("li.na.wrong", 401), ("nobody.secret", 401), (ADMIN, 403)):
         assert (

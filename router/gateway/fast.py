@@ -1,0 +1,124 @@
+"""POST /v1/conversations/{id}/messages, its plain success case, as a thin ASGI layer in front of
+FastAPI (the same pattern as router/api/fast.py for POST /v1/handoffs).
+
+Every agent reply is one such request, so it is the agent side's hot path. This layer serves only
+a request that succeeds — an agent token, a JSON body that validates as AgentMessage, and the
+gateway's one script (router/gateway/store.py, AGENT_APPEND) accepting it — with the same call
+and the same reply as the route in router/gateway/agents.py, without FastAPI's per-request
+machinery. Anything else — another path, no token or the admin or service token, a body that
+does not validate, a token or an assignment the script refuses (it then changes nothing) — goes
+on, its body replayed, to the FastAPI route, which answers as documented (401, 403, 404, 422).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from pydantic import ValidationError
+from redis.exceptions import RedisError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from router import auth, errors
+from router.gateway.models import Accepted, AgentMessage
+from router.gateway.service import Gateway
+from router.runtime import Runtime
+
+PATH = re.compile(r"^/v1/conversations/([A-Za-z0-9_-]{8,64})/messages$")
+
+
+class FastAgentMessage:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = PATH.match(scope["path"]) if scope["type"] == "http" else None
+        if match is None or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state
+        gateway: Gateway | None = getattr(state, "gateway", None)
+        runtime: Runtime | None = getattr(state, "runtime", None)
+        token = _agent_token(scope, runtime) if gateway is not None else None
+        if token is None or gateway is None or runtime is None:
+            await self.app(scope, receive, send)
+            return
+        limit = runtime.settings.max_body_bytes
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client left: let the app see it
+                await self.app(scope, _replay(chunks, receive, message), send)
+                return
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            more = message.get("more_body", False)
+            if size > limit:  # 413 from the app
+                await self.app(scope, _replay(chunks, receive, None, more), send)
+                return
+        raw = b"".join(chunks)
+        try:
+            body = AgentMessage.model_validate_json(raw)
+        except ValidationError:  # 422 from the app, with its field names
+            await self.app(scope, _replay([raw], receive, None), send)
+            return
+        conversation_id = match.group(1)
+        agent_id = auth.agent_id_of(token)
+        assert agent_id is not None  # _agent_token checked it
+        try:
+            seq = await gateway.agent_message(
+                conversation_id, agent_id, body.text, auth.hash_token(token)
+            )
+        except errors.RouterError:  # refused, nothing changed: the route answers (401/403/404)
+            await self.app(scope, _replay([raw], receive, None), send)
+            return
+        except RedisError:  # as the app's handler answers it (the script may have run)
+            await _send(send, 503, json.dumps({"error": "unavailable"}).encode())
+            return
+        reply = Accepted(conversation_id=conversation_id, seq=seq)
+        await _send(send, 201, reply.model_dump_json().encode())
+
+
+async def _send(send: Send, status: int, payload: bytes) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def _agent_token(scope: Scope, runtime: Runtime | None) -> str | None:
+    """The bearer token when it can be an agent's and the body is JSON; else None."""
+    if runtime is None:
+        return None
+    authorization = content_type = b""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            authorization = value
+        elif name == b"content-type":
+            content_type = value
+    if not content_type.lower().startswith(b"application/json"):
+        return None
+    scheme, _, token = authorization.decode("latin-1").partition(" ")
+    if scheme.lower() != "bearer" or not token or auth.agent_id_of(token) is None:
+        return None
+    settings = runtime.settings
+    if auth.static_principal(token, settings.admin_token, settings.service_token) is not None:
+        return None
+    return token
+
+
+def _replay(
+    chunks: list[bytes], receive: Receive, last: Message | None, more: bool = False
+) -> Receive:
+    """A receive that gives back what was read (as one message, then `last`), then the rest."""
+    pending: list[Message] = [{"type": "http.request", "body": b"".join(chunks), "more_body": more}]
+    if last is not None:
+        pending.append(last)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay
