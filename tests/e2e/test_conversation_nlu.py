@@ -61,3 +61,16 @@ def test_conversation_messages_get_the_stories_intents(agent):
     allowed = len(messages) // 50
     report = f"{len(wrong)} of {len(messages)} misunderstood (at most {allowed} allowed):\n"
     assert len(wrong) <= allowed, report + "\n".join(wrong)
+
+
+def test_faq_answers_are_selected_only_for_faq_questions(agent):
+    """components.faq_selector: the ResponseSelector runs for faq and is skipped otherwise."""
+
+    async def parse(texts):
+        return [await agent.parse_message(text) for text in texts]
+
+    faq, balance = asyncio.run(parse(["怎么开电子发票", "帮我查一下话费"]))
+    assert faq["intent"]["name"] == "faq"
+    assert faq["response_selector"]["faq"]["response"]["intent_response_key"].startswith("faq/")
+    assert balance["intent"]["name"] == "query_balance"
+    assert "faq" not in balance.get("response_selector", {})
