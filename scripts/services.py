@@ -107,7 +107,9 @@ def start_rasa(
     endpoints = log_dir / f"endpoints-{port}.yml"
     endpoints.write_text(f'action_endpoint:\n  url: "{actions_url}/webhook"\n')
     command = [
-        str(BIN / "rasa"),
+        str(BIN / "python"),
+        "-m",
+        "scripts.rasa_server",  # rasa, with the action-response check compiled once
         "run",
         "--enable-api",
         "--model",

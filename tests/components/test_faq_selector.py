@@ -46,4 +46,3 @@ def test_process_hands_only_faq_messages_to_the_response_selector(monkeypatch):
     messages = [message("faq"), message("greet"), message("faq")]
     assert selector.process(messages) == messages
     assert selector.seen == ["faq", "faq"]
-
