@@ -17,9 +17,9 @@ import re
 
 from pydantic import ValidationError
 from redis.exceptions import RedisError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from router import auth, errors
+from router import asgi, auth, errors
 from router.gateway.models import Accepted, AgentMessage
 from router.gateway.service import Gateway
 from router.runtime import Runtime
@@ -43,26 +43,14 @@ class FastAgentMessage:
         if token is None or gateway is None or runtime is None:
             await self.app(scope, receive, send)
             return
-        limit = runtime.settings.max_body_bytes
-        chunks: list[bytes] = []
-        size, more = 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":  # the client left: let the app see it
-                await self.app(scope, _replay(chunks, receive, message), send)
-                return
-            chunk = message.get("body", b"")
-            chunks.append(chunk)
-            size += len(chunk)
-            more = message.get("more_body", False)
-            if size > limit:  # 413 from the app
-                await self.app(scope, _replay(chunks, receive, None, more), send)
-                return
-        raw = b"".join(chunks)
+        raw, replayed = await asgi.read_body(receive, runtime.settings.max_body_bytes)
+        if raw is None:  # the client left, or 413 from the app
+            await self.app(scope, replayed, send)
+            return
         try:
             body = AgentMessage.model_validate_json(raw)
         except ValidationError:  # 422 from the app, with its field names
-            await self.app(scope, _replay([raw], receive, None), send)
+            await self.app(scope, asgi.replay([raw], receive), send)
             return
         conversation_id = match.group(1)
         agent_id = auth.agent_id_of(token)
@@ -72,53 +60,23 @@ class FastAgentMessage:
                 conversation_id, agent_id, body.text, auth.hash_token(token)
             )
         except errors.RouterError:  # refused, nothing changed: the route answers (401/403/404)
-            await self.app(scope, _replay([raw], receive, None), send)
+            await self.app(scope, asgi.replay([raw], receive), send)
             return
         except RedisError:  # as the app's handler answers it (the script may have run)
-            await _send(send, 503, json.dumps({"error": "unavailable"}).encode())
+            await asgi.send_json(send, 503, json.dumps({"error": "unavailable"}).encode())
             return
         reply = Accepted(conversation_id=conversation_id, seq=seq)
-        await _send(send, 201, reply.model_dump_json().encode())
-
-
-async def _send(send: Send, status: int, payload: bytes) -> None:
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
+        await asgi.send_json(send, 201, reply.model_dump_json().encode())
 
 
 def _agent_token(scope: Scope, runtime: Runtime | None) -> str | None:
     """The bearer token when it can be an agent's and the body is JSON; else None."""
     if runtime is None:
         return None
-    authorization = content_type = b""
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            authorization = value
-        elif name == b"content-type":
-            content_type = value
-    if not content_type.lower().startswith(b"application/json"):
-        return None
-    scheme, _, token = authorization.decode("latin-1").partition(" ")
-    if scheme.lower() != "bearer" or not token or auth.agent_id_of(token) is None:
+    token = asgi.json_bearer(scope)
+    if token is None or auth.agent_id_of(token) is None:
         return None
     settings = runtime.settings
     if auth.static_principal(token, settings.admin_token, settings.service_token) is not None:
         return None
     return token
-
-
-def _replay(
-    chunks: list[bytes], receive: Receive, last: Message | None, more: bool = False
-) -> Receive:
-    """A receive that gives back what was read (as one message, then `last`), then the rest."""
-    pending: list[Message] = [{"type": "http.request", "body": b"".join(chunks), "more_body": more}]
-    if last is not None:
-        pending.append(last)
-
-    async def replay() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replay
