@@ -5,7 +5,14 @@ call first re-validates the schema itself against the JSON-Schema metaschema —
 action, a few times per turn. Profiling a REST turn showed that re-check as the largest single
 cost of the turn. This entry point builds the validator for the same schema once at start-up;
 a response that fails it still goes through Rasa's own check, so the error and its message are
-Rasa's. Everything else is Rasa's command line unchanged:
+Rasa's.
+
+The next cost was turning stored events back into objects: `Event.resolve_by_type` walks every
+subclass of `Event` for each event of each tracker it loads. Here a name found once is
+remembered (Rasa's event classes do not change while the server runs); a name not found still
+goes through Rasa's lookup, with its default and its error.
+
+Everything else is Rasa's command line unchanged:
 
     .venv-bot/bin/python -m scripts.rasa_server run --enable-api --model models/assistant.tar.gz …
 """
@@ -34,10 +41,28 @@ def install_compiled_action_check() -> None:
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
 
 
+def install_event_type_cache() -> None:
+    from rasa.shared.core.events import Event
+
+    rasa_resolve = Event.resolve_by_type
+    known: dict[str, type[Event]] = {}
+
+    def resolve_by_type(type_name: str, default: type[Event] | None = None) -> type[Event] | None:
+        cls = known.get(type_name)
+        if cls is None:
+            cls = rasa_resolve(type_name, default)
+            if cls is not None and cls is not default:
+                known[type_name] = cls
+        return cls
+
+    Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[method-assign]
+
+
 def main() -> None:
     from rasa.__main__ import main as rasa_main
 
     install_compiled_action_check()
+    install_event_type_cache()
     sys.argv[0] = "rasa"
     rasa_main()
 
