@@ -12,6 +12,11 @@ subclass of `Event` for each event of each tracker it loads. Here a name found o
 remembered (Rasa's event classes do not change while the server runs); a name not found still
 goes through Rasa's lookup, with its default and its error.
 
+Third, garbage collection: the loaded model is millions of Python objects (TensorFlow, spaCy,
+the dialogue policies), and every full collection walked all of them while a customer waited.
+Once the model is loaded, `gc.freeze()` moves those objects out of the collector's sight; what a
+turn allocates is still collected as usual.
+
 Everything else is Rasa's command line unchanged:
 
     .venv-bot/bin/python -m scripts.rasa_server run --enable-api --model models/assistant.tar.gz …
@@ -58,11 +63,28 @@ def install_event_type_cache() -> None:
     Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[method-assign]
 
 
+def install_freeze_after_model_load() -> None:
+    import gc
+
+    import rasa.core.run
+
+    rasa_load = rasa.core.run.load_agent_on_start
+
+    async def load_agent_on_start(*args: Any, **kwargs: Any) -> Any:
+        agent = await rasa_load(*args, **kwargs)
+        gc.collect()
+        gc.freeze()
+        return agent
+
+    rasa.core.run.load_agent_on_start = load_agent_on_start  # type: ignore[assignment]
+
+
 def main() -> None:
     from rasa.__main__ import main as rasa_main
 
     install_compiled_action_check()
     install_event_type_cache()
+    install_freeze_after_model_load()
     sys.argv[0] = "rasa"
     rasa_main()
 

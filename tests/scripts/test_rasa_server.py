@@ -93,3 +93,23 @@ def test_stored_events_load_the_same(cached_events):
         SlotSet("verified_phone", "13800138000"),
     ]
     assert [Event.from_parameters(e.as_dict()) for e in events] == events
+
+
+def test_the_loaded_model_is_frozen_out_of_the_garbage_collector(monkeypatch):
+    import asyncio
+    import gc
+
+    import rasa.core.run
+
+    loaded = object()
+
+    async def rasa_load(*args, **kwargs):
+        return loaded
+
+    monkeypatch.setattr(rasa.core.run, "load_agent_on_start", rasa_load)
+    rasa_server.install_freeze_after_model_load()
+    try:
+        assert asyncio.run(rasa.core.run.load_agent_on_start("model", None)) is loaded
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
