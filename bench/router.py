@@ -116,7 +116,7 @@ async def add_agents(
     """Agents a0..a{n-1} (offline): billing level 1-5 and sales 2, Chinese; pipelined scripts."""
     rng = random.Random(7)
     upsert = e.scripts["upsert_agent"]
-    prefix, conf, now = [e.settings.key_prefix], e.config_json, e.clock()
+    prefix, now = [e.settings.key_prefix], e.clock()
     for start in range(0, agents, 1000):
         async with e.redis.pipeline(transaction=False) as pipe:
             for i in range(start, min(agents, start + 1000)):
@@ -125,7 +125,7 @@ async def add_agents(
                 if tokens is not None:
                     tokens[aid] = token
                 skills = f'{{"billing": {rng.randint(1, 5)}, "sales": 2}}'
-                args = [now, conf, aid, aid, skills, '["zh"]', capacity, auth.hash_token(token)]
+                args = [now, aid, aid, skills, '["zh"]', capacity, auth.hash_token(token)]
                 await upsert(keys=prefix, args=args, client=pipe)
             await pipe.execute()
 
@@ -133,7 +133,7 @@ async def add_agents(
 async def add_queued(e: Engine, first: int, count: int) -> None:
     """`count` billing/zh handoffs (conversations c{first}..), random urgency; pipelined."""
     rng = random.Random(first)
-    create, prefix, conf = e.scripts["create_handoff"], [e.settings.key_prefix], e.config_json
+    create, prefix = e.scripts["create_handoff"], [e.settings.key_prefix]
     for start in range(first, first + count, 2000):
         now = e.clock()
         async with e.redis.pipeline(transaction=False) as pipe:
@@ -142,7 +142,7 @@ async def add_queued(e: Engine, first: int, count: int) -> None:
                 sla = round(e.settings.sla_s(Urgency(urgency)) * 1000)
                 fields = ["language", "zh", "urgency", urgency, "skills", '["billing"]',
                           "min_level", "1", "customer_id", "", "transcript", "[]"]  # fmt: skip
-                args = [now, conf, f"c{i}", sla, json.dumps(fields)]
+                args = [now, f"c{i}", sla, json.dumps(fields)]
                 await create(keys=prefix, args=args, client=pipe)
             await pipe.execute()
 

@@ -16,7 +16,7 @@ from redis.exceptions import NoScriptError
 
 from router import errors, scripts
 from router.keys import Keys
-from router.lua_lib import prelude
+from router.lua_lib import script_source
 from router.metrics import Metrics
 from router.models import HandoffCreate, Presence
 from router.settings import Settings
@@ -140,10 +140,10 @@ class Engine:
         self.keys = Keys(settings.key_prefix)
         self.clock = clock
         self.metrics = metrics
-        self.config_json = json.dumps(settings.engine_config())
-        lib = prelude()
+        config = settings.engine_config()  # written into the scripts' source
         self.scripts: dict[str, AsyncScript] = {
-            name: redis.register_script(lib + body) for name, body in scripts.ALL.items()
+            name: redis.register_script(script_source(body, config))
+            for name, body in scripts.ALL.items()
         }
         self._batch = _Batch(redis)
         # one histogram child per script, looked up once (labels() takes a lock each call)
@@ -155,7 +155,7 @@ class Engine:
 
     async def _run(self, name: str, *args: str | int | float) -> list[str]:
         started = time.perf_counter()
-        argv: list[str | int | float] = [self.clock(), self.config_json, *args]
+        argv: list[str | int | float] = [self.clock(), *args]
         reply = await self._batch.call(self.scripts[name], [self.settings.key_prefix, *argv])
         latency = self._latency.get(name)
         if latency is not None:

@@ -48,7 +48,8 @@ TEMPLATES: dict[str, str] = {
     "heartbeats": "deadline:heartbeats",
     # zset: handoff id -> next re-evaluation ms (widening, re-offer after a reject)
     "due": "deadline:due",
-    # hash: cluster-wide counters (offers, accepts, rejects, timeouts, answered...)
+    # hash: cluster-wide counters (accepts, rejects, timeouts, answered...); the handoffs created
+    # and the offers made are counted by seq:handoff and seq:offer themselves
     "stats": "stats",
     # stream: every state change
     "events": "events",
@@ -127,6 +128,12 @@ class Keys:
 
     def events(self) -> str:
         return self._fmt("events")
+
+    def seq_handoff(self) -> str:
+        return self._fmt("seq_handoff")
+
+    def seq_offer(self) -> str:
+        return self._fmt("seq_offer")
 
 
 def lua_key_functions() -> str:

@@ -1,13 +1,20 @@
 """Lua shared by every routing script: key names, loaders, eligibility, offers, queues.
 
-Each script in router/scripts.py is `prelude() + body` and is called with
+Each script in router/scripts.py runs as `script_source(body, config)`: the library functions
+and key functions its body uses (directly or through each other), nothing more — every function
+defined is a closure Redis creates on each call, so an unused one is pure cost. Called with
 KEYS[1] = key prefix (every key is derived from it by the k_* functions generated from
-router/keys.py); ARGV[1] = now in ms; ARGV[2] = engine config as JSON (Settings.engine_config);
-ARGV[3..] = the script's own arguments. The rules mirror router/selection.py.
+router/keys.py); ARGV[1] = now in ms; ARGV[2..] = the script's own arguments. The engine
+configuration (Settings.engine_config) is written into the source as constants (`CFG.name` is
+replaced by the number, `CFGS.name` by the same number as a Lua string, so nothing is decoded or
+formatted per call); a process with other settings has scripts of its own. The rules mirror
+router/selection.py.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from functools import cache
 
 from router.keys import ANY_LANGUAGE, lua_key_functions
@@ -15,26 +22,31 @@ from router.selection import EPOCH_MS
 
 _LIB = r"""
 local NOW = tonumber(ARGV[1])
-local CFG = cjson.decode(ARGV[2])
 local ANY = '__ANY__'
 local EPOCH = __EPOCH__
 local SPAN = 1000000000000
 
 local function fmt(n) return string.format('%.0f', n) end
 
+local NOWS = fmt(NOW)
+
 local function emit(kind, hid, aid, oid, extra)
-  local args = {'type', kind, 'ts', fmt(NOW)}
+  local args = {'type', kind, 'ts', NOWS}
   if hid then args[#args + 1] = 'handoff'; args[#args + 1] = hid end
   if aid then args[#args + 1] = 'agent'; args[#args + 1] = aid end
   if oid then args[#args + 1] = 'offer'; args[#args + 1] = oid end
   if extra then for i = 1, #extra do args[#args + 1] = extra[i] end end
-  redis.call('XADD', k_events(), 'MAXLEN', '~', CFG.events_maxlen, '*', unpack(args))
+  redis.call('XADD', k_events(), 'MAXLEN', '~', CFGS.events_maxlen, '*', unpack(args))
   if aid then
-    redis.call('XADD', k_agent_events(aid), 'MAXLEN', '~', CFG.agent_events_maxlen, '*',
+    redis.call('XADD', k_agent_events(aid), 'MAXLEN', '~', CFGS.agent_events_maxlen, '*',
       unpack(args))
   end
 end
 
+-- a.indexed: whether the agent is in the indexes now, when known (nil: unknown). At the start of
+-- a script an agent is indexed exactly when available and under capacity; a script that loads
+-- it before changing it may record that (see COMPLETE) so that index_agent skips taking out of
+-- the indexes an agent that is in none.
 local function load_agent(aid)
   local v = redis.call('HMGET', k_agent(aid), 'status', 'max_concurrent', 'offers', 'assigned',
     'idle_since', 'skills', 'languages', 'hb_until')
@@ -48,17 +60,18 @@ local function load_agent(aid)
   return a
 end
 
+-- h.due: the handoff's entry in deadline:due ('' when it has none), kept in field due_ms
 local function load_handoff(hid)
   local v = redis.call('HMGET', k_handoff(hid), 'status', 'skills', 'language', 'min_level',
     'created_ms', 'deadline_ms', 'customer_id', 'prefer_agent', 'skip_agent', 'skip_until',
-    'agent_id', 'offer_id', 'lang_relaxed', 'conversation_id', 'offered_to')
+    'agent_id', 'offer_id', 'lang_relaxed', 'conversation_id', 'offered_to', 'due_ms')
   if not v[1] then return nil end
   return {id = hid, status = v[1], skills = cjson.decode(v[2]), language = v[3],
     min_level = tonumber(v[4]), created = tonumber(v[5]), deadline = tonumber(v[6]),
     customer = v[7] or '', prefer = v[8] or '', skip = v[9] or '',
     skip_until = tonumber(v[10] or '0'),
     agent = v[11] or '', offer = v[12] or '', lang_relaxed = v[13] == '1', conv = v[14] or '',
-    offered_to = v[15] or ''}
+    offered_to = v[15] or '', due = v[16] or ''}
 end
 
 local function agent_score(level, a)
@@ -71,13 +84,15 @@ end
 -- Put the agent in (or take it out of) the index of every (skill, language) it holds.
 -- old_skills / old_langs: its previous definition, removed first (after an update).
 local function index_agent(a, old_skills, old_langs)
+  local on = a.status == 'available' and a.load < a.maxc
   if old_skills then
     for s, _ in pairs(old_skills) do
       redis.call('ZREM', k_idx(s, ANY), a.id)
       for _, l in ipairs(old_langs) do redis.call('ZREM', k_idx(s, l), a.id) end
     end
+  elseif not on and a.indexed == false then
+    return  -- in no index, and none it should be in
   end
-  local on = a.status == 'available' and a.load < a.maxc
   for s, lv in pairs(a.skills) do
     if old_skills then redis.call('SADD', k_skills(), s) end
     if on then
@@ -89,6 +104,7 @@ local function index_agent(a, old_skills, old_langs)
       for _, l in ipairs(a.langs) do redis.call('ZREM', k_idx(s, l), a.id) end
     end
   end
+  a.indexed = on
 end
 
 local function eff_level(h)
@@ -100,10 +116,9 @@ local function eff_level(h)
   return h.min_level
 end
 
-local function eligible(a, h, exclude)
+local function eligible(a, h, exclude, lv)
   if a.status ~= 'available' or a.load >= a.maxc or a.hb_until <= NOW then return false end
   if a.id == exclude or (a.id == h.skip and NOW < h.skip_until) then return false end
-  local lv = eff_level(h)
   for _, s in ipairs(h.skills) do
     local have = a.skills[s]
     if (not have) or have < lv then return false end
@@ -131,8 +146,9 @@ local function forget_queue(name)
   redis.call('SREM', k_skill_queues(first), name)
 end
 
--- Next time the handoff must be looked at again: a widening step or the end of a re-offer delay.
-local function schedule(h)
+-- Next time a queued handoff must be looked at again: a widening step or the end of a re-offer
+-- delay; nil when never.
+local function next_due(h)
   local t = nil
   if CFG.widen_ms > 0 and eff_level(h) > 1 then
     t = h.created + (math.floor((NOW - h.created) / CFG.widen_ms) + 1) * CFG.widen_ms
@@ -142,20 +158,35 @@ local function schedule(h)
     if not t or tl < t then t = tl end
   end
   if h.skip ~= '' and h.skip_until > NOW and (not t or h.skip_until < t) then t = h.skip_until end
-  if t then redis.call('ZADD', k_due(), fmt(t), h.id) else redis.call('ZREM', k_due(), h.id) end
+  return t
 end
 
-local function enqueue(h)
+-- Schedule (t) or unschedule (nil) the handoff in deadline:due; the caller writes h.due to the
+-- handoff's field due_ms.
+local function set_due(h, t)
+  if t then
+    h.due = fmt(t)
+    redis.call('ZADD', k_due(), h.due, h.id)
+  else
+    if h.due ~= '' then redis.call('ZREM', k_due(), h.id) end
+    h.due = ''
+  end
+end
+
+-- more: further field/value pairs written to the handoff's hash with its new state
+local function enqueue(h, more)
   local s, l = qsig(h), qlang(h)
   redis.call('ZADD', k_queue(s, l), fmt(h.deadline), h.id)
   redis.call('ZADD', k_queue_age(s, l), fmt(h.created), h.id)
   redis.call('SADD', k_queues(), s .. '|' .. l)
   redis.call('SADD', k_skill_queues(h.skills[1]), s .. '|' .. l)
   redis.call('SADD', k_skills(), h.skills[1])
-  redis.call('HSET', k_handoff(h.id), 'status', 'queued', 'offer_id', '', 'offered_to', '',
-    'agent_id', '')
+  set_due(h, next_due(h))
+  local args = {'status', 'queued', 'offer_id', '', 'offered_to', '', 'agent_id', '',
+    'due_ms', h.due}
+  if more then for i = 1, #more do args[#args + 1] = more[i] end end
+  redis.call('HSET', k_handoff(h.id), unpack(args))
   h.status = 'queued'
-  schedule(h)
 end
 
 local function dequeue(h)
@@ -164,39 +195,42 @@ local function dequeue(h)
   redis.call('ZREM', k_queue_age(s, l), h.id)
 end
 
--- fresh: the handoff was never queued (just created), nothing to take out of a queue
+-- fresh: the handoff was just created, never queued, and its hash not yet written: the caller
+-- writes its state (h.status, h.offer, h.offered_to) with the rest of it
 local function make_offer(h, a, fresh)
   local oid = 'o' .. redis.call('INCR', k_seq_offer())
-  local exp = NOW + CFG.offer_ms
+  local exps = fmt(NOW + CFG.offer_ms)
   if not fresh then
     dequeue(h)
-    redis.call('ZREM', k_due(), h.id)
+    if h.due ~= '' then redis.call('ZREM', k_due(), h.id) end
+    redis.call('HSET', k_handoff(h.id), 'status', 'offered', 'offer_id', oid, 'offered_to', a.id,
+      'prefer_agent', '', 'due_ms', '')
   end
+  h.status, h.offer, h.offered_to, h.prefer, h.due = 'offered', oid, a.id, '', ''
   redis.call('HSET', k_offer(oid), 'id', oid, 'handoff_id', h.id, 'agent_id', a.id,
-    'created_ms', fmt(NOW), 'expires_ms', fmt(exp), 'status', 'pending')
-  redis.call('ZADD', k_offer_deadlines(), fmt(exp), oid)
+    'created_ms', NOWS, 'expires_ms', exps, 'status', 'pending')
+  redis.call('ZADD', k_offer_deadlines(), exps, oid)
   redis.call('SADD', k_agent_offers(a.id), oid)
-  redis.call('HSET', k_handoff(h.id), 'status', 'offered', 'offer_id', oid, 'offered_to', a.id,
-    'prefer_agent', '')
   a.offers = a.offers + 1
   a.load = a.load + 1
   a.idle = NOW
-  redis.call('HSET', k_agent(a.id), 'offers', a.offers, 'idle_since', fmt(NOW))
+  redis.call('HSET', k_agent(a.id), 'offers', a.offers, 'idle_since', NOWS)
   index_agent(a)
-  redis.call('HINCRBY', k_stats(), 'offers', 1)
-  emit('offered', h.id, a.id, oid, {'expires_ms', fmt(exp)})
+  emit('offered', h.id, a.id, oid, {'expires_ms', exps})
   return oid
 end
 
 -- Close a pending offer; returns {hid, aid} or nil when it was not pending.
-local function close_offer(oid, status)
-  local v = redis.call('HMGET', k_offer(oid), 'handoff_id', 'agent_id', 'status')
+-- v: its HMGET handoff_id, agent_id, status when already read; keep_load: leave the agent's
+-- offers count to the caller.
+local function close_offer(oid, status, v, keep_load)
+  v = v or redis.call('HMGET', k_offer(oid), 'handoff_id', 'agent_id', 'status')
   redis.call('ZREM', k_offer_deadlines(), oid)
   if not v[1] or v[3] ~= 'pending' then return nil end
-  redis.call('HSET', k_offer(oid), 'status', status, 'closed_ms', fmt(NOW))
-  redis.call('EXPIRE', k_offer(oid), CFG.retention_s)
+  redis.call('HSET', k_offer(oid), 'status', status, 'closed_ms', NOWS)
+  redis.call('EXPIRE', k_offer(oid), CFGS.retention_s)
   redis.call('SREM', k_agent_offers(v[2]), oid)
-  redis.call('HINCRBY', k_agent(v[2]), 'offers', -1)
+  if not keep_load then redis.call('HINCRBY', k_agent(v[2]), 'offers', -1) end
   return {hid = v[1], aid = v[2]}
 end
 
@@ -204,32 +238,44 @@ end
 local function requeue(hid, skip_aid, rescued)
   local h = load_handoff(hid)
   if not h or (h.status ~= 'offered' and h.status ~= 'assigned') then return nil end
+  local more = {}
   if skip_aid then
     h.skip = skip_aid
     h.skip_until = NOW + CFG.retry_ms
-    redis.call('HSET', k_handoff(hid), 'skip_agent', skip_aid, 'skip_until', fmt(h.skip_until))
+    more = {'skip_agent', skip_aid, 'skip_until', fmt(h.skip_until)}
   end
   if rescued then
-    redis.call('HSET', k_handoff(hid), 'rescued', '1')
+    more[#more + 1] = 'rescued'
+    more[#more + 1] = '1'
     redis.call('HINCRBY', k_stats(), 'rescued', 1)
   end
-  enqueue(h)
+  enqueue(h, more)
   emit('requeued', hid)
   return h
 end
 
--- Members of a sorted set in order, fetched in growing chunks (8, 16, ...) up to CFG.scan
--- members, until visit(member, score) returns true. Returns true when it did.
-local function scan(key, min, max, visit)
-  local offset, step = 0, 8
+-- Members of a sorted set in order, fetched in growing chunks (2, 8, 32, ...) up to CFG.scan
+-- members, until visit(member, score) returns true. Returns true when it did. Scores are read
+-- (and passed) only when with_scores.
+local function scan(key, min, max, visit, with_scores)
+  local offset, step = 0, 2
+  local per = with_scores and 2 or 1
   while offset < CFG.scan do
     local n = math.min(step, CFG.scan - offset)
-    local items = redis.call('ZRANGEBYSCORE', key, min, max, 'WITHSCORES', 'LIMIT', offset, n)
-    for i = 1, #items, 2 do
-      if visit(items[i], tonumber(items[i + 1])) then return true end
+    local items
+    if with_scores then
+      items = redis.call('ZRANGEBYSCORE', key, min, max, 'WITHSCORES', 'LIMIT', offset, n)
+      for i = 1, #items, 2 do
+        if visit(items[i], tonumber(items[i + 1])) then return true end
+      end
+    else
+      items = redis.call('ZRANGEBYSCORE', key, min, max, 'LIMIT', offset, n)
+      for i = 1, #items do
+        if visit(items[i]) then return true end
+      end
     end
-    if #items < 2 * n then return false end
-    offset, step = offset + n, step * 2
+    if #items < per * n then return false end
+    offset, step = offset + n, step * 4
   end
   return false
 end
@@ -238,6 +284,7 @@ end
 local function try_assign_handoff(hid, exclude, fresh, h)
   h = h or load_handoff(hid)
   if not h or h.status ~= 'queued' then return nil end
+  local lv = eff_level(h)
   local firsts = {}
   if h.prefer ~= '' then firsts[#firsts + 1] = h.prefer end
   if h.customer ~= '' and CFG.sticky_ms > 0 then
@@ -251,26 +298,25 @@ local function try_assign_handoff(hid, exclude, fresh, h)
   end
   for _, aid in ipairs(firsts) do
     local a = load_agent(aid)
-    if a and eligible(a, h, exclude) then return make_offer(h, a, fresh) end
+    if a and eligible(a, h, exclude, lv) then return make_offer(h, a, fresh) end
   end
-  local bound = '(' .. fmt((6 - eff_level(h)) * 1001 * SPAN)
+  local bound = '(' .. fmt((6 - lv) * 1001 * SPAN)
   local chosen = nil
   scan(k_idx(h.skills[1], qlang(h)), '-inf', bound, function(aid)
     local a = load_agent(aid)
-    if a and eligible(a, h, exclude) then chosen = a; return true end
+    if a and eligible(a, h, exclude, lv) then chosen = a; return true end
     return false
-  end)
+  end, false)
   if chosen then return make_offer(h, chosen, fresh) end
   return nil
 end
 
--- Offer queued handoffs to an agent with free capacity, most urgent first, until it is full.
--- Returns the number of offers made; each offer re-indexed the agent (make_offer), so a caller
--- that changed the agent need index it itself only when this returns 0. made: optional table
--- that receives the offer ids.
-local function try_assign_agent(aid, exclude_hid, made)
+-- Offer queued handoffs to agent `a` (a loaded agent, kept current here; nil: nothing to do)
+-- with free capacity, most urgent first, until it is full. Returns the number of offers made;
+-- each offer re-indexed the agent (make_offer), so a caller that changed the agent need index it
+-- itself only when this returns 0. made: optional table that receives the offer ids.
+local function try_assign_agent(a, exclude_hid, made)
   local n = 0
-  local a = load_agent(aid)  -- make_offer keeps it current (offers, load, idle) in the loop
   while n < 100 do
     if not a or a.status ~= 'available' or a.load >= a.maxc or a.hb_until <= NOW then return n end
     local best, bscore = nil, nil
@@ -291,10 +337,10 @@ local function try_assign_agent(aid, exclude_hid, made)
             if bscore and (sc > bscore or (sc == bscore and hid > best.id)) then return true end
             if hid ~= exclude_hid then
               local h = load_handoff(hid)
-              if h and eligible(a, h, nil) then best, bscore = h, sc; return true end
+              if h and eligible(a, h, nil, eff_level(h)) then best, bscore = h, sc; return true end
             end
             return false
-          end)
+          end, true)
           if not seen then forget_queue(name) end
         end
       end
@@ -322,18 +368,19 @@ local function expire_offer(oid)
   end
   index_agent(a)
   if h then try_assign_handoff(o.hid, o.aid) end
-  try_assign_agent(o.aid, o.hid)
+  try_assign_agent(load_agent(o.aid), o.hid)
 end
 
 -- The handoff id of offer `oid` when it is pending for agent `aid` (expiring it if its time is
--- up); else nil and the script's refusal: {'no_offer'} | {'forbidden'} | {'offer_closed', status}
+-- up) and the offer's HMGET (for close_offer); else nil and the script's refusal:
+-- {'no_offer'} | {'forbidden'} | {'offer_closed', status}
 local function pending_offer(oid, aid)
   local v = redis.call('HMGET', k_offer(oid), 'handoff_id', 'agent_id', 'status', 'expires_ms')
   if not v[1] then return nil, {'no_offer'} end
   if v[2] ~= aid then return nil, {'forbidden'} end
   if v[3] ~= 'pending' then return nil, {'offer_closed', v[3]} end
   if NOW >= tonumber(v[4]) then expire_offer(oid); return nil, {'offer_closed', 'expired'} end
-  return v[1], nil
+  return v[1], nil, v
 end
 
 -- Rescind every pending offer of an agent; returns the handoff ids put back in their queues.
@@ -367,16 +414,61 @@ local function go_offline(aid, reason)
 end
 
 local function end_conversation(h)
-  redis.call('ZREM', k_due(), h.id)
-  redis.call('EXPIRE', k_handoff(h.id), CFG.retention_s)
+  if h.due ~= '' then redis.call('ZREM', k_due(), h.id) end
+  redis.call('EXPIRE', k_handoff(h.id), CFGS.retention_s)
   if h.conv ~= '' and redis.call('GET', k_conv(h.conv)) == h.id then
     redis.call('DEL', k_conv(h.conv))
   end
 end
 """
 
+_DEFINES = re.compile(r"^local (?:function )?(\w+)", re.MULTILINE)
+_WORD = re.compile(r"[A-Za-z_]\w*")
+_CFG = re.compile(r"\bCFG(S?)\.(\w+)")
+
 
 @cache
-def prelude() -> str:
+def _blocks() -> tuple[tuple[str, str, frozenset[str]], ...]:
+    """The library as (name, text, names it uses) blocks, in definition order: each top-level
+    `local function f` or `local x =` starts one (with the comments above it)."""
     lib = _LIB.replace("__ANY__", ANY_LANGUAGE).replace("__EPOCH__", str(EPOCH_MS))
-    return "local P = KEYS[1]\n" + lua_key_functions() + "\n" + lib
+    source = "local P = KEYS[1]\n" + lua_key_functions() + "\n" + lib
+    starts = [m.start() for m in _DEFINES.finditer(source)]
+    blocks: list[tuple[str, str]] = []
+    for i, start in enumerate(starts):
+        # a block's leading comment lines belong to it: cut before them
+        end = starts[i + 1] if i + 1 < len(starts) else len(source)
+        text = source[start:end]
+        name = _DEFINES.match(text)
+        assert name is not None
+        blocks.append((name.group(1), text))
+    names = {name for name, _ in blocks}
+    return tuple(
+        (name, text, frozenset(_WORD.findall(text)) & names - {name}) for name, text in blocks
+    )
+
+
+def library_for(body: str) -> str:
+    """The library blocks `body` needs, directly or through each other, in definition order."""
+    blocks = _blocks()
+    uses = {name: deps for name, _, deps in blocks}
+    wanted: set[str] = set()
+    todo = [w for w in set(_WORD.findall(body)) if w in uses]
+    while todo:
+        name = todo.pop()
+        if name not in wanted:
+            wanted.add(name)
+            todo.extend(uses[name])
+    return "".join(text for name, text, _ in blocks if name in wanted)
+
+
+def script_source(body: str, config: Mapping[str, int]) -> str:
+    """The full source of one script: its library, then its body, with the configuration
+    written in as constants."""
+    source = library_for(body) + body
+
+    def constant(m: re.Match[str]) -> str:
+        value = int(config[m.group(2)])
+        return f"'{value}'" if m.group(1) else f"({value})"
+
+    return _CFG.sub(constant, source)

@@ -163,8 +163,17 @@ class Store:
         return None if rank is None else int(rank)
 
     async def stats(self) -> dict[str, int]:
-        raw = _decode(await self.redis.hgetall(self.keys.stats()))
-        return {k: int(v) for k, v in raw.items()}
+        """The counters of the stats hash, with `created` and `offers`: the sequences of handoff
+        and offer ids, which count them (the scripts write nothing more for them)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.keys.stats())
+            pipe.get(self.keys.seq_handoff())
+            pipe.get(self.keys.seq_offer())
+            raw, created, offers = await pipe.execute()
+        out = {k: int(v) for k, v in _decode(raw).items()}
+        out["created"] = int(created or 0)
+        out["offers"] = int(offers or 0)
+        return out
 
     async def queues(self, now_ms: int) -> list[QueueStats]:
         names = await self.redis.smembers(self.keys.queues())

@@ -10,6 +10,7 @@ from typing import Any
 
 from router.engine import Engine
 from router.models import HandoffCreate, Presence
+from router.selection import agent_score
 
 
 async def agent(
@@ -75,6 +76,19 @@ async def check_invariants(engine: Engine, agent_ids: list[str], handoff_ids: li
         for hid in assigned:
             assert hid not in holder, f"{hid} held by {holder.get(hid)} and {aid}"
             holder[hid] = aid
+        # in the index of each (skill, language) it holds exactly when available and under
+        # capacity (the scripts rely on it), scored by its level, load and idle time
+        on = a["status"] == "available" and len(offers) + len(assigned) < int(a["max_concurrent"])
+        for skill, level in json.loads(a["skills"]).items():
+            expected = float(
+                agent_score(
+                    level, len(offers) + len(assigned), int(a["max_concurrent"]),
+                    int(a["idle_since"]),
+                )
+            )  # fmt: skip
+            for lang in [*json.loads(a["languages"]), "_any"]:
+                score = await r.zscore(k.idx(skill, lang), aid)
+                assert score == (expected if on else None), (aid, skill, lang, a, score)
     for hid in handoff_ids:
         h = await r.hgetall(k.handoff(hid))
         assert h, f"handoff {hid} lost"
@@ -92,6 +106,10 @@ async def check_invariants(engine: Engine, agent_ids: list[str], handoff_ids: li
             assert h["offered_to"] == offered[hid]
         if status == "assigned":
             assert h["agent_id"] == holder[hid]
+        # a re-evaluation is scheduled only for a queued handoff, as its due_ms field says
+        due = await r.zscore(k.due(), hid)
+        if due is not None:
+            assert status == "queued" and float(h.get("due_ms") or -1) == due, (hid, h, due)
 
 
 @dataclass

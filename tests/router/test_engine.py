@@ -324,3 +324,32 @@ async def test_queue_rank_of_a_multi_skill_handoff(make_engine: MakeEngine) -> N
     assert [await store.queue_rank(h) for h in ids] == [0, 1, 2]
     await agent(e, "a", {"billing": 2, "roaming": 2}, max_concurrent=1)
     assert [await store.queue_rank(h) for h in ids] == [None, 0, 1]
+
+
+async def test_counters_of_created_handoffs_and_offers_come_from_their_sequences(
+    make_engine: MakeEngine,
+) -> None:
+    e = make_engine()
+    store = Store(e.redis, e.keys)
+    await agent(e, "a", max_concurrent=1)
+    h = await e.create_handoff(handoff("c1"))
+    await e.create_handoff(handoff("c2"))  # queued
+    await e.accept(next(iter(await offers_of(e, "a"))), "a")
+    await e.complete(h.handoff_id, "a", "resolved")  # offers c2 to "a"
+    stats = await store.stats()
+    assert (stats["created"], stats["offers"], stats["accepts"], stats["completed"]) == (2, 2, 1, 1)
+
+
+def test_each_script_carries_only_the_library_it_uses_and_the_configuration() -> None:
+    from router import scripts
+    from router.lua_lib import script_source
+    from router.settings import Settings
+
+    config = Settings(offer_timeout_s=12.5).engine_config()
+    priority = script_source(scripts.PRIORITY, config)
+    assert "local function load_handoff" in priority
+    assert "make_offer" not in priority and "k_agent(" not in priority
+    create = script_source(scripts.CREATE_HANDOFF, config)
+    assert "local function make_offer" in create and "(12500)" in create
+    for body in scripts.ALL.values():
+        assert "CFG" not in script_source(body, config)
