@@ -46,9 +46,13 @@ def holdout_texts(limit: int = 300) -> list[str]:
 
 
 def in_process_parse(texts: list[str]) -> list[float]:
+    import gc
+
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(MODEL))
+    gc.collect()
+    gc.freeze()  # as scripts/rasa_server.py does once the server has loaded the model
 
     async def run() -> list[float]:
         for text in texts[:20]:  # warm-up
@@ -228,6 +232,8 @@ def main() -> None:
     if not args.skip_training:
         rows.insert(0, ["full training (rasa train --force), s", training_seconds(), "≤ 300"])
     print(table("Training and memory", ["measure", "value", "target"], rows))
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average at the end: {load} (2 cores; other jobs skew every number above)")
 
 
 if __name__ == "__main__":
