@@ -20,6 +20,28 @@ INVALID = [
     {"events": [{"event": "slot", "name": 3}]},
     {"responses": "text"},
 ]
+# Valid and invalid events of many shapes, one at a time, for the per-name check.
+EVENTS = [
+    {"event": "slot", "name": "month", "value": "2026-10"},
+    {"event": "slot", "name": "month", "value": None, "timestamp": 1.5},
+    {"event": "slot", "name": 3},
+    {"event": "slot"},
+    {"event": "followup", "name": "action_listen"},
+    {"event": "followup", "name": None},
+    {"event": "bot", "text": "您好", "data": {}, "metadata": {}},
+    {"event": "bot", "text": 5},
+    {"event": "active_loop", "name": "verify_form"},
+    {"event": "active_loop", "name": None},
+    {"event": "reset_slots"},
+    {"event": "restart", "timestamp": "noon"},
+    {"event": "user", "text": "查余额", "parse_data": {"intent": {"name": "x", "confidence": 1}}},
+    {"event": "user", "parse_data": {"entities": [{"entity": "month"}]}},
+    {"event": "reminder", "intent": "remind", "date_time": "2026-11-23T12:00:00"},
+    {"event": "no_such_event"},
+    {"event": 7},
+    {"name": "no event key"},
+    "not an object",
+]
 
 
 @pytest.fixture
@@ -113,3 +135,21 @@ def test_the_loaded_model_is_frozen_out_of_the_garbage_collector(monkeypatch):
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize("event", EVENTS)
+def test_the_per_name_event_check_agrees_with_the_general_validator(event):
+    from jsonschema import validators
+
+    schema = RemoteAction.action_response_format_spec()
+    general = validators.validator_for(schema)(schema)
+    ours = rasa_server.action_response_check(schema)
+    for result in ({"events": [event]}, {"events": [VALID["events"][0], event], "responses": []}):
+        assert ours(result) == general.is_valid(result), result
+
+
+def test_the_schema_still_fixes_each_event_shapes_name():
+    """If a Rasa upgrade changed this, the check would quietly fall back to the slow path."""
+    item = RemoteAction.action_response_format_spec()["properties"]["events"]["items"]
+    names = [shape["properties"]["event"]["const"] for shape in item["oneOf"]]
+    assert len(names) == len(set(names)) >= 20
