@@ -214,7 +214,9 @@ local function make_offer(h, a, fresh)
   a.offers = a.offers + 1
   a.load = a.load + 1
   a.idle = NOW
-  redis.call('HSET', k_agent(a.id), 'offers', a.offers, 'idle_since', NOWS)
+  -- assigned too: a caller may have changed it in `a` alone (COMPLETE), written here
+  redis.call('HSET', k_agent(a.id), 'offers', a.offers, 'assigned', a.assigned,
+    'idle_since', NOWS)
   index_agent(a)
   emit('offered', h.id, a.id, oid, {'expires_ms', exps})
   return oid

@@ -176,8 +176,9 @@ if h.status ~= 'assigned' then return {'wrong_state', h.status} end
 local a = load_agent(aid)
 if a then a.indexed = a.status == 'available' and a.load < a.maxc end
 redis.call('SREM', k_agent_handoffs(aid), hid)
-redis.call('HINCRBY', k_agent(aid), 'assigned', -1)
-if a then a.assigned, a.load = a.assigned - 1, a.load - 1 end
+-- its assigned count is written with its next offer, else below
+if a then a.assigned, a.load = a.assigned - 1, a.load - 1
+else redis.call('HINCRBY', k_agent(aid), 'assigned', -1) end
 redis.call('HSET', k_handoff(hid), 'status', 'completed', 'disposition', ARGV[4],
   'closed_ms', NOWS)
 end_conversation(h)
@@ -189,7 +190,10 @@ redis.call('HINCRBY', k_stats(), 'completed', 1)
 emit('completed', hid, aid)
 -- the freed capacity goes to the queue first; the agent is re-indexed by the offer, or here
 local made = {}
-if a and try_assign_agent(a, nil, made) == 0 then index_agent(a) end
+if a and try_assign_agent(a, nil, made) == 0 then
+  redis.call('HSET', k_agent(aid), 'assigned', a.assigned)
+  index_agent(a)
+end
 return {'ok', unpack(made)}
 """
 
