@@ -49,7 +49,9 @@ def in_process_parse(texts: list[str]) -> list[float]:
     import gc
 
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
 
+    configure_structlog(logging.INFO)  # as `rasa run` does at its default level: no debug output
     agent = Agent.load(str(MODEL))
     gc.collect()
     gc.freeze()  # as scripts/rasa_server.py does once the server has loaded the model
