@@ -46,15 +46,14 @@ def holdout_texts(limit: int = 300) -> list[str]:
 
 
 def in_process_parse(texts: list[str]) -> list[float]:
-    import gc
-
     from rasa.core.agent import Agent
     from rasa.utils.log_utils import configure_structlog
 
+    from scripts.rasa_server import freeze_loaded_model
+
     configure_structlog(logging.INFO)  # as `rasa run` does at its default level: no debug output
     agent = Agent.load(str(MODEL))
-    gc.collect()
-    gc.freeze()  # as scripts/rasa_server.py does once the server has loaded the model
+    freeze_loaded_model()  # as the server does once it has loaded the model
 
     async def run() -> list[float]:
         for text in texts[:20]:  # warm-up

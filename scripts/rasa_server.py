@@ -100,17 +100,22 @@ def install_event_type_cache() -> None:
     Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[method-assign]
 
 
-def install_freeze_after_model_load() -> None:
+def freeze_loaded_model() -> None:
+    """Moves everything alive now (the loaded model) out of the garbage collector's sight."""
     import gc
 
+    gc.collect()
+    gc.freeze()
+
+
+def install_freeze_after_model_load() -> None:
     import rasa.core.run
 
     rasa_load = rasa.core.run.load_agent_on_start
 
     async def load_agent_on_start(*args: Any, **kwargs: Any) -> Any:
         agent = await rasa_load(*args, **kwargs)
-        gc.collect()
-        gc.freeze()
+        freeze_loaded_model()
         return agent
 
     rasa.core.run.load_agent_on_start = load_agent_on_start  # type: ignore[assignment]
