@@ -1,8 +1,9 @@
 """Every Redis key the router uses, behind one prefix.
 
-The Lua scripts build the same names from the same templates: `lua_key_functions()` turns each
-template below into a Lua function `k_<name>(...)`, so this module is the only place a key name is
-written. Ids in keys are validated by the API (no ':' in agent ids, skills or languages).
+The Lua scripts build the same names from the same templates: a script's `k_<name>(...)` is
+written out as the expression `lua_key_expression()` makes of the template below, so this module
+is the only place a key name is written. Ids in keys are validated by the API (no ':' in agent
+ids, skills or languages).
 """
 
 from __future__ import annotations
@@ -136,17 +137,21 @@ class Keys:
         return self._fmt("seq_offer")
 
 
-def lua_key_functions() -> str:
-    """Lua definitions `local function k_agent(a0) return P .. 'agent:' .. a0 end`, one per key."""
-    lines = []
-    for name, template in TEMPLATES.items():
-        pieces = _PLACEHOLDER.split(template)
-        args = [f"a{i}" for i in range(len(pieces) - 1)]
-        expr = ["P"]
-        for i, piece in enumerate(pieces):
-            if piece:
-                expr.append(repr(piece))
-            if i < len(args):
-                expr.append(args[i])
-        lines.append(f"local function k_{name}({', '.join(args)}) return {' .. '.join(expr)} end")
-    return "\n".join(lines)
+def lua_key_expression(name: str, args: Sequence[str]) -> str:
+    """The Lua expression of key `name` from the Lua expressions of its parts:
+    `lua_key_expression("agent", ["a.id"])` -> `(P .. 'agent:' .. a.id)`. The scripts' calls
+    `k_agent(a.id)` are replaced by these (router/lua_lib.py): no function per key."""
+    pieces = _PLACEHOLDER.split(TEMPLATES[name])
+    if len(args) != len(pieces) - 1:
+        raise ValueError(f"key {name} takes {len(pieces) - 1} parts, got {len(args)}")
+    expr = ["P"]
+    for i, piece in enumerate(pieces):
+        if piece:
+            expr.append(repr(piece))
+        if i < len(args):
+            arg = args[i].strip()
+            expr.append(arg if _SIMPLE.fullmatch(arg) else f"({arg})")
+    return f"({' .. '.join(expr)})"
+
+
+_SIMPLE = re.compile(r"[A-Za-z_][\w.]*")  # a name or a field: needs no parentheses

@@ -1,10 +1,11 @@
 """Lua shared by every routing script: key names, loaders, eligibility, offers, queues.
 
 Each script in router/scripts.py runs as `script_source(body, config)`: the library functions
-and key functions its body uses (directly or through each other), nothing more — every function
-defined is a closure Redis creates on each call, so an unused one is pure cost. Called with
-KEYS[1] = key prefix (every key is derived from it by the k_* functions generated from
-router/keys.py); ARGV[1] = now in ms; ARGV[2..] = the script's own arguments. The engine
+its body uses (directly or through each other), nothing more — every function defined is a
+closure Redis creates on each call, so an unused one is pure cost. Called with KEYS[1] = key
+prefix P; every key is derived from it: a call `k_agent(aid)` in this source is written out as
+`(P .. 'agent:' .. aid)` from the template in router/keys.py (`inline_keys`), not a function.
+ARGV[1] = now in ms; ARGV[2..] = the script's own arguments. The engine
 configuration (Settings.engine_config) is written into the source as constants (`CFG.name` is
 replaced by the number, `CFGS.name` by the same number as a Lua string, so nothing is decoded or
 formatted per call); a process with other settings has scripts of its own. The rules mirror
@@ -17,7 +18,7 @@ import re
 from collections.abc import Mapping
 from functools import cache
 
-from router.keys import ANY_LANGUAGE, lua_key_functions
+from router.keys import ANY_LANGUAGE, lua_key_expression
 from router.selection import EPOCH_MS
 
 _LIB = r"""
@@ -427,14 +428,14 @@ end
 _DEFINES = re.compile(r"^local (?:function )?(\w+)", re.MULTILINE)
 _WORD = re.compile(r"[A-Za-z_]\w*")
 _CFG = re.compile(r"\bCFG(S?)\.(\w+)")
+_KEY_CALL = re.compile(r"\bk_(\w+)\(")
 
 
 @cache
 def _blocks() -> tuple[tuple[str, str, frozenset[str]], ...]:
     """The library as (name, text, names it uses) blocks, in definition order: each top-level
     `local function f` or `local x =` starts one (with the comments above it)."""
-    lib = _LIB.replace("__ANY__", ANY_LANGUAGE).replace("__EPOCH__", str(EPOCH_MS))
-    source = "local P = KEYS[1]\n" + lua_key_functions() + "\n" + lib
+    source = _LIB.replace("__ANY__", ANY_LANGUAGE).replace("__EPOCH__", str(EPOCH_MS))
     starts = [m.start() for m in _DEFINES.finditer(source)]
     blocks: list[tuple[str, str]] = []
     for i, start in enumerate(starts):
@@ -464,10 +465,52 @@ def library_for(body: str) -> str:
     return "".join(text for name, text, _ in blocks if name in wanted)
 
 
+def _call_args(source: str, start: int) -> tuple[list[str], int]:
+    """The top-level arguments of the call whose `(` ends just before `start`, and the index
+    after its `)`. Skips nested brackets and string literals."""
+    args: list[str] = []
+    depth, i, begin, quote = 0, start, start, ""
+    while True:
+        c = source[i]
+        if quote:
+            if c == "\\":
+                i += 1
+            elif c == quote:
+                quote = ""
+        elif c in "'\"":
+            quote = c
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            if depth == 0:
+                if source[begin:i].strip() or args:
+                    args.append(source[begin:i])
+                return args, i + 1
+            depth -= 1
+        elif c == "," and depth == 0:
+            args.append(source[begin:i])
+            begin = i + 1
+        i += 1
+
+
+def inline_keys(source: str) -> str:
+    """Every key call `k_name(part, ...)` written out as its expression (router/keys.py):
+    a function per key would be one more closure Redis creates on every call of the script."""
+    out: list[str] = []
+    pos = 0
+    while (m := _KEY_CALL.search(source, pos)) is not None:
+        args, end = _call_args(source, m.end())
+        out.append(source[pos : m.start()])
+        out.append(lua_key_expression(m.group(1), [inline_keys(a) for a in args]))
+        pos = end
+    out.append(source[pos:])
+    return "".join(out)
+
+
 def script_source(body: str, config: Mapping[str, int]) -> str:
-    """The full source of one script: its library, then its body, with the configuration
-    written in as constants."""
-    source = library_for(body) + body
+    """The full source of one script: its library, then its body, with the key names and the
+    configuration written in."""
+    source = "local P = KEYS[1]\n" + inline_keys(library_for(body) + body)
 
     def constant(m: re.Match[str]) -> str:
         value = int(config[m.group(2)])
