@@ -353,3 +353,24 @@ def test_each_script_carries_only_the_library_it_uses_and_the_configuration() ->
     assert "local function make_offer" in create and "(12500)" in create
     for body in scripts.ALL.values():
         assert "CFG" not in script_source(body, config)
+
+
+def test_key_calls_are_written_out_as_their_names() -> None:
+    import re
+
+    from router import scripts
+    from router.lua_lib import inline_keys, script_source
+    from router.settings import Settings
+
+    assert inline_keys("redis.call('GET', k_agent(a.id))") == (
+        "redis.call('GET', (P .. 'agent:' .. a.id))"
+    )
+    assert inline_keys("k_queue(qsig(h), f(x, ')'))") == (
+        "(P .. 'queue:' .. (qsig(h)) .. ':' .. (f(x, ')')))"
+    )
+    assert inline_keys("k_events() .. k_skill_queues(h.skills[1])") == (
+        "(P .. 'events') .. (P .. 'queues:' .. (h.skills[1]))"
+    )
+    config = Settings().engine_config()
+    for body in scripts.ALL.values():
+        assert not re.search(r"\bk_\w+", script_source(body, config))
