@@ -18,6 +18,10 @@ the dialogue policies), and every full collection walked all of them while a cus
 Once the model is loaded, `gc.freeze()` moves those objects out of the collector's sight; what a
 turn allocates is still collected as usual.
 
+Fourth, `scripts.rasa_fastpaths`: the graph run without dask, the dialogue states remembered
+within a prediction, no copies for debug logs that are dropped, and DIET's TensorFlow function
+called without re-checking its inputs.
+
 Everything else is Rasa's command line unchanged:
 
     .venv-bot/bin/python -m scripts.rasa_server run --enable-api --model models/assistant.tar.gz …
@@ -124,9 +128,12 @@ def install_freeze_after_model_load() -> None:
 def main() -> None:
     from rasa.__main__ import main as rasa_main
 
+    from scripts import rasa_fastpaths
+
     install_compiled_action_check()
     install_event_type_cache()
     install_freeze_after_model_load()
+    rasa_fastpaths.install()
     sys.argv[0] = "rasa"
     rasa_main()
 

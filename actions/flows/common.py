@@ -88,6 +88,19 @@ def verified_phone(tracker: Tracker, level: str = "basic") -> str | None:
     return phone
 
 
+def changed_slots(tracker: Tracker, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`events` without the slot sets that would leave a slot as it is.
+
+    Every event stays in the conversation's history, which the dialogue policies read and the
+    action server is sent in full on every action; a slot set to the value it already has
+    changes nothing but makes both longer for the rest of the conversation."""
+    return [
+        event
+        for event in events
+        if event.get("event") != "slot" or tracker.get_slot(event["name"]) != event.get("value")
+    ]
+
+
 NOT_VERIFIED = (
     "为了保护您的账户安全，这项业务需要先核实身份。请再说一次您要办理的业务，我会引导您完成核验。"
 )

@@ -66,11 +66,14 @@ class ActionStartRequest(Action):
             if action:
                 events.append(SlotSet("roaming_action", action))
         log.info("flows.request.start request=%s status=%s", request, decision.status)
-        return [
-            *events,
-            SlotSet("pending_request", request),
-            SlotSet("identity_status", decision.status),
-        ]
+        return common.changed_slots(
+            tracker,
+            [
+                *events,
+                SlotSet("pending_request", request),
+                SlotSet("identity_status", decision.status),
+            ],
+        )
 
 
 def _needed_level(tracker: Tracker) -> str:

@@ -25,15 +25,8 @@ def test_start_request_without_login_needs_verification(flows):
     events, messages = run(
         ActionStartRequest(), snapshot(text="查一下话费", intent="query_balance")
     )
-    assert events == [
-        slot("verified_phone", None),
-        slot("verified_level", None),
-        slot("phone_number", None),
-        slot("id_last6", None),
-        slot("id_number", None),
-        slot("pending_request", "balance"),
-        slot("identity_status", "needed"),
-    ]
+    # slots that are empty already are not set again
+    assert events == [slot("pending_request", "balance"), slot("identity_status", "needed")]
     assert messages == []
 
 
@@ -45,11 +38,27 @@ def test_start_request_with_signed_login_is_verified(flows, now):
         slot("verified_phone", DEMO.phone),
         slot("verified_level", "basic"),
         slot("phone_number", DEMO.phone),
-        slot("id_last6", None),
-        slot("id_number", None),
         slot("pending_request", "data_usage"),
         slot("identity_status", "verified"),
     ]
+
+
+def test_a_repeated_request_sets_no_slot_that_keeps_its_value(flows, now):
+    """The second balance question of a signed-in customer adds no events to the history."""
+    metadata = login_metadata(DEMO.phone, int(now.timestamp()) - 60, SECRET)
+    slots = {
+        **verified(DEMO.phone, phone_number=DEMO.phone),
+        "pending_request": "balance",
+        "id_last6": "123456",
+    }
+    state = snapshot(text="查话费", intent="query_balance", metadata=metadata, slots=slots)
+    events, _ = run(ActionStartRequest(), state)
+    assert events == [slot("id_last6", None)]  # what was typed for verification is dropped
+    slots["id_last6"] = None
+    events, _ = run(
+        ActionStartRequest(), snapshot(intent="query_balance", metadata=metadata, slots=slots)
+    )
+    assert events == []
 
 
 def test_forged_or_stale_login_is_not_trusted(flows, now):
@@ -57,8 +66,7 @@ def test_forged_or_stale_login_is_not_trusted(flows, now):
     stale = login_metadata(DEMO.phone, int(now.timestamp()) - 3600, SECRET)
     for metadata in (forged, stale):
         events, _ = run(ActionStartRequest(), snapshot(intent="query_balance", metadata=metadata))
-        assert events[-1] == slot("identity_status", "needed")
-        assert events[0] == slot("verified_phone", None)
+        assert events == [slot("pending_request", "balance"), slot("identity_status", "needed")]
 
 
 def test_login_is_not_enough_for_password_reset(flows, now):
@@ -75,7 +83,8 @@ def test_another_number_than_the_verified_one_needs_verification(flows):
     state = snapshot(intent="query_balance", slots=verified(DEMO.phone, phone_number="13800138001"))
     events, _ = run(ActionStartRequest(), state)
     assert events[-1] == slot("identity_status", "needed")
-    assert slot("phone_number", "13800138001") in events
+    # the number asked about stays in phone_number for the form (unchanged, so not set again)
+    assert [e for e in events if e["name"] == "phone_number"] == []
 
 
 def test_roaming_request_infers_the_action_from_words(flows):

@@ -1,0 +1,255 @@
+"""Cheaper ways for Rasa 3.6 to do four things it does on every message, with the same results.
+
+Profiling a REST turn of the served assistant (cProfile and per-node timers, see the README's
+performance section) showed these costs, none of them the work itself:
+
+- **Running the graph.** Every parse and every next-action prediction runs Rasa's graph through
+  `dask.get`, which first rebuilds the minimal schema for the targets and then schedules a
+  dozen nodes through dask's generic machinery. `SequentialGraphRunner` works the order out
+  once per set of targets and calls the same nodes with the same inputs, one after the other.
+- **The dialogue history as states.** Each prediction turns the whole conversation into states
+  (`Domain.states_for_tracker_history`, a replay of every event), and did so 2–3 times per
+  prediction: once for the memoization policy and twice for the rule policy, which looks at the
+  text and then at the intent of the same states. Here the states of a tracker are remembered
+  until an event is added to it; every caller gets its own copy.
+- **Copies for debug logs.** Rasa deep-copies states, events and parse data to pass them to
+  `structlogger.debug(...)`, even when debug logging is off and the call does nothing. Those
+  copies are skipped when the configured logger drops debug events.
+- **Calling DIET's TensorFlow function.** The polymorphic `tf.function` re-checks its inputs
+  against its signature on every call; its one concrete function (the signature is fixed) is
+  called directly.
+
+`install()` applies all four; `scripts.rasa_server` calls it before Rasa starts and
+`bench.assistant` before it times a parse. tests/scripts/test_rasa_fastpaths.py checks that each
+one gives Rasa's answers.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from rasa.engine.exceptions import GraphRunError
+from rasa.engine.runner.dask import DaskGraphRunner
+
+log = logging.getLogger(__name__)
+
+
+class SequentialGraphRunner(DaskGraphRunner):
+    """Rasa's graph runner without dask: the same nodes, called in dependency order."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plans: dict[tuple[str, ...], list[tuple[str, tuple[str, ...]]]] = {}
+
+    def plan(self, targets: Iterable[str]) -> list[tuple[str, tuple[str, ...]]]:
+        """(node, the names it needs) for every node the targets depend on, dependencies first."""
+        key = tuple(targets)
+        plan = self._plans.get(key)
+        if plan is None:
+            nodes = self._graph_schema.nodes
+            plan, seen = [], set()
+
+            def visit(name: str) -> None:
+                if name in seen or name not in nodes:  # not a node: an input of the run
+                    return
+                seen.add(name)
+                needs = tuple(nodes[name].needs.values())
+                for need in needs:
+                    visit(need)
+                plan.append((name, needs))
+
+            for target in key:
+                if target not in nodes:
+                    raise GraphRunError(f"Target '{target}' is not a node of the graph.")
+                visit(target)
+            self._plans[key] = plan
+        return plan
+
+    def run(
+        self, inputs: dict[str, Any] | None = None, targets: list[str] | None = None
+    ) -> dict[str, Any]:
+        run_targets = targets if targets else self._graph_schema.target_names
+        results: dict[str, tuple[str, Any]] = {}
+        for name, value in (inputs or {}).items():
+            if name in self._graph_schema.nodes:
+                raise GraphRunError(
+                    f"Input value '{name}' clashes with a node name. Make sure that none of the "
+                    f"input names passed to the `run` method are the same as node names in the "
+                    f"graph schema."
+                )
+            results[name] = (name, value)
+        nodes = self._instantiated_nodes
+        for name, needs in self.plan(run_targets):
+            missing = [need for need in needs if need not in results]
+            if missing:
+                raise GraphRunError(f"Node '{name}' needs inputs that were not given: {missing}.")
+            results[name] = nodes[name](*(results[need] for need in needs))
+        return dict(results[target] for target in run_targets)
+
+
+def _states_key(
+    omit_unset_slots: bool, ignore_rule_only_turns: bool, rule_only_data: dict[str, Any] | None
+) -> tuple[Any, ...]:
+    frozen = (
+        None
+        if rule_only_data is None
+        else tuple(sorted((k, tuple(v)) for k, v in rule_only_data.items()))
+    )
+    return omit_unset_slots, ignore_rule_only_turns, frozen
+
+
+def _copy_states(states: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A state is {sub-state name: {feature: value}}; callers edit the sub-states in place."""
+    return [
+        {name: dict(sub) if isinstance(sub, dict) else sub for name, sub in state.items()}
+        for state in states
+    ]
+
+
+_STATES = "_fastpaths_states"  # the tracker attribute holding its remembered states
+
+
+def install_states_cache() -> None:
+    from rasa.shared.core.domain import Domain
+
+    rasa_states = Domain.states_for_tracker_history
+
+    def states_for_tracker_history(
+        self: Domain,
+        tracker: Any,
+        omit_unset_slots: bool = False,
+        ignore_rule_only_turns: bool = False,
+        rule_only_data: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        events = tracker.events
+        # an event is only ever added to a tracker: its count and last event name its history
+        version = (id(self), len(events), id(events[-1]) if events else None)
+        remembered = tracker.__dict__.get(_STATES)
+        if remembered is None or remembered[0] != version:
+            remembered = (version, {})
+            tracker.__dict__[_STATES] = remembered
+        key = _states_key(omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+        states = remembered[1].get(key)
+        if states is None:
+            states = rasa_states(
+                self,
+                tracker,
+                omit_unset_slots=omit_unset_slots,
+                ignore_rule_only_turns=ignore_rule_only_turns,
+                rule_only_data=rule_only_data,
+            )
+            remembered[1][key] = states
+        return _copy_states(states)
+
+    Domain.states_for_tracker_history = states_for_tracker_history  # type: ignore[method-assign]
+
+
+def debug_logged() -> bool:
+    """Whether Rasa's structlog logger (configured by Rasa at start-up) keeps debug events."""
+    import structlog
+
+    wrapper = structlog.get_config().get("wrapper_class")
+    dropped = structlog.make_filtering_bound_logger(logging.CRITICAL).debug
+    return getattr(wrapper, "debug", None) is not dropped
+
+
+# Modules whose every use of `copy` is an argument of a `structlogger.debug(...)` call (checked by
+# `log_only_copies` against their source, so a Rasa upgrade that uses copy otherwise is noticed).
+LOG_COPY_MODULES = (
+    "rasa.core.processor",
+    "rasa.core.policies.memoization",
+    "rasa.core.policies.rule_policy",
+)
+
+
+def log_only_copies(source: str) -> bool:
+    """True when every `copy.<name>` in `source` is inside a `structlogger.debug(...)` call."""
+    tree = ast.parse(source)
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "debug"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "structlogger"
+        ):
+            inside.update(id(n) for n in ast.walk(node))
+    uses = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "copy"
+    ]
+    return all(id(node) in inside for node in uses)
+
+
+class _DebugCopies:
+    """Stands in for the `copy` module where copies are made only for debug log events."""
+
+    def __init__(self, enabled: Callable[[], bool]) -> None:
+        self._enabled = enabled
+
+    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
+        import copy
+
+        return copy.deepcopy(value, memo) if self._enabled() else value
+
+    def copy(self, value: Any) -> Any:
+        import copy
+
+        return copy.copy(value) if self._enabled() else value
+
+
+def install_debug_copies_only_when_logged() -> None:
+    import importlib
+
+    shim = _DebugCopies(debug_logged)
+    for name in LOG_COPY_MODULES:
+        module = importlib.import_module(name)
+        if not log_only_copies(inspect.getsource(module)):
+            log.warning("%s copies for more than debug logs; left as it is", name)
+            continue
+        module.copy = shim  # type: ignore[attr-defined]
+
+
+def install_concrete_tf_predict() -> None:
+    from rasa.utils.tensorflow import models
+
+    rasa_predict = models.RasaModel._rasa_predict
+
+    def _rasa_predict(self: Any, batch_in: Any) -> dict[str, Any]:
+        concrete = self.__dict__.get("_fastpaths_concrete")
+        if concrete is None:
+            outputs = rasa_predict(self, batch_in)  # prepares the model, builds the tf.function
+            if self._tf_predict_step is not None and not self._run_eagerly:
+                # not through setattr: Keras would track it as part of the model
+                self.__dict__["_fastpaths_concrete"] = self._tf_predict_step.get_concrete_function()
+            return outputs
+        outputs = models.tf_utils.sync_to_numpy_or_python_type(concrete(batch_in))
+        if models.DIAGNOSTIC_DATA in outputs:
+            outputs[models.DIAGNOSTIC_DATA] = self._empty_lists_to_none_in_dict(
+                outputs[models.DIAGNOSTIC_DATA]
+            )
+        return outputs
+
+    models.RasaModel._rasa_predict = _rasa_predict
+
+
+def install_sequential_graph_runner() -> None:
+    import rasa.core.processor
+
+    rasa.core.processor.DaskGraphRunner = SequentialGraphRunner  # type: ignore[misc]
+
+
+def install() -> None:
+    """All four; before the model is loaded (the graph runner is chosen when it loads)."""
+    install_sequential_graph_runner()
+    install_states_cache()
+    install_debug_copies_only_when_logged()
+    install_concrete_tf_predict()

@@ -1,0 +1,200 @@
+"""scripts.rasa_fastpaths: each shortcut gives Rasa's own answers.
+
+The graph runner and DIET's concrete function are compared with Rasa on the trained model (the
+same parses and the same next-action predictions); the states cache on dialogue histories of the
+assistant's domain; the debug copies on the rule that they are made only for debug logs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+import structlog
+from rasa.core.agent import Agent
+from rasa.engine.exceptions import GraphRunError
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.training_data.loading import load_data
+from rasa.utils.log_utils import configure_structlog
+from rasa.utils.tensorflow import models
+
+from scripts import rasa_fastpaths
+from scripts.paths import DOMAIN, HOLDOUT, MODEL
+from scripts.train import train
+
+
+def _events() -> list:
+    def user(text: str, intent: str) -> UserUttered:
+        return UserUttered(text, {"name": intent, "confidence": 0.99})
+
+    return [
+        ActionExecuted("action_session_start"),
+        ActionExecuted("action_listen"),
+        user("你好", "greet"),
+        ActionExecuted("utter_greet"),
+        BotUttered("您好"),
+        ActionExecuted("action_listen"),
+        user("查一下话费", "query_balance"),
+        ActionExecuted("action_start_request"),
+        SlotSet("pending_request", "balance"),
+        SlotSet("identity_status", "verified"),
+        ActionExecuted("action_answer_balance"),
+        BotUttered("余额 58.30 元"),
+        ActionExecuted("action_listen"),
+        user("转人工", "request_human"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(str(DOMAIN))
+
+
+def _tracker(domain: Domain, events: list) -> DialogueStateTracker:
+    return DialogueStateTracker.from_events("t", events, domain.slots)
+
+
+def test_remembered_states_are_rasas_for_every_history_and_setting(domain, monkeypatch):
+    rasa_states = Domain.states_for_tracker_history
+    monkeypatch.setattr(Domain, "states_for_tracker_history", rasa_states)  # restored after
+    rasa_fastpaths.install_states_cache()
+    rule_only = {"slots": ["requested_slot"], "loops": ["verification_form"]}
+    settings = [
+        {},
+        {"ignore_rule_only_turns": True, "rule_only_data": rule_only},
+        {"omit_unset_slots": True},
+    ]
+    events = _events()
+    for n in range(1, len(events) + 1):
+        tracker = _tracker(domain, events[:n])
+        for kwargs in settings * 2:  # the second round comes from the cache
+            expected = rasa_states(domain, _tracker(domain, events[:n]), **kwargs)
+            assert domain.states_for_tracker_history(tracker, **kwargs) == expected
+
+
+def test_remembered_states_follow_new_events_and_edits_of_a_copy(domain, monkeypatch):
+    rasa_states = Domain.states_for_tracker_history
+    monkeypatch.setattr(Domain, "states_for_tracker_history", rasa_states)
+    rasa_fastpaths.install_states_cache()
+    events = _events()
+    tracker = _tracker(domain, events[:-1])
+    first = domain.states_for_tracker_history(tracker)
+    first[-1].clear()  # a caller edits its copy (as the featurizers do with the last state)
+    first[-2]["prev_action"]["action_name"] = "edited"
+    assert domain.states_for_tracker_history(tracker) == rasa_states(domain, tracker)
+    tracker.update(events[-1])  # a new event: the states are worked out again
+    assert domain.states_for_tracker_history(tracker) == rasa_states(
+        domain, _tracker(domain, events)
+    )
+
+
+@pytest.fixture
+def structlog_config():
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
+
+
+def test_debug_logged_follows_the_configured_level(structlog_config):
+    configure_structlog(logging.INFO)
+    assert not rasa_fastpaths.debug_logged()
+    configure_structlog(logging.DEBUG)
+    assert rasa_fastpaths.debug_logged()
+
+
+def test_copies_are_made_only_when_debug_is_logged():
+    value = {"states": [{"user": {"intent": "greet"}}]}
+    off, on = rasa_fastpaths._DebugCopies(lambda: False), rasa_fastpaths._DebugCopies(lambda: True)
+    assert off.deepcopy(value) is value
+    copied = on.deepcopy(value)
+    assert copied == value and copied is not value
+    assert copied["states"][0] is not value["states"][0]
+
+
+def test_log_only_copies_reads_the_source():
+    assert rasa_fastpaths.log_only_copies(
+        "import copy\nstructlogger.debug('x', states=copy.deepcopy(states))\n"
+    )
+    assert not rasa_fastpaths.log_only_copies(
+        "import copy\nstates = copy.deepcopy(states)\nstructlogger.debug('x', states=states)\n"
+    )
+    assert not rasa_fastpaths.log_only_copies(
+        "import copy\nstructlogger.info('x', states=copy.deepcopy(states))\n"
+    )
+
+
+@pytest.mark.parametrize("module", rasa_fastpaths.LOG_COPY_MODULES)
+def test_rasas_copies_in_these_modules_are_for_debug_logs_only(module):
+    import importlib
+    import inspect
+
+    assert rasa_fastpaths.log_only_copies(inspect.getsource(importlib.import_module(module)))
+
+
+# ---- on the trained model ----
+
+
+@pytest.fixture(scope="module")
+def agent() -> Agent:
+    train()  # a no-op when the model is current
+    return Agent.load(str(MODEL))
+
+
+def _sequential(runner) -> rasa_fastpaths.SequentialGraphRunner:
+    """A SequentialGraphRunner over the very nodes Rasa's runner has loaded."""
+    sequential = rasa_fastpaths.SequentialGraphRunner.__new__(rasa_fastpaths.SequentialGraphRunner)
+    sequential.__dict__.update(runner.__dict__)
+    sequential._plans = {}
+    return sequential
+
+
+def _parses(agent: Agent, texts: list[str]) -> list[tuple]:
+    async def parse_all() -> list[dict]:
+        return [await agent.parse_message(text) for text in texts]
+
+    return [
+        (
+            p["intent"]["name"],
+            round(p["intent"]["confidence"], 5),
+            [(e["entity"], e["value"], e["start"], e["end"]) for e in p["entities"]],
+            p.get("urgency"),
+        )
+        for p in asyncio.run(parse_all())
+    ]
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    return [m.get("text") for m in load_data(str(HOLDOUT)).training_examples][::8]
+
+
+def test_sequential_runner_parses_and_predicts_as_rasas(agent, texts, domain):
+    processor = agent.processor
+    rasa_runner = processor.graph_runner
+    expected_parses = _parses(agent, texts)
+    trackers = [_tracker(processor.domain, _events()[:n]) for n in (2, 3, 7, 14)]
+    expected_actions = [processor.predict_next_with_tracker(t) for t in trackers]
+    processor.graph_runner = _sequential(rasa_runner)
+    try:
+        assert _parses(agent, texts) == expected_parses
+        assert [processor.predict_next_with_tracker(t) for t in trackers] == expected_actions
+    finally:
+        processor.graph_runner = rasa_runner
+
+
+def test_sequential_runner_refuses_what_rasas_refuses(agent):
+    sequential = _sequential(agent.processor.graph_runner)
+    node = next(iter(sequential._graph_schema.nodes))
+    with pytest.raises(GraphRunError):
+        sequential.run(inputs={node: "clash"})
+    with pytest.raises(GraphRunError):
+        sequential.run(targets=["no_such_node"])
+
+
+def test_concrete_tf_function_gives_the_same_parses(agent, texts, monkeypatch):
+    expected = _parses(agent, texts)
+    monkeypatch.setattr(models.RasaModel, "_rasa_predict", models.RasaModel._rasa_predict)
+    rasa_fastpaths.install_concrete_tf_predict()
+    assert _parses(agent, texts) == _parses(agent, texts) == expected  # built, then reused
