@@ -19,8 +19,8 @@ Once the model is loaded, `gc.freeze()` moves those objects out of the collector
 turn allocates is still collected as usual.
 
 Fourth, `scripts.rasa_fastpaths`: the graph run without dask, the dialogue states remembered
-within a prediction, no copies for debug logs that are dropped, and DIET's TensorFlow function
-called without re-checking its inputs.
+within a prediction, no copies for debug logs that are dropped, DIET's TensorFlow function called
+without re-checking its inputs and on one thread, and sparse features joined without `bmat`.
 
 Everything else is Rasa's command line unchanged:
 

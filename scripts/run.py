@@ -48,7 +48,7 @@ def main() -> None:
         if args.shell:
             print(demo_table())
             endpoints = LOGS / "endpoints.shell.yml"
-            endpoints.write_text(f'action_endpoint:\n  url: "{actions.url}/webhook"\n')
+            endpoints.write_text(services.endpoints_yaml(actions.url))
             command = [
                 str(services.BIN / "rasa"),
                 "shell",
