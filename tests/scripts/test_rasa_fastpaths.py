@@ -16,7 +16,15 @@ import structlog
 from rasa.core.agent import Agent
 from rasa.engine.exceptions import GraphRunError
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionReverted,
+    BotUttered,
+    Restarted,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.loading import load_data
@@ -24,7 +32,7 @@ from rasa.utils.log_utils import configure_structlog
 from rasa.utils.tensorflow import models
 
 from scripts import rasa_fastpaths
-from scripts.paths import DOMAIN, HOLDOUT, MODEL
+from scripts.paths import DATA, DOMAIN, HOLDOUT, MODEL
 from scripts.train import train
 
 
@@ -91,6 +99,71 @@ def test_remembered_states_follow_new_events_and_edits_of_a_copy(domain, monkeyp
     assert domain.states_for_tracker_history(tracker) == rasa_states(
         domain, _tracker(domain, events)
     )
+
+
+@pytest.fixture(scope="module")
+def story_histories(domain) -> list[list]:
+    """The assistant's stories and rules as event lists (forms, interruptions, fallbacks)."""
+    from rasa.shared.core.generator import TrainingDataGenerator
+    from rasa.shared.core.training_data.loading import load_data_from_files
+    from rasa.shared.core.training_data.structures import StoryGraph
+
+    files = sorted(str(f) for f in DATA[0].rglob("*.yml"))
+    steps = load_data_from_files(files, domain)
+    trackers = TrainingDataGenerator(StoryGraph(steps), domain, augmentation_factor=0).generate()
+    return [list(t.events) for t in trackers]
+
+
+def _live_events(events: list, rng) -> list:
+    """A live conversation's events: some turns hidden by rules, and now and then a rewind."""
+    out = []
+    for event in events:
+        if isinstance(event, ActionExecuted):
+            event = ActionExecuted(
+                event.action_name,
+                event.policy,
+                event.confidence,
+                action_text=event.action_text,
+                hide_rule_turn=rng.random() < 0.3,
+            )
+        out.append(event)
+        roll = rng.random()
+        if roll < 0.02:
+            out.append(UserUtteranceReverted())
+        elif roll < 0.03:
+            out.append(ActionReverted())
+        elif roll < 0.035:
+            out.append(Restarted())
+    return out
+
+
+def test_states_replayed_event_by_event_are_rasas(domain, story_histories, monkeypatch):
+    """Each story's events fed to one tracker, as a conversation grows, one or several between
+    two looks: each time the states equal Rasa's full replay, in every setting the policies
+    use, also after rewinds and restarts."""
+    import random
+
+    rasa_states = Domain.states_for_tracker_history
+    monkeypatch.setattr(Domain, "states_for_tracker_history", rasa_states)
+    rasa_fastpaths.install_states_cache()
+    rule_only = {"slots": ["requested_slot"], "loops": ["verification_form"]}
+    settings = [{}, {"ignore_rule_only_turns": True, "rule_only_data": rule_only}]
+    rng = random.Random(2026)
+    assert len(story_histories) > 20
+    compared = 0
+    for events in story_histories[:60]:
+        live = _live_events(events, rng)
+        tracker = DialogueStateTracker("t", domain.slots)
+        for n, event in enumerate(live):
+            tracker.update(event)
+            if rng.random() < 0.4 and n + 1 < len(live):
+                continue  # several events between two predictions, as in a turn
+            fresh = DialogueStateTracker.from_events("t", list(tracker.events), domain.slots)
+            for kwargs in settings:
+                got = domain.states_for_tracker_history(tracker, **kwargs)
+                assert got == rasa_states(domain, fresh, **kwargs)
+                compared += 1
+    assert compared > 300
 
 
 @pytest.fixture
