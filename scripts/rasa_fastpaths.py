@@ -36,8 +36,10 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import structlog
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.shared.core.events import ActionExecuted
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +149,6 @@ class StatesReplay:
         self.answered: tuple[tuple[int, int], list[dict[str, Any]]] | None = None
 
     def states_for(self, tracker: Any) -> list[dict[str, Any]]:
-        from rasa.shared.core.events import ActionExecuted
-
         events = tracker.events
         # events are only ever added to a tracker: their count and last one name its history
         version = (len(events), id(events[-1]) if events else 0)
@@ -219,13 +219,14 @@ def install_states_cache() -> None:
     Domain.states_for_tracker_history = states_for_tracker_history  # type: ignore[method-assign]
 
 
+# What a filtering structlog logger has for `debug` when it drops debug events (one function).
+_DROPPED = structlog.make_filtering_bound_logger(logging.CRITICAL).debug
+
+
 def debug_logged() -> bool:
     """Whether Rasa's structlog logger (configured by Rasa at start-up) keeps debug events."""
-    import structlog
-
     wrapper = structlog.get_config().get("wrapper_class")
-    dropped = structlog.make_filtering_bound_logger(logging.CRITICAL).debug
-    return getattr(wrapper, "debug", None) is not dropped
+    return getattr(wrapper, "debug", None) is not _DROPPED
 
 
 # Modules whose every use of `copy` is an argument of a `structlogger.debug(...)` call (checked by
