@@ -1,8 +1,9 @@
 """scripts.rasa_fastpaths: each shortcut gives Rasa's own answers.
 
 The graph runner and DIET's concrete function are compared with Rasa on the trained model (the
-same parses and the same next-action predictions); the states cache on dialogue histories of the
-assistant's domain; the debug copies on the rule that they are made only for debug logs."""
+same parses and the same next-action predictions); the debug copies on the rule that they are
+made only for debug logs. The dialogue fast paths have their own tests
+(test_dialogue_fastpaths.py)."""
 
 from __future__ import annotations
 
@@ -15,16 +16,6 @@ import scipy.sparse
 import structlog
 from rasa.core.agent import Agent
 from rasa.engine.exceptions import GraphRunError
-from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import (
-    ActionExecuted,
-    ActionReverted,
-    BotUttered,
-    Restarted,
-    SlotSet,
-    UserUtteranceReverted,
-    UserUttered,
-)
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.loading import load_data
@@ -32,138 +23,8 @@ from rasa.utils.log_utils import configure_structlog
 from rasa.utils.tensorflow import models
 
 from scripts import rasa_fastpaths
-from scripts.paths import DATA, DOMAIN, HOLDOUT, MODEL
+from scripts.paths import HOLDOUT, MODEL
 from scripts.train import train
-
-
-def _events() -> list:
-    def user(text: str, intent: str) -> UserUttered:
-        return UserUttered(text, {"name": intent, "confidence": 0.99})
-
-    return [
-        ActionExecuted("action_session_start"),
-        ActionExecuted("action_listen"),
-        user("你好", "greet"),
-        ActionExecuted("utter_greet"),
-        BotUttered("您好"),
-        ActionExecuted("action_listen"),
-        user("查一下话费", "query_balance"),
-        ActionExecuted("action_start_request"),
-        SlotSet("pending_request", "balance"),
-        SlotSet("identity_status", "verified"),
-        ActionExecuted("action_answer_balance"),
-        BotUttered("余额 58.30 元"),
-        ActionExecuted("action_listen"),
-        user("转人工", "request_human"),
-    ]
-
-
-@pytest.fixture(scope="module")
-def domain() -> Domain:
-    return Domain.load(str(DOMAIN))
-
-
-def _tracker(domain: Domain, events: list) -> DialogueStateTracker:
-    return DialogueStateTracker.from_events("t", events, domain.slots)
-
-
-def test_remembered_states_are_rasas_for_every_history_and_setting(domain, monkeypatch):
-    rasa_states = Domain.states_for_tracker_history
-    monkeypatch.setattr(Domain, "states_for_tracker_history", rasa_states)  # restored after
-    rasa_fastpaths.install_states_cache()
-    rule_only = {"slots": ["requested_slot"], "loops": ["verification_form"]}
-    settings = [
-        {},
-        {"ignore_rule_only_turns": True, "rule_only_data": rule_only},
-        {"omit_unset_slots": True},
-    ]
-    events = _events()
-    for n in range(1, len(events) + 1):
-        tracker = _tracker(domain, events[:n])
-        for kwargs in settings * 2:  # the second round comes from the cache
-            expected = rasa_states(domain, _tracker(domain, events[:n]), **kwargs)
-            assert domain.states_for_tracker_history(tracker, **kwargs) == expected
-
-
-def test_remembered_states_follow_new_events_and_edits_of_a_copy(domain, monkeypatch):
-    rasa_states = Domain.states_for_tracker_history
-    monkeypatch.setattr(Domain, "states_for_tracker_history", rasa_states)
-    rasa_fastpaths.install_states_cache()
-    events = _events()
-    tracker = _tracker(domain, events[:-1])
-    first = domain.states_for_tracker_history(tracker)
-    first[-1].clear()  # a caller edits its copy (as the featurizers do with the last state)
-    first[-2]["prev_action"]["action_name"] = "edited"
-    assert domain.states_for_tracker_history(tracker) == rasa_states(domain, tracker)
-    tracker.update(events[-1])  # a new event: the states are worked out again
-    assert domain.states_for_tracker_history(tracker) == rasa_states(
-        domain, _tracker(domain, events)
-    )
-
-
-@pytest.fixture(scope="module")
-def story_histories(domain) -> list[list]:
-    """The assistant's stories and rules as event lists (forms, interruptions, fallbacks)."""
-    from rasa.shared.core.generator import TrainingDataGenerator
-    from rasa.shared.core.training_data.loading import load_data_from_files
-    from rasa.shared.core.training_data.structures import StoryGraph
-
-    files = sorted(str(f) for f in DATA[0].rglob("*.yml"))
-    steps = load_data_from_files(files, domain)
-    trackers = TrainingDataGenerator(StoryGraph(steps), domain, augmentation_factor=0).generate()
-    return [list(t.events) for t in trackers]
-
-
-def _live_events(events: list, rng) -> list:
-    """A live conversation's events: some turns hidden by rules, and now and then a rewind."""
-    out = []
-    for event in events:
-        if isinstance(event, ActionExecuted):
-            event = ActionExecuted(
-                event.action_name,
-                event.policy,
-                event.confidence,
-                action_text=event.action_text,
-                hide_rule_turn=rng.random() < 0.3,
-            )
-        out.append(event)
-        roll = rng.random()
-        if roll < 0.02:
-            out.append(UserUtteranceReverted())
-        elif roll < 0.03:
-            out.append(ActionReverted())
-        elif roll < 0.035:
-            out.append(Restarted())
-    return out
-
-
-def test_states_replayed_event_by_event_are_rasas(domain, story_histories, monkeypatch):
-    """Each story's events fed to one tracker, as a conversation grows, one or several between
-    two looks: each time the states equal Rasa's full replay, in every setting the policies
-    use, also after rewinds and restarts."""
-    import random
-
-    rasa_states = Domain.states_for_tracker_history
-    monkeypatch.setattr(Domain, "states_for_tracker_history", rasa_states)
-    rasa_fastpaths.install_states_cache()
-    rule_only = {"slots": ["requested_slot"], "loops": ["verification_form"]}
-    settings = [{}, {"ignore_rule_only_turns": True, "rule_only_data": rule_only}]
-    rng = random.Random(2026)
-    assert len(story_histories) > 20
-    compared = 0
-    for events in story_histories[:60]:
-        live = _live_events(events, rng)
-        tracker = DialogueStateTracker("t", domain.slots)
-        for n, event in enumerate(live):
-            tracker.update(event)
-            if rng.random() < 0.4 and n + 1 < len(live):
-                continue  # several events between two predictions, as in a turn
-            fresh = DialogueStateTracker.from_events("t", list(tracker.events), domain.slots)
-            for kwargs in settings:
-                got = domain.states_for_tracker_history(tracker, **kwargs)
-                assert got == rasa_states(domain, fresh, **kwargs)
-                compared += 1
-    assert compared > 300
 
 
 @pytest.fixture
@@ -287,11 +148,14 @@ def texts() -> list[str]:
     return [m.get("text") for m in load_data(str(HOLDOUT)).training_examples][::8]
 
 
-def test_sequential_runner_parses_and_predicts_as_rasas(agent, texts, domain):
+def test_sequential_runner_parses_and_predicts_as_rasas(agent, texts, sample_events):
     processor = agent.processor
     rasa_runner = processor.graph_runner
     expected_parses = _parses(agent, texts)
-    trackers = [_tracker(processor.domain, _events()[:n]) for n in (2, 3, 7, 14)]
+    trackers = [
+        DialogueStateTracker.from_events("t", sample_events[:n], processor.domain.slots)
+        for n in (2, 3, 7, 14)
+    ]
     expected_actions = [processor.predict_next_with_tracker(t) for t in trackers]
     processor.graph_runner = _sequential(rasa_runner)
     try:
