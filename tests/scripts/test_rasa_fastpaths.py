@@ -8,6 +8,7 @@ made only for debug logs. The dialogue fast paths have their own tests
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 import numpy as np
@@ -179,3 +180,62 @@ def test_concrete_tf_function_gives_the_same_parses(agent, texts, monkeypatch):
     monkeypatch.setattr(models.RasaModel, "_rasa_predict", models.RasaModel._rasa_predict)
     rasa_fastpaths.install_concrete_tf_predict()
     assert _parses(agent, texts) == _parses(agent, texts) == expected  # built, then reused
+
+
+def test_endpoint_requests_share_one_kept_connection(monkeypatch):
+    """Rasa's action calls go over one kept connection, with Rasa's token, headers and
+    authentication, the body intact; a connection the server closed is replaced."""
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
+    rasa_fastpaths.install_kept_sessions()
+    seen = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        seen.append(
+            (
+                request.transport.get_extra_info("peername")[1],
+                await request.json(),
+                request.query.get("token"),
+                request.headers.get("X-Tenant"),
+                request.headers.get("Authorization", "").startswith("Basic "),
+            )
+        )
+        return web.json_response({"events": [], "responses": []})
+
+    async def run() -> list:
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        runner = web.AppRunner(app, keepalive_timeout=0.3)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        endpoint = EndpointConfig(
+            f"http://127.0.0.1:{port}/webhook",
+            token="t0k",
+            headers={"X-Tenant": "cs"},
+            basic_auth={"username": "rasa", "password": "pw"},
+        )
+        body = {"text": "查话费 <b>&</b> /x", "confidence": 0.912345678901234, "n": [1, None]}
+        try:
+            answers = [await endpoint.request(json=body, method="post") for _ in range(3)]
+            await asyncio.sleep(1.5)  # the server closes the idle connection
+            answers.append(await endpoint.request(json=body, method="post"))
+        finally:
+            await endpoint.__dict__["_fastpaths_session"][1].close()
+            await runner.cleanup()
+        assert answers == [{"events": [], "responses": []}] * 4
+        assert [s[1:] for s in seen] == [(body, "t0k", "cs", True)] * 4
+        return [s[0] for s in seen]
+
+    ports = asyncio.run(run())
+    assert len(set(ports[:3])) == 1  # one connection for the first three calls
+    assert ports[3] != ports[0]  # a new one after the server closed it
+
+
+def test_request_bodies_are_jsons_with_utf8_text():
+    body = {"text": '话費 </script> \u2028 \\ "', "x": 1e-7, "y": [True, None, 3]}
+    assert json.loads(rasa_fastpaths.json_dumps(body)) == body
+    assert "话費" in rasa_fastpaths.json_dumps(body)
