@@ -1,6 +1,6 @@
 """SQLiteStore: the default subscriber store, one SQLite file.
 
-Each public method opens its own connection (safe from any thread of the action server).
+Each thread of the action server keeps one connection; each public method runs on it.
 Every change runs inside one BEGIN IMMEDIATE … COMMIT; any exception rolls all of it back.
 ID numbers are kept only as salted PBKDF2 hashes (full number and last six), passwords as
 scrypt hashes; ticket text is escaped and the customer's number masked in display fields.
@@ -13,6 +13,7 @@ import logging
 import re
 import secrets
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
@@ -91,6 +92,7 @@ class SQLiteStore:
         self.path = Path(path)
         self.catalog_root = Path(catalog_root)
         self._id_hash_iterations = id_hash_iterations or hashing.ID_HASH_ITERATIONS
+        self._local = threading.local()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
@@ -104,11 +106,40 @@ class SQLiteStore:
         conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; fewer fsyncs per commit
         return conn
 
+    def _kept(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use and kept (a connection per call cost
+        a fifth of the action server's time)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    @contextmanager
+    def _use(self) -> Iterator[tuple[sqlite3.Connection, bool]]:
+        """(connection, kept?): the kept one, or a connection of its own while the kept one is
+        inside a transaction (a store call made during another one sees only committed data,
+        as it always has). A kept connection left inside a transaction is closed, not reused."""
+        kept = self._kept()
+        conn = self._connect() if kept.in_transaction else kept
+        try:
+            yield conn, conn is kept
+        finally:
+            if conn is not kept:
+                conn.close()
+            elif conn.in_transaction:  # COMMIT or ROLLBACK itself failed
+                self._local.conn = None
+                conn.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """Single statements, each seeing the latest committed data."""
+        with self._use() as (conn, _):
+            yield conn
+
     @contextmanager
     def _tx(self, write: bool = True) -> Iterator[sqlite3.Connection]:
         """One transaction: committed when the block ends, rolled back on any exception."""
-        conn = self._connect()
-        try:
+        with self._use() as (conn, _):
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield conn
@@ -116,8 +147,6 @@ class SQLiteStore:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
-        finally:
-            conn.close()
 
     @property
     def catalog(self) -> Catalog:
@@ -168,19 +197,13 @@ class SQLiteStore:
     # ------------------------------------------------------------------ subscribers
 
     def get_subscriber(self, phone: str) -> Subscriber | None:
-        conn = self._connect()
-        try:
+        with self._read() as conn:
             row = conn.execute("SELECT * FROM subscribers WHERE phone = ?", (phone,)).fetchone()
-        finally:
-            conn.close()
         return _subscriber(row) if row else None
 
     def count_subscribers(self) -> int:
-        conn = self._connect()
-        try:
+        with self._read() as conn:
             return conn.execute("SELECT COUNT(*) FROM subscribers").fetchone()[0]
-        finally:
-            conn.close()
 
     # ------------------------------------------------------------------ identity
 
@@ -188,13 +211,10 @@ class SQLiteStore:
         self, phone: str, *, id_last6: str | None = None, id_number: str | None = None
     ) -> bool:
         """True when every given value matches the stored hashes; False if none is given."""
-        conn = self._connect()
-        try:
+        with self._read() as conn:
             row = conn.execute(
                 "SELECT id_hash, id6_hash FROM subscribers WHERE phone = ?", (phone,)
             ).fetchone()
-        finally:
-            conn.close()
         return _identity_matches(row, id_last6, id_number)
 
     def _attempts(self, conn: sqlite3.Connection, phone: str, now: datetime) -> list[Attempt]:
@@ -332,13 +352,10 @@ class SQLiteStore:
         """Packages of the current month; counters start at 0 in a month with no data yet."""
         month = month_key(today.year, today.month)
         reset = next_month_first(today)
-        conn = self._connect()
-        try:
+        with self._read() as conn:
             rows = conn.execute(
                 "SELECT * FROM packages WHERE phone = ? ORDER BY position", (phone,)
             ).fetchall()
-        finally:
-            conn.close()
         return [
             Package(
                 name=r["name"],
@@ -353,15 +370,12 @@ class SQLiteStore:
 
     def usage_history(self, phone: str, months: int = 6) -> list[MonthlyUsage]:
         """Monthly data, voice and SMS use, newest first (for plan recommendations)."""
-        conn = self._connect()
-        try:
+        with self._read() as conn:
             rows = conn.execute(
                 "SELECT month, data_mb, voice_min, sms FROM usage_history WHERE phone = ?"
                 " ORDER BY month DESC LIMIT ?",
                 (phone, max(int(months), 0)),
             ).fetchall()
-        finally:
-            conn.close()
         return [MonthlyUsage(r["month"], r["data_mb"], r["voice_min"], r["sms"]) for r in rows]
 
     # ------------------------------------------------------------------ changes
@@ -468,13 +482,10 @@ class SQLiteStore:
         log.info("store.password.reset phone=%s", mask.phone(phone))
 
     def check_password(self, phone: str, password: str) -> bool:
-        conn = self._connect()
-        try:
+        with self._read() as conn:
             row = conn.execute(
                 "SELECT password_hash FROM subscribers WHERE phone = ?", (phone,)
             ).fetchone()
-        finally:
-            conn.close()
         return bool(row) and verify_secret(password, row["password_hash"])
 
     # ------------------------------------------------------------------ SMS
@@ -490,13 +501,10 @@ class SQLiteStore:
 
     def outbox(self, phone: str) -> list[Sms]:
         """SMS sent to `phone`, newest first."""
-        conn = self._connect()
-        try:
+        with self._read() as conn:
             rows = conn.execute(
                 "SELECT * FROM sms_outbox WHERE phone = ? ORDER BY id DESC", (phone,)
             ).fetchall()
-        finally:
-            conn.close()
         return [
             Sms(id=r["id"], phone=r["phone"], created_at=_dt(r["created_at"]), kind=r["kind"],
                 body=r["body"])
@@ -560,13 +568,10 @@ class SQLiteStore:
 
     def get_tickets(self, phone: str) -> list[Ticket]:
         """Tickets of `phone`, newest first."""
-        conn = self._connect()
-        try:
+        with self._read() as conn:
             rows = conn.execute(
                 "SELECT * FROM tickets WHERE phone = ? ORDER BY seq DESC", (phone,)
             ).fetchall()
-        finally:
-            conn.close()
         return [
             Ticket(id=r["id"], kind=r["kind"], category=r["category"], severity=r["severity"],
                    description=r["description"], customer=r["customer"], status=r["status"],
@@ -592,11 +597,8 @@ class SQLiteStore:
             sql += " AND city = ?"
             params.append(city)
         sql += " ORDER BY expected_restore_at IS NULL, expected_restore_at, id LIMIT 1"
-        conn = self._connect()
-        try:
+        with self._read() as conn:
             row = conn.execute(sql, params).fetchone()
-        finally:
-            conn.close()
         return _outage(row) if row else None
 
     def attach_outage_report(

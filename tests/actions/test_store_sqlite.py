@@ -276,3 +276,36 @@ def test_open_store_creates_and_fills_on_first_use(tmp_path, catalog_root, monke
     expected = len(generate(load_catalog(catalog_root).plans, date.today()))
     assert store.count_subscribers() == expected >= 500
     assert open_store(settings).count_subscribers() == expected
+
+
+def test_each_thread_keeps_one_connection(store):
+    import threading
+
+    first = store._kept()
+    store.get_subscriber(DEMO_SUBSCRIBERS[0].phone)
+    store.get_bills(DEMO_SUBSCRIBERS[0].phone)
+    assert store._kept() is first
+    other = []
+    thread = threading.Thread(target=lambda: other.append(store._kept()))
+    thread.start()
+    thread.join()
+    assert other[0] is not first
+
+
+def test_a_call_inside_a_transaction_sees_only_committed_data(store):
+    phone = DEMO_SUBSCRIBERS[0].phone
+    before = store.get_subscriber(phone).balance
+    with store._tx() as conn:
+        conn.execute("UPDATE subscribers SET balance = balance + 100 WHERE phone = ?", (phone,))
+        assert store.get_subscriber(phone).balance == before  # not yet committed
+    assert store.get_subscriber(phone).balance == before + 100
+
+
+def test_a_connection_left_in_a_transaction_is_not_reused(store):
+    with store._use() as (conn, kept):
+        assert kept
+        conn.execute("BEGIN")  # as if COMMIT had failed
+    assert store._kept() is not conn
+    store.get_subscriber(DEMO_SUBSCRIBERS[0].phone)  # works on the new one
+    with pytest.raises(sqlite3.ProgrammingError):
+        conn.execute("SELECT 1")  # closed
