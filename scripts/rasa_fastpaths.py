@@ -11,12 +11,17 @@ performance section) showed these costs, none of them the work itself:
   conversation into states several times and checked every rule against it;
   `scripts.dialogue_fastpaths` keeps the replay per tracker and across turns, and looks rules up
   by the conversation's last action.
+- **Connections to the action server.** Rasa opened a new client session, so a new TCP
+  connection for the action server to accept, for every action call (two or three a turn).
+  `install_kept_sessions` keeps one session per endpoint, its connections kept while in use,
+  and encodes request bodies (the whole tracker) with ujson.
 - **Copies for debug logs.** Rasa deep-copies states, events and parse data to pass them to
   `structlogger.debug(...)`, even when debug logging is off and the call does nothing. Those
   copies are skipped when the configured logger drops debug events.
 - **Calling DIET's TensorFlow function.** The polymorphic `tf.function` re-checks its inputs
   against its signature on every call; its one concrete function (the signature is fixed) is
-  called directly. TensorFlow runs on one thread (`TF_THREADS`).
+  called directly, with the batch flattened and converted here (`FlatCall`). TensorFlow runs on
+  one thread (`TF_THREADS`).
 - **Joining sparse features.** Each featurizer's matrix is appended to the previous ones with
   `scipy.sparse.hstack`, built for grids of blocks; `hstack_coo` joins two side by side.
 
@@ -166,6 +171,39 @@ def install_debug_copies_only_when_logged() -> None:
         module.copy = shim  # type: ignore[attr-defined]
 
 
+class FlatCall:
+    """A concrete TensorFlow function called with its inputs flattened and converted here.
+
+    Calling it with the structured batch makes TensorFlow flatten the batch against the input
+    signature, convert each array and check structure and types again on every call (about
+    1.5 ms of a parse); here the signature is flattened once and each array converted as
+    TensorFlow converts it (`convert_to_tensor` with the spec's dtype as hint). Inputs that do
+    not fit the signature exactly go through the structured call, with TensorFlow's errors."""
+
+    def __init__(self, concrete: Any) -> None:
+        import tensorflow as tf
+
+        self.concrete = concrete
+        self.specs = tf.nest.flatten(concrete.structured_input_signature, expand_composites=True)
+
+    def __call__(self, batch_in: Any) -> Any:
+        import numpy as np
+        import tensorflow as tf
+
+        values = tf.nest.flatten(((batch_in,), {}), expand_composites=True)
+        if len(values) == len(self.specs) and all(isinstance(v, np.ndarray) for v in values):
+            tensors = [
+                tf.convert_to_tensor(value, dtype_hint=spec.dtype)
+                for value, spec in zip(values, self.specs, strict=True)
+            ]
+            if all(
+                isinstance(spec, tf.TensorSpec) and spec.is_compatible_with(tensor)
+                for tensor, spec in zip(tensors, self.specs, strict=True)
+            ):
+                return self.concrete._call_flat(tensors, self.concrete.captured_inputs)
+        return self.concrete(batch_in)
+
+
 def install_concrete_tf_predict() -> None:
     from rasa.utils.tensorflow import models
 
@@ -177,7 +215,9 @@ def install_concrete_tf_predict() -> None:
             outputs = rasa_predict(self, batch_in)  # prepares the model, builds the tf.function
             if self._tf_predict_step is not None and not self._run_eagerly:
                 # not through setattr: Keras would track it as part of the model
-                self.__dict__["_fastpaths_concrete"] = self._tf_predict_step.get_concrete_function()
+                self.__dict__["_fastpaths_concrete"] = FlatCall(
+                    self._tf_predict_step.get_concrete_function()
+                )
             return outputs
         outputs = models.tf_utils.sync_to_numpy_or_python_type(concrete(batch_in))
         if models.DIAGNOSTIC_DATA in outputs:

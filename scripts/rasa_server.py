@@ -18,9 +18,11 @@ the dialogue policies), and every full collection walked all of them while a cus
 Once the model is loaded, `gc.freeze()` moves those objects out of the collector's sight; what a
 turn allocates is still collected as usual.
 
-Fourth, `scripts.rasa_fastpaths`: the graph run without dask, the dialogue states remembered
-within a prediction, no copies for debug logs that are dropped, DIET's TensorFlow function called
-without re-checking its inputs and on one thread, and sparse features joined without `bmat`.
+Fourth, `scripts.rasa_fastpaths`: the graph run without dask, the dialogue states kept per
+conversation and rules looked up by the last action (`scripts.dialogue_fastpaths`), one kept
+connection to the action server, no copies for debug logs that are dropped, DIET's TensorFlow
+function called without re-checking its inputs and on one thread, and sparse features joined
+without `bmat`.
 
 Everything else is Rasa's command line unchanged:
 
