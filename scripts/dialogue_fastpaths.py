@@ -33,7 +33,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
+from rasa.core.policies.rule_policy import SHOULD_NOT_BE_SET
+from rasa.shared.core.constants import PREVIOUS_ACTION
 from rasa.shared.core.events import ActionExecuted
+from rasa.shared.nlu.constants import ACTION_NAME
 
 
 def _states_key(
@@ -112,6 +115,15 @@ class StatesReplay:
         self.answered = (version, states)
         return states
 
+    def take_over(self, applied: list[Any]) -> bool:
+        """Refer to `applied` (the same events as those replayed, as new objects) from now on;
+        False when it is shorter than what was replayed."""
+        if len(self.applied) > len(applied):
+            return False
+        self.applied = applied[: len(self.applied)]
+        self.answered = None
+        return True
+
     def _take(self, states: list[dict[str, Any]], hide_rule_turn: bool) -> None:
         """One step of `Domain.states_for_tracker_history` on the tracker replayed so far."""
         domain, tr = self.domain, self.replayed
@@ -166,16 +178,9 @@ KEPT_CONVERSATIONS = 2000
 
 def _moved_replays(replays: dict[Any, StatesReplay], tracker: Any) -> dict[Any, StatesReplay]:
     """`replays` taken over by `tracker`, whose events are, one for one, the events they replayed
-    read back from the store: each replay now refers to the new event objects."""
+    read back from the store."""
     applied = tracker.applied_events()
-    moved = {}
-    for key, replay in replays.items():
-        if len(replay.applied) > len(applied):
-            continue
-        replay.applied = applied[: len(replay.applied)]
-        replay.answered = None
-        moved[key] = replay
-    return moved
+    return {key: replay for key, replay in replays.items() if replay.take_over(applied)}
 
 
 def install_kept_replays() -> None:
@@ -250,10 +255,6 @@ class RuleIndex:
 
 def _action_name(state: dict[str, Any]) -> str | None:
     """The previous action's name a state insists on, if any."""
-    from rasa.core.policies.rule_policy import SHOULD_NOT_BE_SET
-    from rasa.shared.core.constants import PREVIOUS_ACTION
-    from rasa.shared.nlu.constants import ACTION_NAME
-
     name = (state.get(PREVIOUS_ACTION) or {}).get(ACTION_NAME)
     return name if isinstance(name, str) and name and name != SHOULD_NOT_BE_SET else None
 

@@ -181,25 +181,26 @@ class FlatCall:
     not fit the signature exactly go through the structured call, with TensorFlow's errors."""
 
     def __init__(self, concrete: Any) -> None:
-        import tensorflow as tf
-
-        self.concrete = concrete
-        self.specs = tf.nest.flatten(concrete.structured_input_signature, expand_composites=True)
-
-    def __call__(self, batch_in: Any) -> Any:
         import numpy as np
         import tensorflow as tf
 
+        self.concrete, self.tf, self.ndarray = concrete, tf, np.ndarray
+        specs = tf.nest.flatten(concrete.structured_input_signature, expand_composites=True)
+        self.specs = specs if all(isinstance(s, tf.TensorSpec) for s in specs) else None
+
+    def __call__(self, batch_in: Any) -> Any:
+        tf, specs = self.tf, self.specs
         values = tf.nest.flatten(((batch_in,), {}), expand_composites=True)
-        if len(values) == len(self.specs) and all(isinstance(v, np.ndarray) for v in values):
+        if (
+            specs is not None
+            and len(values) == len(specs)
+            and all(isinstance(v, self.ndarray) for v in values)
+        ):
             tensors = [
                 tf.convert_to_tensor(value, dtype_hint=spec.dtype)
-                for value, spec in zip(values, self.specs, strict=True)
+                for value, spec in zip(values, specs, strict=True)
             ]
-            if all(
-                isinstance(spec, tf.TensorSpec) and spec.is_compatible_with(tensor)
-                for tensor, spec in zip(tensors, self.specs, strict=True)
-            ):
+            if all(spec.is_compatible_with(t) for t, spec in zip(tensors, specs, strict=True)):
                 return self.concrete._call_flat(tensors, self.concrete.captured_inputs)
         return self.concrete(batch_in)
 

@@ -115,14 +115,15 @@ class SQLiteStore:
         return conn
 
     @contextmanager
-    def _use(self) -> Iterator[tuple[sqlite3.Connection, bool]]:
-        """(connection, kept?): the kept one, or a connection of its own while the kept one is
-        inside a transaction (a store call made during another one sees only committed data,
-        as it always has). A kept connection left inside a transaction is closed, not reused."""
+    def _use(self) -> Iterator[sqlite3.Connection]:
+        """The kept connection, or one of its own while the kept one is inside a transaction (a
+        store call made during another one sees only committed data, as it always has). A kept
+        connection left inside a transaction is closed, not reused. Outside `_tx`, each
+        statement sees the latest committed data."""
         kept = self._kept()
         conn = self._connect() if kept.in_transaction else kept
         try:
-            yield conn, conn is kept
+            yield conn
         finally:
             if conn is not kept:
                 conn.close()
@@ -131,15 +132,9 @@ class SQLiteStore:
                 conn.close()
 
     @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        """Single statements, each seeing the latest committed data."""
-        with self._use() as (conn, _):
-            yield conn
-
-    @contextmanager
     def _tx(self, write: bool = True) -> Iterator[sqlite3.Connection]:
         """One transaction: committed when the block ends, rolled back on any exception."""
-        with self._use() as (conn, _):
+        with self._use() as conn:
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield conn
@@ -197,12 +192,12 @@ class SQLiteStore:
     # ------------------------------------------------------------------ subscribers
 
     def get_subscriber(self, phone: str) -> Subscriber | None:
-        with self._read() as conn:
+        with self._use() as conn:
             row = conn.execute("SELECT * FROM subscribers WHERE phone = ?", (phone,)).fetchone()
         return _subscriber(row) if row else None
 
     def count_subscribers(self) -> int:
-        with self._read() as conn:
+        with self._use() as conn:
             return conn.execute("SELECT COUNT(*) FROM subscribers").fetchone()[0]
 
     # ------------------------------------------------------------------ identity
@@ -211,7 +206,7 @@ class SQLiteStore:
         self, phone: str, *, id_last6: str | None = None, id_number: str | None = None
     ) -> bool:
         """True when every given value matches the stored hashes; False if none is given."""
-        with self._read() as conn:
+        with self._use() as conn:
             row = conn.execute(
                 "SELECT id_hash, id6_hash FROM subscribers WHERE phone = ?", (phone,)
             ).fetchone()
@@ -352,7 +347,7 @@ class SQLiteStore:
         """Packages of the current month; counters start at 0 in a month with no data yet."""
         month = month_key(today.year, today.month)
         reset = next_month_first(today)
-        with self._read() as conn:
+        with self._use() as conn:
             rows = conn.execute(
                 "SELECT * FROM packages WHERE phone = ? ORDER BY position", (phone,)
             ).fetchall()
@@ -370,7 +365,7 @@ class SQLiteStore:
 
     def usage_history(self, phone: str, months: int = 6) -> list[MonthlyUsage]:
         """Monthly data, voice and SMS use, newest first (for plan recommendations)."""
-        with self._read() as conn:
+        with self._use() as conn:
             rows = conn.execute(
                 "SELECT month, data_mb, voice_min, sms FROM usage_history WHERE phone = ?"
                 " ORDER BY month DESC LIMIT ?",
@@ -482,7 +477,7 @@ class SQLiteStore:
         log.info("store.password.reset phone=%s", mask.phone(phone))
 
     def check_password(self, phone: str, password: str) -> bool:
-        with self._read() as conn:
+        with self._use() as conn:
             row = conn.execute(
                 "SELECT password_hash FROM subscribers WHERE phone = ?", (phone,)
             ).fetchone()
@@ -501,7 +496,7 @@ class SQLiteStore:
 
     def outbox(self, phone: str) -> list[Sms]:
         """SMS sent to `phone`, newest first."""
-        with self._read() as conn:
+        with self._use() as conn:
             rows = conn.execute(
                 "SELECT * FROM sms_outbox WHERE phone = ? ORDER BY id DESC", (phone,)
             ).fetchall()
@@ -568,7 +563,7 @@ class SQLiteStore:
 
     def get_tickets(self, phone: str) -> list[Ticket]:
         """Tickets of `phone`, newest first."""
-        with self._read() as conn:
+        with self._use() as conn:
             rows = conn.execute(
                 "SELECT * FROM tickets WHERE phone = ? ORDER BY seq DESC", (phone,)
             ).fetchall()
@@ -597,7 +592,7 @@ class SQLiteStore:
             sql += " AND city = ?"
             params.append(city)
         sql += " ORDER BY expected_restore_at IS NULL, expected_restore_at, id LIMIT 1"
-        with self._read() as conn:
+        with self._use() as conn:
             row = conn.execute(sql, params).fetchone()
         return _outage(row) if row else None
 
