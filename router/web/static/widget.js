@@ -169,6 +169,8 @@
       try { window.localStorage.setItem(STORE_KEY, conversationId); } catch (e) { /* ignore */ }
       panel.setAttribute("data-conversation", conversationId);
       showState(ev.state);
+      // connected means the conversation is known, not just that the socket opened
+      panel.setAttribute("data-connected", "true");
     } else if (ev.type === "message") {
       addMessage(ev);
       if (ev.sender !== "customer") typing.textContent = "";
@@ -189,7 +191,6 @@
     socket = new WebSocket(url.toString());
     socket.addEventListener("open", function () {
       retry = 0;
-      panel.setAttribute("data-connected", "true");
       while (outbox.length) socket.send(outbox.shift());
     });
     socket.addEventListener("message", function (e) {
