@@ -12,9 +12,12 @@ from telecom.money import yuan
 
 __all__ = [
     "DATA_OVERAGE_FEN_PER_GB",
+    "PLAN_PACKAGE_PREFIX",
     "VOICE_OVERAGE_FEN_PER_MIN",
+    "Allowance",
     "Recommendation",
     "UsageProfile",
+    "allowances",
     "effective_date",
     "estimated_monthly_cost",
     "price_difference",
@@ -25,6 +28,28 @@ __all__ = [
 DATA_OVERAGE_FEN_PER_GB = 500  # 5元/GB
 VOICE_OVERAGE_FEN_PER_MIN = 15  # 0.15元/分钟
 HEADROOM = 1.15  # recommend plans with ~15 % room above average use
+PLAN_PACKAGE_PREFIX = "套餐内"  # packages named so come with the plan; others are add-ons
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """One package a plan includes every month."""
+
+    name: str
+    kind: str  # data | voice | sms
+    total: int
+    unit: str
+
+
+def allowances(plan: Plan) -> list[Allowance]:
+    """The packages `plan` includes each month: data, voice, and SMS when it has any."""
+    included = [
+        Allowance(f"{PLAN_PACKAGE_PREFIX}通用流量", "data", plan.data_mb, "MB"),
+        Allowance(f"{PLAN_PACKAGE_PREFIX}国内通话", "voice", plan.voice_min, "分钟"),
+    ]
+    if plan.sms:
+        included.append(Allowance(f"{PLAN_PACKAGE_PREFIX}短信", "sms", plan.sms, "条"))
+    return included
 
 
 @dataclass(frozen=True)

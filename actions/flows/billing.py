@@ -22,7 +22,7 @@ class ActionAnswerBalance(common.VerifiedAction):
                 text=replies.bill_reply(phone, month, store.get_bill(phone, month))
             )
         else:
-            sub = store.get_subscriber(phone)
+            sub = store.get_subscriber(phone, today)
             charges = store.month_to_date(phone, today)
             dispatcher.utter_message(
                 text=replies.balance_reply(phone, sub.balance, sub.status, charges)

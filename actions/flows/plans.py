@@ -37,7 +37,7 @@ class ActionAnswerPlan(common.VerifiedAction):
 
     def answer(self, dispatcher, tracker, phone):
         store = common.store()
-        sub = store.get_subscriber(phone)
+        sub = store.get_subscriber(phone, common.today())
         plan = store.get_plan(sub.plan_code)
         pending = store.get_plan(sub.pending_plan_code) if sub.pending_plan_code else None
         dispatcher.utter_message(
@@ -58,7 +58,7 @@ class ValidatePlanChangeForm(FormValidationAction):
             )
             return {"target_plan": None}
         phone = common.verified_phone(tracker)
-        sub = common.store().get_subscriber(phone) if phone else None
+        sub = common.store().get_subscriber(phone, common.today()) if phone else None
         if sub is not None and sub.plan_code == plan.code:
             dispatcher.utter_message(
                 text=f"您现在用的就是{plan.name}，不需要变更。想换成其他套餐吗？"
@@ -80,7 +80,7 @@ class ActionAskTargetPlan(Action):
     async def run(self, dispatcher, tracker, domain):
         phone = common.verified_phone(tracker)
         store = common.store()
-        sub = store.get_subscriber(phone) if phone else None
+        sub = store.get_subscriber(phone, common.today()) if phone else None
         current = store.get_plan(sub.plan_code) if sub else None
         if current is None:
             dispatcher.utter_message(text="请问您想换成哪个套餐？")
@@ -112,7 +112,7 @@ class ActionAskPlanConfirmed(Action):
     async def run(self, dispatcher, tracker, domain):
         phone = common.verified_phone(tracker)
         store = common.store()
-        sub = store.get_subscriber(phone) if phone else None
+        sub = store.get_subscriber(phone, common.today()) if phone else None
         target = store.get_plan(tracker.get_slot("target_plan") or "")
         if sub is None or target is None:
             dispatcher.utter_message(text="请问您想换成哪个套餐？")

@@ -36,7 +36,7 @@ def resolve_destinations(text: str | None) -> list:
 
 def _subscriber(tracker):
     phone = common.verified_phone(tracker)
-    return phone, (common.store().get_subscriber(phone) if phone else None)
+    return phone, (common.store().get_subscriber(phone, common.today()) if phone else None)
 
 
 def _quote(tracker) -> str:

@@ -77,7 +77,7 @@ def fault_area(tracker, parsed: dict, phone: str | None) -> tuple[str | None, st
         or _entity(parsed, "area")
         or _entity(tracker.latest_message or {}, "area")
     )
-    subscriber = common.store().get_subscriber(phone) if phone else None
+    subscriber = common.store().get_subscriber(phone, common.today()) if phone else None
     if area:
         if subscriber and (subscriber.district in area or area in subscriber.district):
             return subscriber.city, subscriber.district

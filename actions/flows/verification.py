@@ -106,7 +106,7 @@ class ValidateVerificationForm(FormValidationAction):
                 text="抱歉，没能识别出手机号码。请输入11位手机号，例如 138 0013 8000。"
             )
             return {"phone_number": None}
-        if common.store().get_subscriber(phone) is None:
+        if common.store().get_subscriber(phone, common.today()) is None:
             dispatcher.utter_message(
                 text=f"抱歉，号码 {mask.phone(phone)} 不是我们的用户号码，无法查询。"
                 "请核对后重新输入本网手机号码，或回复“取消”。"

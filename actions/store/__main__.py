@@ -1,17 +1,21 @@
-"""python -m actions.store demo | init [--force]
+"""python -m actions.store demo | init [--force] | apply-due [--date YYYY-MM-DD]
 
-demo  print the demo subscribers (phone, name, ID last 6, plan, what to try)
-init  create and fill the database at ASSISTANT_DB_PATH (--force: regenerate)
+demo       print the demo subscribers (phone, name, ID last 6, plan, what to try)
+init       create and fill the database at ASSISTANT_DB_PATH (--force: regenerate)
+apply-due  apply every plan change effective by today in China (or --date), e.g. from a
+           daily job; the assistant also applies a customer's due change when it reads it
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date, datetime
 
 from actions.settings import load_settings
 from actions.store.generate import DEMO_SUBSCRIBERS
-from actions.store.sqlite import SQLiteStore
+from actions.store.sqlite import BEIJING, SQLiteStore
+from telecom import mask
 
 
 def demo_lines() -> list[str]:
@@ -38,6 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("demo", help="print the demo subscribers")
     init = sub.add_parser("init", help="create and fill the database")
     init.add_argument("--force", action="store_true", help="regenerate an existing database")
+    due = sub.add_parser("apply-due", help="apply the plan changes that are due")
+    due.add_argument(
+        "--date",
+        type=date.fromisoformat,
+        default=None,
+        help="apply what is effective by this date (default: today in China)",
+    )
     args = parser.parse_args(argv)
 
     if args.command == "demo":
@@ -46,6 +57,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     settings = load_settings()
     store = SQLiteStore(settings.db_path, settings.catalog_root)
+    if args.command == "apply-due":
+        store.initialise()  # creates the store, or brings an older one up to date
+        today = args.date or datetime.now(BEIJING).date()
+        changes = store.apply_due_plan_changes(today)
+        for change in changes:
+            print(f"{mask.phone(change.phone)}  {change.from_plan} -> {change.to_plan}")
+        print(f"{len(changes)} plan change(s) applied, effective by {today:%Y-%m-%d}")
+        return 0
     created = store.initialise(force=args.force)
     state = "created" if created else "already present"
     print(f"{settings.db_path}: {state}, {store.count_subscribers()} subscribers")

@@ -151,7 +151,7 @@ class PlanChange:
     to_plan: str
     effective: date
     requested_at: datetime
-    status: str  # scheduled | superseded
+    status: str  # scheduled | superseded | applied
 
 
 @dataclass(frozen=True)
@@ -201,7 +201,7 @@ class VerificationResult:
 
 
 class SubscriberStore(Protocol):
-    def get_subscriber(self, phone: str) -> Subscriber | None: ...
+    def get_subscriber(self, phone: str, today: date | None = None) -> Subscriber | None: ...
 
     def check_identity(
         self, phone: str, *, id_last6: str | None = None, id_number: str | None = None
@@ -237,6 +237,10 @@ class SubscriberStore(Protocol):
     def change_plan(
         self, phone: str, plan_code: str, effective: date, now: datetime | None = None
     ) -> PlanChange: ...
+
+    def apply_due_plan_changes(
+        self, today: date, now: datetime | None = None, phone: str | None = None
+    ) -> list[PlanChange]: ...
 
     def find_destination(self, text: str) -> Destination | None: ...
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
+from actions.plans import allowances
 from actions.store.base import Bill, BillItem, Charges, MonthlyUsage, Package
 from telecom.catalog import Plan
 from telecom.dates import add_months, month_key, next_month_first
@@ -308,22 +309,15 @@ def _record(
     )
     reset = next_month_first(today)
     elapsed = today.day / calendar.monthrange(today.year, today.month)[1]
-    voice_used = min(int(plan.voice_min * rng.uniform(0.1, 0.9) * elapsed), plan.voice_min)
-    packages = [
-        Package(
-            "套餐内通用流量",
-            "data",
-            min(int(plan.data_mb * data_ratio), plan.data_mb),
-            plan.data_mb,
-            "MB",
-            reset,
-        ),
-        Package("套餐内国内通话", "voice", voice_used, plan.voice_min, "分钟", reset),
-    ]
+    used = {
+        "data": min(int(plan.data_mb * data_ratio), plan.data_mb),
+        "voice": min(int(plan.voice_min * rng.uniform(0.1, 0.9) * elapsed), plan.voice_min),
+    }
     if plan.sms:
-        packages.append(
-            Package("套餐内短信", "sms", int(plan.sms * rng.uniform(0, 0.3)), plan.sms, "条", reset)
-        )
+        used["sms"] = int(plan.sms * rng.uniform(0, 0.3))
+    packages = [
+        Package(a.name, a.kind, used[a.kind], a.total, a.unit, reset) for a in allowances(plan)
+    ]
     mtd_items = [BillItem("月租", plan.monthly_fee)]
     if heavy_user > 1 and rng.random() < 0.5:
         packages.append(

@@ -1,6 +1,8 @@
 """The SQLite schema of the subscriber store (applied by SQLiteStore.initialise)."""
 
-__all__ = ["DATA_TABLES", "SCHEMA"]
+import sqlite3
+
+__all__ = ["DATA_TABLES", "SCHEMA", "migrate"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -71,7 +73,7 @@ CREATE TABLE IF NOT EXISTS plan_changes (
     to_plan TEXT NOT NULL,
     effective TEXT NOT NULL,
     requested_at TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('scheduled', 'superseded'))
+    status TEXT NOT NULL CHECK (status IN ('scheduled', 'superseded', 'applied'))
 );
 CREATE INDEX IF NOT EXISTS plan_changes_phone ON plan_changes (phone);
 CREATE TABLE IF NOT EXISTS roaming_events (
@@ -129,3 +131,31 @@ DATA_TABLES = (
     "roaming_events", "sms_outbox", "tickets", "outages", "verification_attempts", "subscribers",
     "meta",
 )  # fmt: skip
+
+
+def _table_sql(name: str) -> str:
+    start = SCHEMA.index(f"CREATE TABLE IF NOT EXISTS {name} (")
+    return SCHEMA[start : SCHEMA.index(");", start) + 2]
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Bring a store made by an earlier version up to SCHEMA, in one transaction; returns
+    what was done. SQLite cannot change a CHECK constraint, so such a table is rebuilt."""
+    done = []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        (sql,) = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'plan_changes'"
+        ).fetchone()
+        if "'applied'" not in sql:  # before plan changes were applied on their date
+            conn.execute("ALTER TABLE plan_changes RENAME TO plan_changes_old")
+            conn.execute(_table_sql("plan_changes"))
+            conn.execute("INSERT INTO plan_changes SELECT * FROM plan_changes_old")
+            conn.execute("DROP TABLE plan_changes_old")
+            conn.execute("CREATE INDEX IF NOT EXISTS plan_changes_phone ON plan_changes (phone)")
+            done.append("plan_changes: status may be 'applied'")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return done

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from actions.store import hashing
+from actions.store import hashing, plan_changes
 from actions.store.base import (
     OUTAGE_SERVICES,
     TICKET_KINDS,
@@ -45,7 +45,8 @@ from actions.store.base import (
 from actions.store.fill import insert_outages, insert_records
 from actions.store.generate import DEFAULT_COUNT, SEED, generate, generate_outages
 from actions.store.hashing import DUMMY_HASH, hash_password, verify_secret
-from actions.store.schema import DATA_TABLES, SCHEMA
+from actions.store.rows import from_ts, queue_sms, to_ts, utcnow
+from actions.store.schema import DATA_TABLES, SCHEMA, migrate
 from actions.verification import ATTEMPT_WINDOW, Attempt, evaluate
 from telecom import mask
 from telecom.catalog import Catalog, Destination, Plan, RoamingTariff, load_catalog
@@ -60,23 +61,6 @@ SEVERITIES = ("minor", "moderate", "major")
 DESCRIPTION_MAX = 2000
 SHORT_FIELD_MAX = 64
 _MOBILE = re.compile(r"1[3-9]\d{9}")
-
-
-# ------------------------------------------------------------------------------------ times
-
-
-def _ts(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise InvalidInput("times must be timezone-aware")
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _dt(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(timezone.utc)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class SQLiteStore:
@@ -166,6 +150,8 @@ class SQLiteStore:
         try:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(SCHEMA)
+            for step in migrate(conn):
+                log.info("store.migrated %s", step)
         finally:
             conn.close()
         today = today or datetime.now(BEIJING).date()
@@ -191,9 +177,13 @@ class SQLiteStore:
 
     # ------------------------------------------------------------------ subscribers
 
-    def get_subscriber(self, phone: str) -> Subscriber | None:
+    def get_subscriber(self, phone: str, today: date | None = None) -> Subscriber | None:
+        """The subscriber; with `today`, after applying a plan change due by then."""
         with self._use() as conn:
             row = conn.execute("SELECT * FROM subscribers WHERE phone = ?", (phone,)).fetchone()
+        if row and today and plan_changes.is_due(row["pending_effective"], today):
+            self.apply_due_plan_changes(today, phone=phone)
+            return self.get_subscriber(phone)
         return _subscriber(row) if row else None
 
     def count_subscribers(self) -> int:
@@ -216,9 +206,9 @@ class SQLiteStore:
         rows = conn.execute(
             "SELECT at, success FROM verification_attempts WHERE phone = ? AND at >= ?"
             " ORDER BY at, id",
-            (phone, _ts(now - ATTEMPT_WINDOW)),
+            (phone, to_ts(now - ATTEMPT_WINDOW)),
         ).fetchall()
-        return [Attempt(at=_dt(r["at"]), success=bool(r["success"])) for r in rows]
+        return [Attempt(at=from_ts(r["at"]), success=bool(r["success"])) for r in rows]
 
     def verification_lock(self, phone: str, now: datetime) -> datetime | None:
         with self._tx(write=False) as conn:
@@ -229,7 +219,7 @@ class SQLiteStore:
         with self._tx() as conn:
             conn.execute(
                 "INSERT INTO verification_attempts (phone, success, at) VALUES (?, ?, ?)",
-                (phone, int(success), _ts(now)),
+                (phone, int(success), to_ts(now)),
             )
             state = evaluate(self._attempts(conn, phone, now), now)
         if state.locked_until:
@@ -258,7 +248,7 @@ class SQLiteStore:
             ok = _identity_matches(row, id_last6, id_number)
             conn.execute(
                 "INSERT INTO verification_attempts (phone, success, at) VALUES (?, ?, ?)",
-                (phone, int(ok), _ts(now)),
+                (phone, int(ok), to_ts(now)),
             )
             state = evaluate(self._attempts(conn, phone, now), now)
         log.info(
@@ -325,6 +315,7 @@ class SQLiteStore:
 
     def month_to_date(self, phone: str, today: date) -> Charges:
         """This month's charges so far; NoSuchSubscriber for an unknown number."""
+        self._apply_if_due(phone, today)
         month = month_key(today.year, today.month)
         with self._tx(write=False) as conn:
             sub = conn.execute(
@@ -345,6 +336,7 @@ class SQLiteStore:
 
     def get_usage(self, phone: str, today: date) -> list[Package]:
         """Packages of the current month; counters start at 0 in a month with no data yet."""
+        self._apply_if_due(phone, today)
         month = month_key(today.year, today.month)
         reset = next_month_first(today)
         with self._use() as conn:
@@ -382,7 +374,7 @@ class SQLiteStore:
 
         Raises NoSuchSubscriber, NoSuchPlan, or SamePlan (already the plan, or already scheduled).
         """
-        now = now or _utcnow()
+        now = now or utcnow()
         plan = self.get_plan(plan_code)
         if plan is None:
             raise NoSuchPlan("unknown plan code")
@@ -394,38 +386,26 @@ class SQLiteStore:
                 raise NoSuchSubscriber("no such subscriber")
             if plan_code in (row["plan_code"], row["pending_plan_code"]):
                 raise SamePlan("already the current or scheduled plan")
-            conn.execute(
-                "UPDATE plan_changes SET status = 'superseded'"
-                " WHERE phone = ? AND status = 'scheduled'",
-                (phone,),
-            )
-            cursor = conn.execute(
-                "INSERT INTO plan_changes"
-                " (phone, from_plan, to_plan, effective, requested_at, status)"
-                " VALUES (?, ?, ?, ?, ?, 'scheduled')",
-                (phone, row["plan_code"], plan_code, effective.isoformat(), _ts(now)),
-            )
-            conn.execute(
-                "UPDATE subscribers SET pending_plan_code = ?, pending_effective = ?"
-                " WHERE phone = ?",
-                (plan_code, effective.isoformat(), phone),
-            )
-            self._queue_sms(
-                conn, phone, "plan_change",
-                f"【客服通知】您已成功预约变更为{plan.name}，将于{effective:%Y年%m月%d日}生效。",
-                now,
-            )  # fmt: skip
-            change = PlanChange(
-                id=cursor.lastrowid,
-                phone=phone,
-                from_plan=row["plan_code"],
-                to_plan=plan_code,
-                effective=effective,
-                requested_at=now.astimezone(timezone.utc),
-                status="scheduled",
-            )
+            change = plan_changes.schedule(conn, phone, row["plan_code"], plan, effective, now)
         log.info("store.plan_change.scheduled phone=%s to=%s", mask.phone(phone), plan_code)
         return change
+
+    def apply_due_plan_changes(
+        self, today: date, now: datetime | None = None, phone: str | None = None
+    ) -> list[PlanChange]:
+        """Apply, in one transaction, every scheduled change effective by `today` (only
+        `phone`'s when given): the plan, its monthly packages, and an SMS."""
+        with self._tx() as conn:
+            return plan_changes.apply_due(conn, self.catalog, today, now or utcnow(), phone)
+
+    def _apply_if_due(self, phone: str, today: date) -> None:
+        """Apply `phone`'s scheduled change when its date has come (a read when it has not)."""
+        with self._use() as conn:
+            row = conn.execute(
+                "SELECT pending_effective FROM subscribers WHERE phone = ?", (phone,)
+            ).fetchone()
+        if row and plan_changes.is_due(row["pending_effective"], today):
+            self.apply_due_plan_changes(today, phone=phone)
 
     def set_roaming(self, phone: str, active: bool, now: datetime) -> None:
         """Turn international roaming on or off (no-op if already so, nothing recorded then).
@@ -447,10 +427,10 @@ class SQLiteStore:
             )
             conn.execute(
                 "INSERT INTO roaming_events (phone, active, at) VALUES (?, ?, ?)",
-                (phone, int(active), _ts(now)),
+                (phone, int(active), to_ts(now)),
             )
             text = "已开通国际漫游，出境后按目的地资费计费。" if active else "已关闭国际漫游。"
-            self._queue_sms(conn, phone, "roaming", f"【客服通知】您的号码{text}", now)
+            queue_sms(conn, phone, "roaming", f"【客服通知】您的号码{text}", now)
         log.info("store.roaming.%s phone=%s", "on" if active else "off", mask.phone(phone))
 
     def reset_password(self, phone: str, now: datetime) -> None:
@@ -463,11 +443,11 @@ class SQLiteStore:
         with self._tx() as conn:
             updated = conn.execute(
                 "UPDATE subscribers SET password_hash = ?, password_changed_at = ? WHERE phone = ?",
-                (hashed, _ts(now), phone),
+                (hashed, to_ts(now), phone),
             ).rowcount
             if not updated:
                 raise NoSuchSubscriber("no such subscriber")
-            self._queue_sms(
+            queue_sms(
                 conn, phone, "password_reset",
                 f"【客服通知】您的服务密码已重置，临时密码为{password}，请尽快登录修改。"
                 "如非本人操作，请立即联系客服。",
@@ -485,15 +465,6 @@ class SQLiteStore:
 
     # ------------------------------------------------------------------ SMS
 
-    def _queue_sms(
-        self, conn: sqlite3.Connection, phone: str, kind: str, body: str, now: datetime
-    ) -> None:
-        """Write an outbound SMS inside the caller's transaction."""
-        conn.execute(
-            "INSERT INTO sms_outbox (phone, kind, body, created_at) VALUES (?, ?, ?, ?)",
-            (phone, kind, body, _ts(now)),
-        )
-
     def outbox(self, phone: str) -> list[Sms]:
         """SMS sent to `phone`, newest first."""
         with self._use() as conn:
@@ -501,7 +472,7 @@ class SQLiteStore:
                 "SELECT * FROM sms_outbox WHERE phone = ? ORDER BY id DESC", (phone,)
             ).fetchall()
         return [
-            Sms(id=r["id"], phone=r["phone"], created_at=_dt(r["created_at"]), kind=r["kind"],
+            Sms(id=r["id"], phone=r["phone"], created_at=from_ts(r["created_at"]), kind=r["kind"],
                 body=r["body"])
             for r in rows
         ]  # fmt: skip
@@ -541,10 +512,10 @@ class SQLiteStore:
                 "INSERT INTO tickets (seq, id, kind, category, severity, description, customer,"
                 " phone, status, created_at, extra) VALUES (?,?,?,?,?,?,?,?,'open',?,?)",
                 (seq, ticket_id, kind, safe_category, severity, safe_description, customer,
-                 clean_phone, _ts(now), json.dumps(safe_extra, ensure_ascii=False)),
+                 clean_phone, to_ts(now), json.dumps(safe_extra, ensure_ascii=False)),
             )  # fmt: skip
             if clean_phone:
-                self._queue_sms(
+                queue_sms(
                     conn, clean_phone, "ticket",
                     f"【客服通知】您的工单{ticket_id}已受理，我们会尽快处理并告知结果。", now,
                 )  # fmt: skip
@@ -570,7 +541,7 @@ class SQLiteStore:
         return [
             Ticket(id=r["id"], kind=r["kind"], category=r["category"], severity=r["severity"],
                    description=r["description"], customer=r["customer"], status=r["status"],
-                   created_at=_dt(r["created_at"]), extra=json.loads(r["extra"]))
+                   created_at=from_ts(r["created_at"]), extra=json.loads(r["extra"]))
             for r in rows
         ]  # fmt: skip
 
@@ -587,7 +558,7 @@ class SQLiteStore:
             "SELECT * FROM outages WHERE district = ? AND service = ? AND status = 'open'"
             " AND started_at <= ?"
         )
-        params: list = [district, service, _ts(now)]
+        params: list = [district, service, to_ts(now)]
         if city:
             sql += " AND city = ?"
             params.append(city)
@@ -640,7 +611,7 @@ class SQLiteStore:
                 "INSERT INTO tickets (seq, id, kind, category, severity, description, customer,"
                 " phone, status, created_at, extra)"
                 " VALUES (?,?,'fault',?,NULL,?,?,?,'attached',?,?)",
-                (seq, ticket_id, safe_category, safe_description, customer, clean_phone, _ts(now),
+                (seq, ticket_id, safe_category, safe_description, customer, clean_phone, to_ts(now),
                  json.dumps(safe_extra, ensure_ascii=False)),
             )  # fmt: skip
             if clean_phone:
@@ -649,7 +620,7 @@ class SQLiteStore:
                     if outage.expected_restore_at
                     else "尽快"
                 )
-                self._queue_sms(
+                queue_sms(
                     conn, clean_phone, "ticket",
                     f"【客服通知】您的报修{ticket_id}已关联到{outage.district}已知故障，"
                     f"预计{restore}恢复。恢复后如仍有问题请再联系我们。", now,
@@ -675,7 +646,7 @@ class SQLiteStore:
             cur = conn.execute(
                 "UPDATE outages SET status = 'closed', closed_at = ?"
                 " WHERE id = ? AND status = 'open'",
-                (_ts(now), outage_id),
+                (to_ts(now), outage_id),
             )
             if cur.rowcount != 1:
                 raise NoSuchOutage("no open outage with that id")
@@ -688,9 +659,9 @@ def _outage(row: sqlite3.Row) -> Outage:
         district=row["district"],
         service=row["service"],
         description=row["description"],
-        started_at=_dt(row["started_at"]),
+        started_at=from_ts(row["started_at"]),
         expected_restore_at=(
-            _dt(row["expected_restore_at"]) if row["expected_restore_at"] else None
+            from_ts(row["expected_restore_at"]) if row["expected_restore_at"] else None
         ),
         status=row["status"],
     )

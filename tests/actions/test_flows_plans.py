@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 
+from actions.flows import common
 from actions.flows.plans import (
+    ActionAnswerPlan,
     ActionAskPlanConfirmed,
     ActionAskTargetPlan,
     ActionChangePlan,
@@ -87,3 +89,20 @@ def test_unconfirmed_change_is_not_applied(flows):
     assert events == [slot("target_plan", None), slot("plan_confirmed", None)]
     assert texts(messages) == "好的，本次没有变更套餐。"
     assert flows.get_subscriber(DEMO.phone).pending_plan_code is None
+
+
+def test_on_its_effective_date_the_change_is_the_current_plan(flows):
+    state = snapshot(slots=verified(DEMO.phone, target_plan="5G_PLUS_129", plan_confirmed=True))
+    run(ActionChangePlan(), state)
+    _, messages = run(ActionAnswerPlan(), snapshot(slots=verified(DEMO.phone)))
+    assert "当前套餐是4G畅享39元套餐" in texts(messages)
+    assert "您已预约变更为5G畅享129元套餐，2026年12月1日起生效" in texts(messages)
+
+    # 00:30 on 1 December in China is still 30 November in UTC
+    common.use_clock(lambda: datetime(2026, 11, 30, 16, 30, tzinfo=timezone.utc))
+    _, messages = run(ActionAnswerPlan(), snapshot(slots=verified(DEMO.phone)))
+    assert "当前套餐是5G畅享129元套餐" in texts(messages)
+    assert "预约" not in texts(messages)
+    assert flows.outbox(DEMO.phone)[0].body.startswith(
+        "【客服通知】您的套餐已于2026年12月01日变更为"
+    )

@@ -178,8 +178,8 @@ def test_plan_change_failing_half_way_leaves_nothing(store, now, monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("SMS gateway down")
 
-    # _queue_sms runs after the plan_changes insert and the subscriber update.
-    monkeypatch.setattr(store, "_queue_sms", fail)
+    # the SMS is queued after the plan_changes insert and the subscriber update.
+    monkeypatch.setattr("actions.store.plan_changes.queue_sms", fail)
     with pytest.raises(RuntimeError):
         store.change_plan(NORMAL.phone, "5G_PLUS_129", date(2026, 12, 1), now)
     assert snapshot(store) == before
