@@ -14,7 +14,8 @@ from datetime import date, datetime
 
 from actions.settings import load_settings
 from actions.store.generate import DEMO_SUBSCRIBERS
-from actions.store.sqlite import BEIJING, SQLiteStore
+from actions.store.rows import BEIJING
+from actions.store.sqlite import SQLiteStore
 from telecom import mask
 
 

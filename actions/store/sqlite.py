@@ -3,23 +3,23 @@
 Each thread of the action server keeps one connection; each public method runs on it.
 Every change runs inside one BEGIN IMMEDIATE … COMMIT; any exception rolls all of it back.
 ID numbers are kept only as salted PBKDF2 hashes (full number and last six), passwords as
-scrypt hashes; ticket text is escaped and the customer's number masked in display fields.
+scrypt hashes. Plan changes (`plan_changes`) and tickets and outages (`tickets`) have their
+SQL in modules of their own; ticket text is escaped and the customer's number masked there.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 
-from actions.store import hashing, plan_changes
+from actions.store import hashing, plan_changes, tickets
 from actions.store.base import (
     OUTAGE_SERVICES,
     TICKET_KINDS,
@@ -45,7 +45,7 @@ from actions.store.base import (
 from actions.store.fill import insert_outages, insert_records
 from actions.store.generate import DEFAULT_COUNT, SEED, generate, generate_outages
 from actions.store.hashing import DUMMY_HASH, hash_password, verify_secret
-from actions.store.rows import from_ts, queue_sms, to_ts, utcnow
+from actions.store.rows import BEIJING, from_ts, queue_sms, to_ts, utcnow
 from actions.store.schema import DATA_TABLES, SCHEMA, migrate
 from actions.verification import ATTEMPT_WINDOW, Attempt, evaluate
 from telecom import mask
@@ -55,12 +55,6 @@ from telecom.dates import month_key, next_month_first
 __all__ = ["SQLiteStore"]
 
 log = logging.getLogger(__name__)
-
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
-SEVERITIES = ("minor", "moderate", "major")
-DESCRIPTION_MAX = 2000
-SHORT_FIELD_MAX = 64
-_MOBILE = re.compile(r"1[3-9]\d{9}")
 
 
 class SQLiteStore:
@@ -489,48 +483,28 @@ class SQLiteStore:
         severity: str | None = None,
         extra: dict | None = None,
     ) -> Ticket:
-        """Record a complaint, fault report or callback request.
+        """Record a complaint, fault report or callback request, and SMS its number.
 
-        The description has phone and ID numbers masked, control characters removed, is cut to
-        DESCRIPTION_MAX characters and HTML-escaped. A `phone` that is not a mobile number is
+        The text is cleaned as `tickets.clean` says; a `phone` that is not a mobile number is
         treated as anonymous. Raises InvalidInput for an unknown kind or severity.
         """
         if kind not in TICKET_KINDS:
             raise InvalidInput("unknown ticket kind")
-        if severity is not None and severity not in SEVERITIES:
+        if severity is not None and severity not in tickets.SEVERITIES:
             raise InvalidInput("unknown severity")
-        clean_phone = phone if isinstance(phone, str) and _MOBILE.fullmatch(phone) else None
-        safe_category = mask.escape_text(category, SHORT_FIELD_MAX) or "other"
-        safe_description = mask.escape_text(mask.text(str(description or "")), DESCRIPTION_MAX)
-        safe_extra = _escape_extra(extra or {})
-        customer = mask.phone(clean_phone) if clean_phone else ""
-        local_day = now.astimezone(BEIJING)
+        text = tickets.clean(category, description, phone, default_category="other")
+        safe_extra = tickets.escape_extra(extra or {})
         with self._tx() as conn:
-            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets").fetchone()[0]
-            ticket_id = f"T{local_day:%Y%m%d}-{seq:06d}"
-            conn.execute(
-                "INSERT INTO tickets (seq, id, kind, category, severity, description, customer,"
-                " phone, status, created_at, extra) VALUES (?,?,?,?,?,?,?,?,'open',?,?)",
-                (seq, ticket_id, kind, safe_category, severity, safe_description, customer,
-                 clean_phone, to_ts(now), json.dumps(safe_extra, ensure_ascii=False)),
-            )  # fmt: skip
-            if clean_phone:
+            ticket = tickets.insert(conn, kind, text, now, severity=severity, extra=safe_extra)
+            if text.phone:
                 queue_sms(
-                    conn, clean_phone, "ticket",
-                    f"【客服通知】您的工单{ticket_id}已受理，我们会尽快处理并告知结果。", now,
+                    conn, text.phone, "ticket",
+                    f"【客服通知】您的工单{ticket.id}已受理，我们会尽快处理并告知结果。", now,
                 )  # fmt: skip
-        log.info("store.ticket.created ticket=%s kind=%s customer=%s", ticket_id, kind, customer)
-        return Ticket(
-            id=ticket_id,
-            kind=kind,
-            category=safe_category,
-            severity=severity,
-            description=safe_description,
-            customer=customer,
-            status="open",
-            created_at=now.astimezone(timezone.utc),
-            extra=safe_extra,
+        log.info(
+            "store.ticket.created ticket=%s kind=%s customer=%s", ticket.id, kind, text.customer
         )
+        return ticket
 
     def get_tickets(self, phone: str) -> list[Ticket]:
         """Tickets of `phone`, newest first."""
@@ -538,12 +512,7 @@ class SQLiteStore:
             rows = conn.execute(
                 "SELECT * FROM tickets WHERE phone = ? ORDER BY seq DESC", (phone,)
             ).fetchall()
-        return [
-            Ticket(id=r["id"], kind=r["kind"], category=r["category"], severity=r["severity"],
-                   description=r["description"], customer=r["customer"], status=r["status"],
-                   created_at=from_ts(r["created_at"]), extra=json.loads(r["extra"]))
-            for r in rows
-        ]  # fmt: skip
+        return [tickets.ticket_from_row(r) for r in rows]
 
     # ------------------------------------------------------------------ outages
 
@@ -565,7 +534,7 @@ class SQLiteStore:
         sql += " ORDER BY expected_restore_at IS NULL, expected_restore_at, id LIMIT 1"
         with self._use() as conn:
             row = conn.execute(sql, params).fetchone()
-        return _outage(row) if row else None
+        return tickets.outage_from_row(row) if row else None
 
     def attach_outage_report(
         self,
@@ -581,64 +550,43 @@ class SQLiteStore:
         `fault` ticket with status `attached` and `extra.outage_id`, plus its SMS, in one
         transaction that also checks the outage is still open (else NoSuchOutage). `extra` also
         gets the outage's `service`, `area` (district) and `expected_restore_at` (ISO, or None)."""
-        clean_phone = phone if isinstance(phone, str) and _MOBILE.fullmatch(phone) else None
-        safe_category = mask.escape_text(category, SHORT_FIELD_MAX) or "network"
-        safe_description = mask.escape_text(mask.text(str(description or "")), DESCRIPTION_MAX)
-        customer = mask.phone(clean_phone) if clean_phone else ""
-        local_day = now.astimezone(BEIJING)
+        text = tickets.clean(category, description, phone, default_category="network")
         with self._tx() as conn:
             row = conn.execute(
                 "SELECT * FROM outages WHERE id = ? AND status = 'open'", (outage_id,)
             ).fetchone()
             if row is None:
                 raise NoSuchOutage("no open outage with that id")
-            outage = _outage(row)
-            restore_iso = (
-                outage.expected_restore_at.isoformat() if outage.expected_restore_at else None
-            )
-            safe_extra = _escape_extra(
+            outage = tickets.outage_from_row(row)
+            restore_at = outage.expected_restore_at
+            safe_extra = tickets.escape_extra(
                 {
                     **(extra or {}),
                     "outage_id": outage.id,
                     "service": outage.service,
                     "area": outage.district,
-                    "expected_restore_at": restore_iso,
+                    "expected_restore_at": restore_at.isoformat() if restore_at else None,
                 }
             )
-            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets").fetchone()[0]
-            ticket_id = f"T{local_day:%Y%m%d}-{seq:06d}"
-            conn.execute(
-                "INSERT INTO tickets (seq, id, kind, category, severity, description, customer,"
-                " phone, status, created_at, extra)"
-                " VALUES (?,?,'fault',?,NULL,?,?,?,'attached',?,?)",
-                (seq, ticket_id, safe_category, safe_description, customer, clean_phone, to_ts(now),
-                 json.dumps(safe_extra, ensure_ascii=False)),
-            )  # fmt: skip
-            if clean_phone:
+            ticket = tickets.insert(conn, "fault", text, now, status="attached", extra=safe_extra)
+            if text.phone:
                 restore = (
-                    outage.expected_restore_at.astimezone(BEIJING).strftime("%m月%d日%H:%M")
-                    if outage.expected_restore_at
+                    restore_at.astimezone(BEIJING).strftime("%m月%d日%H:%M")
+                    if restore_at
                     else "尽快"
                 )
                 queue_sms(
-                    conn, clean_phone, "ticket",
-                    f"【客服通知】您的报修{ticket_id}已关联到{outage.district}已知故障，"
+                    conn, text.phone, "ticket",
+                    f"【客服通知】您的报修{ticket.id}已关联到{outage.district}已知故障，"
                     f"预计{restore}恢复。恢复后如仍有问题请再联系我们。", now,
                 )  # fmt: skip
         log.info(
-            "store.outage.report ticket=%s outage=%s customer=%s", ticket_id, outage.id, customer
+            "store.outage.report ticket=%s outage=%s customer=%s",
+            ticket.id,
+            outage.id,
+            text.customer,
         )
-        return Ticket(
-            id=ticket_id,
-            kind="fault",
-            category=safe_category,
-            severity=None,
-            description=safe_description,
-            customer=customer,
-            status="attached",
-            created_at=now.astimezone(timezone.utc),
-            extra=safe_extra,
-        )
+        return ticket
 
     def close_outage(self, outage_id: str, now: datetime) -> None:
         """Mark an open outage closed (restored); NoSuchOutage when it is not open."""
@@ -650,21 +598,6 @@ class SQLiteStore:
             )
             if cur.rowcount != 1:
                 raise NoSuchOutage("no open outage with that id")
-
-
-def _outage(row: sqlite3.Row) -> Outage:
-    return Outage(
-        id=row["id"],
-        city=row["city"],
-        district=row["district"],
-        service=row["service"],
-        description=row["description"],
-        started_at=from_ts(row["started_at"]),
-        expected_restore_at=(
-            from_ts(row["expected_restore_at"]) if row["expected_restore_at"] else None
-        ),
-        status=row["status"],
-    )
 
 
 def _subscriber(row: sqlite3.Row) -> Subscriber:
@@ -694,14 +627,3 @@ def _identity_matches(row: sqlite3.Row | None, id_last6: str | None, id_number: 
         verify_secret(given[0][0], DUMMY_HASH)  # same work whether or not the number exists
         return False
     return all(verify_secret(value, row[key]) for value, key in given)
-
-
-def _escape_extra(extra: dict) -> dict:
-    out: dict = {}
-    for key, value in list(extra.items())[:32]:
-        safe_key = mask.escape_text(key, SHORT_FIELD_MAX)
-        if isinstance(value, bool) or value is None or isinstance(value, (int, float)):
-            out[safe_key] = value
-        else:
-            out[safe_key] = mask.escape_text(mask.text(str(value)), DESCRIPTION_MAX)
-    return out
