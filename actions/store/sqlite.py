@@ -373,6 +373,8 @@ class SQLiteStore:
         if plan is None:
             raise NoSuchPlan("unknown plan code")
         with self._tx() as conn:
+            # a change already due is applied first: a new booking must not supersede it
+            plan_changes.apply_due(conn, self.catalog, now.astimezone(BEIJING).date(), now, phone)
             row = conn.execute(
                 "SELECT plan_code, pending_plan_code FROM subscribers WHERE phone = ?", (phone,)
             ).fetchone()

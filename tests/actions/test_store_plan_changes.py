@@ -199,3 +199,13 @@ def test_the_apply_due_command(store, now, monkeypatch, capsys, catalog_root):
     assert f"138****8000  {NORMAL.plan_code} -> {TARGET}" in out
     assert "1 plan change(s) applied" in out and NORMAL.phone not in out
     assert store.get_subscriber(NORMAL.phone).plan_code == TARGET
+
+
+def test_booking_again_after_the_date_applies_the_due_change_first(store, now):
+    store.change_plan(NORMAL.phone, TARGET, EFFECTIVE, now)
+    again = store.change_plan(NORMAL.phone, "5G_DATA_99", date(2027, 1, 1), LATER)
+    assert again.from_plan == TARGET  # the December change happened; January's follows it
+    statuses = rows(store, "SELECT to_plan, status FROM plan_changes ORDER BY id")
+    assert statuses == [(TARGET, "applied"), ("5G_DATA_99", "scheduled")]
+    sub = store.get_subscriber(NORMAL.phone)
+    assert (sub.plan_code, sub.pending_plan_code) == (TARGET, "5G_DATA_99")
