@@ -2,7 +2,7 @@
 
 import sqlite3
 
-__all__ = ["DATA_TABLES", "SCHEMA", "migrate"]
+__all__ = ["DATA_TABLES", "SCHEMA", "migrate", "table_sql"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -133,7 +133,8 @@ DATA_TABLES = (
 )  # fmt: skip
 
 
-def _table_sql(name: str) -> str:
+def table_sql(name: str) -> str:
+    """The CREATE TABLE statement of `name` in SCHEMA."""
     start = SCHEMA.index(f"CREATE TABLE IF NOT EXISTS {name} (")
     return SCHEMA[start : SCHEMA.index(");", start) + 2]
 
@@ -149,7 +150,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
         ).fetchone()
         if "'applied'" not in sql:  # before plan changes were applied on their date
             conn.execute("ALTER TABLE plan_changes RENAME TO plan_changes_old")
-            conn.execute(_table_sql("plan_changes"))
+            conn.execute(table_sql("plan_changes"))
             conn.execute("INSERT INTO plan_changes SELECT * FROM plan_changes_old")
             conn.execute("DROP TABLE plan_changes_old")
             conn.execute("CREATE INDEX IF NOT EXISTS plan_changes_phone ON plan_changes (phone)")

@@ -11,6 +11,7 @@ from actions.plans import allowances
 from actions.store.__main__ import main as store_cli
 from actions.store.generate import DEMO_SUBSCRIBERS
 from actions.store.plan_changes import is_due
+from actions.store.schema import table_sql
 from tests.actions.test_store_sqlite import snapshot
 
 NORMAL = DEMO_SUBSCRIBERS[0]  # 4G_STANDARD_39
@@ -156,18 +157,11 @@ def test_a_plan_gone_from_the_catalogue_stays_scheduled(store, now, caplog):
     assert NORMAL.phone not in caplog.text  # masked
 
 
-OLD_PLAN_CHANGES = """
-CREATE TABLE plan_changes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    phone TEXT NOT NULL REFERENCES subscribers(phone),
-    from_plan TEXT NOT NULL,
-    to_plan TEXT NOT NULL,
-    effective TEXT NOT NULL,
-    requested_at TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('scheduled', 'superseded'))
-);
-CREATE INDEX plan_changes_phone ON plan_changes (phone);
-"""
+# plan_changes as stores made before changes were applied had it (no 'applied' status)
+OLD_PLAN_CHANGES = (
+    table_sql("plan_changes").replace(", 'applied'", "")
+    + "CREATE INDEX plan_changes_phone ON plan_changes (phone);"
+)
 
 
 def test_a_store_made_before_applying_existed_is_migrated(store, now, today):
