@@ -19,6 +19,7 @@ import pathlib
 import subprocess
 import tempfile
 import time
+import warnings
 
 from bench.report import table
 from scripts import services
@@ -134,7 +135,13 @@ def main() -> None:
     parser.add_argument("--no-cv", action="store_true", help="skip cross-validation")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
+    # the libraries' deprecation notices are not results (a filter would not hold: something
+    # Rasa imports resets the warning filters)
+    warnings.showwarning = lambda *args, **kwargs: None
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # else every parse prints a debug line
 
     train = load_examples(ROOT / "nlu_data")
     holdout = load_examples(HOLDOUT)
