@@ -22,6 +22,7 @@ from router.lua_lib import script_source
 from router.metrics import Metrics
 from router.models import HandoffCreate, Presence
 from router.settings import Settings
+from router.wait import WaitInputs
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,16 @@ class Created:
     created: bool
     status: str
     queue_rank: int | None
+    wait: WaitInputs | None = None  # what estimating its wait takes, when queued
+
+
+@dataclass(frozen=True)
+class QueueWait:
+    """A handoff's status ('' when unknown) and, when queued, its rank and wait inputs."""
+
+    status: str
+    queue_rank: int | None = None
+    wait: WaitInputs | None = None
 
 
 @dataclass(frozen=True)
@@ -260,7 +271,10 @@ class Engine:
         packed = json.dumps(fields, ensure_ascii=False)  # one argument: cheaper to send
         reply = await self._run("create_handoff", body.conversation_id, sla_ms, packed)
         rank = int(reply[3])
-        return Created(reply[1], reply[0] == "created", reply[2], rank if rank >= 0 else None)
+        if rank < 0:
+            return Created(reply[1], reply[0] == "created", reply[2], None)
+        wait = WaitInputs.from_reply(reply[4:8])
+        return Created(reply[1], reply[0] == "created", reply[2], rank, wait)
 
     async def accept(self, offer_id: str, agent_id: str) -> str:
         return (await self._run("accept", offer_id, agent_id))[1]
@@ -284,6 +298,14 @@ class Engine:
 
     async def raise_priority(self, handoff_id: str, urgency: str, sla_ms: int) -> None:
         await self._run("priority", handoff_id, urgency, sla_ms)
+
+    async def queue_wait(self, handoff_id: str) -> QueueWait:
+        """The handoff's status and, when queued, its rank and what estimating its wait takes
+        (router/wait.py), in one call."""
+        reply = await self._run("queue_wait", handoff_id)
+        if len(reply) < 6:
+            return QueueWait(reply[0])
+        return QueueWait(reply[0], int(reply[1]), WaitInputs.from_reply(reply[2:6]))
 
     async def tick(self, sweep: bool = True) -> TickResult:
         reply = await self._run("tick", self.settings.tick_batch, "1" if sweep else "0")

@@ -52,6 +52,12 @@ TEMPLATES: dict[str, str] = {
     # hash: cluster-wide counters (accepts, rejects, timeouts, answered...); the handoffs created
     # and the offers made are counted by seq:handoff and seq:offer themselves
     "stats": "stats",
+    # hash: "<skill>|<language or _any>" -> the max_concurrent summed over the available agents
+    # holding that skill and language, busy or not (agent field staffed = '1' when counted)
+    "staffing": "staffing",
+    # hash: average handle time (accept to completion) of the handoffs whose first skill is {}:
+    # avg_ms, n (completions measured)
+    "handle_time": "handle_time:{}",
     # stream: every state change
     "events": "events",
     "seq_handoff": "seq:handoff",
@@ -126,6 +132,12 @@ class Keys:
 
     def stats(self) -> str:
         return self._fmt("stats")
+
+    def staffing(self) -> str:
+        return self._fmt("staffing")
+
+    def handle_time(self, skill: str) -> str:
+        return self._fmt("handle_time", skill)
 
     def events(self) -> str:
         return self._fmt("events")

@@ -108,6 +108,30 @@ local function index_agent(a, old_skills, old_langs)
   a.indexed = on
 end
 
+-- Add (sign 1) or take away (sign -1) an agent's capacity in the staffing hash, under each
+-- (skill, language) and (skill, any) it holds.
+local function count_staff(skills, langs, maxc, sign)
+  local d = sign * maxc
+  for s, _ in pairs(skills) do
+    redis.call('HINCRBY', k_staffing(), s .. '|' .. ANY, d)
+    for _, l in ipairs(langs) do redis.call('HINCRBY', k_staffing(), s .. '|' .. l, d) end
+  end
+end
+
+-- Keep agent `a` (a.status already its new status) counted in the staffing hash exactly while
+-- it is available; its field staffed says whether it is. old: its definition before an update
+-- ({skills, langs, maxc}, UPSERT_AGENT), under which it was counted.
+local function staff_agent(a, old)
+  local was = redis.call('HGET', k_agent(a.id), 'staffed') == '1'
+  local on = a.status == 'available'
+  if was and (old or not on) then
+    local o = old or a
+    count_staff(o.skills, o.langs, o.maxc, -1)
+  end
+  if on and (old or not was) then count_staff(a.skills, a.langs, a.maxc, 1) end
+  if on ~= was then redis.call('HSET', k_agent(a.id), 'staffed', on and '1' or '0') end
+end
+
 local function eff_level(h)
   if CFG.widen_ms > 0 then
     local lv = h.min_level - math.floor((NOW - h.created) / CFG.widen_ms)
@@ -130,6 +154,28 @@ end
 local function qlang(h) if h.lang_relaxed then return ANY end return h.language end
 local function qsig(h) return table.concat(h.skills, ',') end
 local function hqueue(h) return k_queue(qsig(h), qlang(h)) end
+
+-- What estimating the wait of queued handoff h takes (router/wait.py does the arithmetic):
+-- {free agents in its first skill's index at its level (single-skill handoffs only), the
+-- staffed capacity of its skills and language (the smallest), average handle time ms of its
+-- first skill, completions that average is measured from}
+local function wait_inputs(h)
+  local lang = qlang(h)
+  local free = 0
+  if #h.skills == 1 then
+    local bound = '(' .. fmt((6 - eff_level(h)) * 1001 * SPAN)
+    free = redis.call('ZCOUNT', k_idx(h.skills[1], lang), '-inf', bound)
+  end
+  local fields = {}
+  for i, s in ipairs(h.skills) do fields[i] = s .. '|' .. lang end
+  local capacity = nil
+  for _, v in ipairs(redis.call('HMGET', k_staffing(), unpack(fields))) do
+    local n = tonumber(v or '0')
+    if not capacity or n < capacity then capacity = n end
+  end
+  local t = redis.call('HMGET', k_handle_time(h.skills[1]), 'avg_ms', 'n')
+  return {free, capacity, t[1] or '0', t[2] or '0'}
+end
 
 -- "billing,roaming|zh" -> "billing,roaming", "zh", "billing"
 local function split_queue(name)
@@ -367,6 +413,7 @@ local function expire_offer(oid)
   if CFG.max_misses > 0 and misses >= CFG.max_misses and a.status == 'available' then
     redis.call('HSET', k_agent(o.aid), 'status', 'away')
     a.status = 'away'
+    staff_agent(a)
     emit('presence', nil, o.aid, nil, {'status', 'away', 'reason', 'missed_offers'})
   end
   index_agent(a)
@@ -412,7 +459,7 @@ local function go_offline(aid, reason)
   redis.call('ZREM', k_heartbeats(), aid)
   emit('presence', nil, aid, nil, {'status', 'offline', 'reason', reason})
   local a = load_agent(aid)
-  if a then index_agent(a) end
+  if a then index_agent(a); staff_agent(a) end
   for _, hid in ipairs(back) do try_assign_handoff(hid, aid) end
 end
 
@@ -422,6 +469,23 @@ local function end_conversation(h)
   if h.conv ~= '' and redis.call('GET', k_conv(h.conv)) == h.id then
     redis.call('DEL', k_conv(h.conv))
   end
+end
+
+-- Fold the handle time of an assignment that ends now (accepted at assigned_ms) into the average
+-- of the handoff's first skill: the mean of the first CFG.handle_window completions, then an
+-- exponentially weighted average of weight 1 / CFG.handle_window; one sample counts at most
+-- CFG.handle_cap_ms. Nothing when the accept time is unknown or later than now (another
+-- process's clock).
+local function record_handle_time(h, assigned_ms)
+  local t = tonumber(assigned_ms or '')
+  if not t or t > NOW then return end
+  local d = math.min(NOW - t, CFG.handle_cap_ms)
+  local key = k_handle_time(h.skills[1])
+  local v = redis.call('HMGET', key, 'avg_ms', 'n')
+  local n = tonumber(v[2] or '0') + 1
+  local avg = tonumber(v[1] or '0')
+  avg = avg + (d - avg) / math.min(n, CFG.handle_window)
+  redis.call('HSET', key, 'avg_ms', fmt(avg), 'n', n)
 end
 """
 

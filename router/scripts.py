@@ -11,7 +11,7 @@ from __future__ import annotations
 UPSERT_AGENT = r"""
 -- ARGV[2] = agent id, ARGV[3] = display name, ARGV[4] = skills JSON {name: level},
 -- ARGV[5] = languages JSON [..], ARGV[6] = max_concurrent, ARGV[7] = token hash (used on create)
--- touches: agent hash, skill/language indexes, queues (it may receive offers)
+-- touches: agent hash, skill/language indexes, staffing, queues (it may receive offers)
 -- returns {'created'} or {'updated'}
 local aid = ARGV[2]
 local key = k_agent(aid)
@@ -24,10 +24,14 @@ if redis.call('EXISTS', key) == 0 then
   emit('agent_created', nil, aid)
   return {'created'}
 end
-local old = redis.call('HMGET', key, 'skills', 'languages')
+local old = redis.call('HMGET', key, 'skills', 'languages', 'max_concurrent')
 redis.call('HSET', key, 'display_name', ARGV[3], 'skills', ARGV[4], 'languages', ARGV[5],
   'max_concurrent', ARGV[6], 'updated_ms', NOWS)
-index_agent(load_agent(aid), cjson.decode(old[1]), cjson.decode(old[2]))
+local before = {skills = cjson.decode(old[1]), langs = cjson.decode(old[2]),
+  maxc = tonumber(old[3])}
+local a = load_agent(aid)
+index_agent(a, before.skills, before.langs)
+staff_agent(a, before)
 emit('agent_updated', nil, aid)
 try_assign_agent(load_agent(aid), nil)
 return {'updated'}
@@ -35,7 +39,7 @@ return {'updated'}
 
 PRESENCE = r"""
 -- ARGV[2] = agent id, ARGV[3] = 'available' | 'away' | 'offline'; also the heartbeat
--- touches: agent hash, heartbeat deadlines, indexes, its offers and handoffs, queues
+-- touches: agent hash, heartbeat deadlines, indexes, staffing, its offers and handoffs, queues
 -- returns {'ok', status} or {'no_agent'}
 local aid, status = ARGV[2], ARGV[3]
 local a = load_agent(aid)
@@ -52,6 +56,8 @@ if status == 'available' then
     redis.call('HSET', k_agent(aid), 'status', 'available', 'misses', 0)
     emit('presence', nil, aid, nil, {'status', 'available'})
   end
+  a.status = 'available'
+  staff_agent(a)  -- on every heartbeat: also counts an agent available before staffing existed
   if try_assign_agent(load_agent(aid), nil) == 0 then index_agent(load_agent(aid)) end
   return {'ok', 'available'}
 end
@@ -61,6 +67,8 @@ if a.status ~= 'away' then
   emit('presence', nil, aid, nil, {'status', 'away', 'reason', 'requested'})
   back = rescind_offers(aid)
 end
+a.status = 'away'
+staff_agent(a)
 index_agent(load_agent(aid))
 for _, hid in ipairs(back) do try_assign_handoff(hid, aid) end
 return {'ok', 'away'}
@@ -71,18 +79,19 @@ CREATE_HANDOFF = r"""
 -- pairs, all strings (channel, language, intent, urgency, skills JSON, min_level, customer_id,
 -- customer_tier, summary, transcript JSON) — one argument, cheaper to send than twenty
 -- touches: conversation key, handoff hash, queue, indexes, agent (offer)
--- returns {'created' | 'existing', handoff id, status, queue rank or -1}
+-- returns {'created' | 'existing', handoff id, status, queue rank or -1}, and when queued the
+-- four values of wait_inputs (router/wait.py)
 local cid = ARGV[2]
 local existing = redis.call('GET', k_conv(cid))
 if existing then
   local st = redis.call('HGET', k_handoff(existing), 'status')
   if st == 'queued' or st == 'offered' or st == 'assigned' then
-    local h = load_handoff(existing)
-    local rank = -1
     if st == 'queued' then
-      rank = redis.call('ZRANK', hqueue(h), existing) or -1
+      local h = load_handoff(existing)
+      local rank = redis.call('ZRANK', hqueue(h), existing)
+      if rank then return {'existing', existing, st, rank, unpack(wait_inputs(h))} end
     end
-    return {'existing', existing, st, rank}
+    return {'existing', existing, st, -1}
   end
 end
 local hid = string.format('h%012d', redis.call('INCR', k_seq_handoff()))
@@ -113,7 +122,8 @@ fields[#fields + 1] = NOWS
 fields[#fields + 1] = 'deadline_ms'
 fields[#fields + 1] = fmt(deadline)
 enqueue(h, fields)
-return {'created', hid, 'queued', redis.call('ZRANK', hqueue(h), hid) or -1}
+local rank = redis.call('ZRANK', hqueue(h), hid)  -- just queued: there
+return {'created', hid, 'queued', rank, unpack(wait_inputs(h))}
 """
 
 ACCEPT = r"""
@@ -163,7 +173,8 @@ return {'ok', hid}
 
 COMPLETE = r"""
 -- ARGV[2] = handoff id, ARGV[3] = agent id, ARGV[4] = disposition
--- touches: handoff, agent, agent handoffs, conversation, customer's last agent, queues
+-- touches: handoff, agent, agent handoffs, conversation, customer's last agent, handle time of
+-- its first skill, queues
 -- returns {'ok', offer ids made to the agent from the queues...} | {'no_handoff'} |
 -- {'forbidden'} | {'wrong_state', status}
 local hid, aid = ARGV[2], ARGV[3]
@@ -179,6 +190,7 @@ redis.call('SREM', k_agent_handoffs(aid), hid)
 -- its assigned count is written with its next offer, else below
 if a then a.assigned, a.load = a.assigned - 1, a.load - 1
 else redis.call('HINCRBY', k_agent(aid), 'assigned', -1) end
+record_handle_time(h, redis.call('HGET', k_handoff(hid), 'assigned_ms'))
 redis.call('HSET', k_handoff(hid), 'status', 'completed', 'disposition', ARGV[4],
   'closed_ms', NOWS)
 end_conversation(h)
@@ -319,6 +331,19 @@ end
 return {n1, n2, n3, n4}
 """
 
+QUEUE_WAIT = r"""
+-- ARGV[2] = handoff id; reads only: its hash and queue, its first skill's index and handle
+-- time, staffing
+-- returns {status} ('' when there is no such handoff), or when queued {'queued', queue rank,
+-- the four values of wait_inputs (router/wait.py)}
+local h = load_handoff(ARGV[2])
+if not h then return {''} end
+if h.status ~= 'queued' then return {h.status} end
+local rank = redis.call('ZRANK', hqueue(h), h.id)
+if not rank then return {h.status} end
+return {h.status, rank, unpack(wait_inputs(h))}
+"""
+
 NOOP = r"""
 -- the trivial script the benchmark uses as its ceiling; returns 1
 return 1
@@ -335,4 +360,5 @@ ALL: dict[str, str] = {
     "abandon": ABANDON,
     "priority": PRIORITY,
     "tick": TICK,
+    "queue_wait": QUEUE_WAIT,
 }

@@ -57,7 +57,13 @@ class Settings(BaseSettings):
     redis_max_connections: int = Field(default=1024, ge=8)
     # the customer gateway and the pages (router/gateway, router/web); off: routing API only
     gateway: bool = True
+    # the estimated wait per queue position (router/wait.py) before any handle time of the
+    # handoff's skill is measured, or while no available agent holds its skills (the prior)
     estimate_s_per_position: float = Field(default=30.0, ge=0)
+    # handle time of a skill: the mean of its first completions, then an exponentially weighted
+    # average over about this many; one completion counts at most handle_time_cap_s
+    handle_time_window: int = Field(default=20, ge=1, le=10_000)
+    handle_time_cap_s: float = Field(default=3600.0, gt=0)
 
     def sla_s(self, urgency: Urgency) -> float:
         return {
@@ -82,4 +88,6 @@ class Settings(BaseSettings):
             "retention_s": self.retention_s,
             "events_maxlen": self.events_maxlen,
             "agent_events_maxlen": self.agent_events_maxlen,
+            "handle_window": self.handle_time_window,
+            "handle_cap_ms": round(self.handle_time_cap_s * 1000),
         }

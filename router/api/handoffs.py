@@ -18,6 +18,7 @@ from router.models import (
     Transfer,
 )
 from router.runtime import Runtime
+from router.wait import estimated_wait_s
 
 router = APIRouter(prefix="/v1/handoffs", tags=["handoffs"])
 
@@ -39,8 +40,10 @@ async def create_handoff(body: HandoffCreate, _: ServiceCaller, request: Request
 def created_reply(rt: Runtime, created: Created) -> tuple[int, bytes]:
     """201 (or 200: already active) and the HandoffCreated body, serialised by pydantic's Rust
     encoder (not re-validated as a response_model would be)."""
-    position = None if created.queue_rank is None else created.queue_rank + 1
-    wait = 0 if position is None else round(position * rt.settings.estimate_s_per_position)
+    position, wait = None, 0
+    if created.queue_rank is not None and created.wait is not None:
+        position = created.queue_rank + 1
+        wait = estimated_wait_s(position, created.wait, rt.settings.estimate_s_per_position)
     reply = HandoffCreated(
         handoff_id=created.handoff_id,
         status=HandoffStatus(created.status),

@@ -78,6 +78,7 @@ async def running(
         history_maxlen=conf.history_maxlen,
         retention_s=conf.retention_s,
         agent_events_maxlen=runtime.settings.agent_events_maxlen,
+        queue_wait=runtime.engine.queue_wait,
         estimate_s_per_position=runtime.settings.estimate_s_per_position,
     )
     client = bot if bot is not None else RasaRestBot(conf.rasa_url, conf.bot_timeout_s)

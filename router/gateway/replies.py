@@ -57,8 +57,3 @@ def read_entries(reply: XReadResponse | XReadGroupResponse | None) -> list[Entry
 def claimed_entries(reply: list[Any]) -> list[PendingEntry]:
     """The claimed entries of an XAUTOCLAIM reply: [next start id, entries, deleted ids]."""
     return cast("list[PendingEntry]", reply[1])
-
-
-def rank(reply: int | list[Any] | None) -> int | None:
-    """ZRANK without WITHSCORE."""
-    return cast("int | None", reply)

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
 
 from router import errors
+from router.engine import QueueWait
 from router.gateway import mask, replies
 from router.gateway.keys import GatewayKeys
 from router.gateway.models import ChatMessage, Sender
-from router.keys import ANY_LANGUAGE, Keys
+from router.keys import Keys
+from router.wait import estimated_wait_s
 
 # KEYS[1] = conversation log stream, KEYS[2] = conversation hash; ARGV[1] = pub/sub channel,
 # ARGV[2] = log maxlen, ARGV[3] = message JSON, ARGV[4] = retention s.
@@ -161,6 +164,7 @@ class ConversationStore:
         history_maxlen: int,
         retention_s: int,
         agent_events_maxlen: int,
+        queue_wait: Callable[[str], Awaitable[QueueWait]],
         estimate_s_per_position: float,
     ) -> None:
         self.redis = redis
@@ -169,6 +173,7 @@ class ConversationStore:
         self.history_maxlen = history_maxlen
         self.retention_s = retention_s
         self.agent_events_maxlen = agent_events_maxlen
+        self.queue_wait = queue_wait  # Engine.queue_wait of this process
         self.estimate_s_per_position = estimate_s_per_position
         self._append = redis.register_script(APPEND)
         self._turn = redis.register_script(TURN)
@@ -352,20 +357,15 @@ class ConversationStore:
         return replies.text(await self.redis.hget(self.rkeys.agent(agent_id), "display_name"))
 
     async def queue_position(self, handoff_id: str) -> tuple[int | None, int | None]:
-        """(1-based position, estimated wait s) of a queued handoff; (0, 0) while offered."""
-        status, skills, language, relaxed = await self.handoff_fields(
-            handoff_id, "status", "skills", "language", "lang_relaxed"
-        )
-        if status == "offered":
+        """(1-based position, estimated wait s) of a queued handoff; (0, 0) while offered.
+        One call of the router's engine (its rank and the estimate's inputs, router/wait.py)."""
+        found = await self.queue_wait(handoff_id)
+        if found.status == "offered":
             return 0, 0
-        if status != "queued" or not skills:
+        if found.queue_rank is None or found.wait is None:
             return None, None
-        queue = self.rkeys.queue_for(json.loads(skills), language or ANY_LANGUAGE, relaxed == "1")
-        rank = replies.rank(await self.redis.zrank(queue, handoff_id))
-        if rank is None:
-            return None, None
-        position = int(rank) + 1
-        return position, round(position * self.estimate_s_per_position)
+        position = found.queue_rank + 1
+        return position, estimated_wait_s(position, found.wait, self.estimate_s_per_position)
 
 
 def system_message(text: str, **extra: Any) -> ChatMessage:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,8 +62,13 @@ async def check_invariants(engine: Engine, agent_ids: list[str], handoff_ids: li
     r, k = engine.redis, engine.keys
     holder: dict[str, str] = {}
     offered: dict[str, str] = {}
+    staffed: Counter[str] = Counter()  # "skill|language" -> capacity of the available agents
     for aid in agent_ids:
         a = await r.hgetall(k.agent(aid))
+        if a["status"] == "available":
+            for skill in json.loads(a["skills"]):
+                for lang in [*json.loads(a["languages"]), "_any"]:
+                    staffed[f"{skill}|{lang}"] += int(a["max_concurrent"])
         offers = await r.smembers(k.agent_offers(aid))
         assigned = await r.smembers(k.agent_handoffs(aid))
         assert int(a["offers"]) == len(offers), (aid, a, offers)
@@ -89,6 +95,8 @@ async def check_invariants(engine: Engine, agent_ids: list[str], handoff_ids: li
             for lang in [*json.loads(a["languages"]), "_any"]:
                 score = await r.zscore(k.idx(skill, lang), aid)
                 assert score == (expected if on else None), (aid, skill, lang, a, score)
+    staffing = {f: int(n) for f, n in (await r.hgetall(k.staffing())).items() if int(n)}
+    assert staffing == dict(staffed), (staffing, staffed)
     for hid in handoff_ids:
         h = await r.hgetall(k.handoff(hid))
         assert h, f"handoff {hid} lost"
