@@ -16,6 +16,9 @@ from redis.exceptions import RedisError
 from router.engine import Engine
 
 log = logging.getLogger(__name__)
+# jitter from a generator of its own: drawing from the global one would disturb whatever else in
+# the process relies on it (hypothesis replays its examples from the global state in tests)
+_jitter = random.Random()
 
 
 async def run_timers(engine: Engine, stop: asyncio.Event) -> None:
@@ -39,4 +42,4 @@ async def run_timers(engine: Engine, stop: asyncio.Event) -> None:
         if busy >= engine.settings.tick_batch:
             continue  # more is due right now
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=period * random.uniform(0.8, 1.2))
+            await asyncio.wait_for(stop.wait(), timeout=period * _jitter.uniform(0.8, 1.2))
