@@ -25,6 +25,7 @@ from router.runtime import Runtime
 from router.settings import Settings
 from router.store import Store
 from router.timers import run_timers
+from router.token_cache import follow_revocations
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +61,15 @@ def create_app(
         metrics = Metrics()
         engine = Engine(client, conf, clock=clock, metrics=metrics)
         await engine.load_script_cache()
-        app.state.runtime = Runtime(conf, client, engine, Store(client, engine.keys), metrics)
+        store = Store(client, engine.keys)
+        app.state.runtime = Runtime(conf, client, engine, store, metrics)
         if conf.admin_token is None or conf.service_token is None:
             log.warning("router.auth.token_unset admin/service requests will be refused")
         stop = asyncio.Event()
         task = asyncio.create_task(run_timers(engine, stop)) if timers else None
+        revocations = asyncio.create_task(
+            follow_revocations(client, engine.keys.token_revocations(), store.tokens)
+        )
         log.info("router.started")
         try:
             yield
@@ -72,6 +77,9 @@ def create_app(
             stop.set()
             if task is not None:
                 await task
+            revocations.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await revocations
             await client.aclose()
             if server is not None:
                 await asyncio.to_thread(server.stop)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pydantic import SecretStr
@@ -27,6 +27,8 @@ class Role(StrEnum):
 class Principal:
     role: Role
     agent_id: str | None = None
+    # an agent's: the hash of the token it came with (a live stream checks it still opens it)
+    token_hash: str | None = field(default=None, repr=False, compare=False)
 
     def require(self, *roles: Role) -> None:
         if self.role not in roles:
@@ -78,7 +80,8 @@ def agent_id_of(token: str) -> str | None:
     return agent_id if sep and agent_id and rest else None
 
 
-def agent_token_matches(token: str, stored_hash: str | None) -> bool:
+def hash_matches(token_hash: str, stored_hash: str | None) -> bool:
+    """`token_hash` (hash_token of the token given) is the stored one."""
     if not stored_hash:
         return False
-    return hmac.compare_digest(hash_token(token).encode(), stored_hash.encode())
+    return hmac.compare_digest(token_hash.encode(), stored_hash.encode())

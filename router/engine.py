@@ -66,6 +66,15 @@ class QueueWait:
 
 
 @dataclass(frozen=True)
+class Deleted:
+    """A deleted agent's hash as the deletion left it (offline; no token hash) and the handoffs
+    it held or was offered, put back in their queues."""
+
+    fields: dict[str, str]
+    returned: list[str]
+
+
+@dataclass(frozen=True)
 class TickResult:
     expired: int
     offline: int
@@ -251,6 +260,19 @@ class Engine:
 
     async def presence(self, agent_id: str, status: Presence) -> None:
         await self._run("presence", agent_id, status.value)
+
+    async def delete_agent(self, agent_id: str) -> Deleted:
+        """Take the agent offline (its handoffs back to their queues) and delete it and its
+        token; NoSuchAgent when there is none."""
+        reply = await self._run("delete_agent", agent_id)
+        n = int(reply[1])
+        rest = reply[2 + n :]
+        return Deleted(dict(zip(rest[::2], rest[1::2], strict=True)), reply[2 : 2 + n])
+
+    async def rotate_token(self, agent_id: str, token_hash: str) -> None:
+        """Replace the agent's token hash: the old token stops working; NoSuchAgent when there
+        is none."""
+        await self._run("rotate_token", agent_id, token_hash)
 
     async def create_handoff(self, body: HandoffCreate) -> Created:
         sla_ms = round(self.settings.sla_s(body.urgency) * 1000)

@@ -1,9 +1,9 @@
 """The event log. Every state change is appended by the Lua scripts (`emit` in router/lua_lib.py)
 to the stream `events` and, when it concerns an agent, to that agent's own capped stream.
 
-Event types: agent_created, agent_updated, presence, created, offered, accepted, offer_rejected,
-offer_expired, offer_rescinded, requeued, rescued, transferred, completed, abandoned, priority.
-Fields: type, ts (ms), and handoff, agent, offer where they apply.
+Event types: agent_created, agent_updated, agent_deleted, token_rotated, presence, created,
+offered, accepted, offer_rejected, offer_expired, offer_rescinded, requeued, rescued, transferred,
+completed, abandoned, priority. Fields: type, ts (ms), and handoff, agent, offer where they apply.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from router import auth
 from router.keys import Keys
 
 KEEPALIVE = b": keepalive\n\n"
@@ -24,16 +25,24 @@ def sse_frame(entry_id: str, fields: dict[str, str]) -> bytes:
     return f"id: {entry_id}\nevent: {kind}\ndata: {json.dumps(fields)}\n\n".encode()
 
 
+# after these a stream checks that the token it was opened with still opens it: the agent was
+# deleted, its token replaced, or its id given to a new agent
+RECHECK = frozenset({"agent_deleted", "token_rotated", "agent_created"})
+
+
 async def agent_events(
     redis: aioredis.Redis,
     keys: Keys,
     agent_id: str,
+    token_hash: str,
     last_event_id: str | None = None,
     block_ms: int = 15_000,
 ) -> AsyncIterator[bytes]:
     """Server-sent events of one agent: offers, rescinds, and everything else about it.
 
-    Starts after `last_event_id` (the SSE Last-Event-ID header) or at the current end.
+    Starts after `last_event_id` (the SSE Last-Event-ID header) or at the current end. Ends
+    once the token it was opened with (`token_hash`) no longer opens it: checked after each
+    event of RECHECK (that event is the last one sent) and at each keep-alive.
     """
     key = keys.agent_events(agent_id)
     cursor: str = last_event_id or ""
@@ -43,9 +52,21 @@ async def agent_events(
     while True:
         reply: Any = await redis.xread({key: cursor}, block=block_ms, count=100)
         if not reply:
+            if not await _still_valid(redis, keys, agent_id, token_hash):
+                return
             yield KEEPALIVE
             continue
         for _stream, entries in reply:
             for entry_id, fields in entries:
                 cursor = str(entry_id)
                 yield sse_frame(cursor, dict(fields))
+                if fields.get("type") in RECHECK and not await _still_valid(
+                    redis, keys, agent_id, token_hash
+                ):
+                    return
+
+
+async def _still_valid(redis: aioredis.Redis, keys: Keys, agent_id: str, token_hash: str) -> bool:
+    """The agent's stored token hash is still `token_hash` (read now, past any cache)."""
+    stored: Any = await redis.hget(keys.agent(agent_id), "token_hash")
+    return auth.hash_matches(token_hash, None if stored is None else str(stored))

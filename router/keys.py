@@ -60,6 +60,9 @@ TEMPLATES: dict[str, str] = {
     "handle_time": "handle_time:{}",
     # stream: every state change
     "events": "events",
+    # pub/sub channel: ids of agents whose token stopped working (rotated, or the agent deleted);
+    # every router process forgets the token hash it cached for them (router/token_cache.py)
+    "token_revocations": "tokens:revoked",
     "seq_handoff": "seq:handoff",
     "seq_offer": "seq:offer",
 }
@@ -141,6 +144,9 @@ class Keys:
 
     def events(self) -> str:
         return self._fmt("events")
+
+    def token_revocations(self) -> str:
+        return self._fmt("token_revocations")
 
     def seq_handoff(self) -> str:
         return self._fmt("seq_handoff")

@@ -447,6 +447,7 @@ local function rescind_offers(aid)
 end
 
 -- The agent goes offline: offers rescinded, assigned handoffs back in queue marked rescued.
+-- Returns the ids of the handoffs put back (each may already be offered to another agent).
 local function go_offline(aid, reason)
   local back = rescind_offers(aid)
   for _, hid in ipairs(redis.call('SMEMBERS', k_agent_handoffs(aid))) do
@@ -461,6 +462,7 @@ local function go_offline(aid, reason)
   local a = load_agent(aid)
   if a then index_agent(a); staff_agent(a) end
   for _, hid in ipairs(back) do try_assign_handoff(hid, aid) end
+  return back
 end
 
 local function end_conversation(h)

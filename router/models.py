@@ -67,6 +67,20 @@ class AgentCreated(AgentPublic):
     token: str = Field(description="Bearer token of this agent; shown only once.")
 
 
+class AgentDeleted(AgentPublic):
+    """The agent as its deletion left it: offline, nothing held."""
+
+    returned_handoffs: list[str] = Field(
+        description="Handoffs it held or was offered, put back in their queues at their original"
+        " age (some may already be offered to another agent)."
+    )
+
+
+class AgentTokenRotated(BaseModel):
+    agent_id: str
+    token: str = Field(description="The agent's new bearer token; shown only once.")
+
+
 class PresenceUpdate(_Strict):
     status: Presence
 

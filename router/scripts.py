@@ -11,7 +11,8 @@ from __future__ import annotations
 UPSERT_AGENT = r"""
 -- ARGV[2] = agent id, ARGV[3] = display name, ARGV[4] = skills JSON {name: level},
 -- ARGV[5] = languages JSON [..], ARGV[6] = max_concurrent, ARGV[7] = token hash (used on create)
--- touches: agent hash, skill/language indexes, staffing, queues (it may receive offers)
+-- touches: agent hash, skill/language indexes, staffing, queues (it may receive offers), its
+-- event stream (a new agent's starts empty)
 -- returns {'created'} or {'updated'}
 local aid = ARGV[2]
 local key = k_agent(aid)
@@ -21,6 +22,7 @@ if redis.call('EXISTS', key) == 0 then
     'assigned', 0, 'misses', 0, 'idle_since', NOWS, 'hb_until', 0, 'token_hash', ARGV[7],
     'created_ms', NOWS)
   for s, _ in pairs(cjson.decode(ARGV[4])) do redis.call('SADD', k_skills(), s) end
+  redis.call('DEL', k_agent_events(aid))  -- left by a deleted agent of that id: start afresh
   emit('agent_created', nil, aid)
   return {'created'}
 end
@@ -72,6 +74,50 @@ staff_agent(a)
 index_agent(load_agent(aid))
 for _, hid in ipairs(back) do try_assign_handoff(hid, aid) end
 return {'ok', 'away'}
+"""
+
+DELETE_AGENT = r"""
+-- ARGV[2] = agent id
+-- touches: agent hash, its offers and handoffs, the queues they return to, heartbeat
+-- deadlines, indexes, staffing, its event stream, the token revocation channel
+-- returns {'ok', n, the n handoff ids put back in their queues, then the agent's hash as it
+-- was left (offline), field, value, ..., without its token hash} | {'no_agent'}
+local aid = ARGV[2]
+local a = load_agent(aid)
+if not a then return {'no_agent'} end
+local back = {}
+-- the offline path of a heartbeat lapse: offers rescinded, handoffs back at their original age
+if a.status ~= 'offline' or a.load > 0 then back = go_offline(aid, 'deleted') end
+a = load_agent(aid)
+index_agent(a)  -- offline: out of every index and of the staffing counts
+staff_agent(a)
+redis.call('ZREM', k_heartbeats(), aid)
+local reply = {'ok', #back, unpack(back)}
+local fields = redis.call('HGETALL', k_agent(aid))
+for i = 1, #fields, 2 do
+  if fields[i] ~= 'token_hash' then
+    reply[#reply + 1] = fields[i]
+    reply[#reply + 1] = fields[i + 1]
+  end
+end
+redis.call('DEL', k_agent(aid), k_agent_offers(aid), k_agent_handoffs(aid))
+emit('agent_deleted', nil, aid, nil, {'returned', #back})
+-- its stream outlives it a minute: its live readers get the event above, then close
+redis.call('PEXPIRE', k_agent_events(aid), 60000)
+redis.call('PUBLISH', k_token_revocations(), aid)
+return reply
+"""
+
+ROTATE_TOKEN = r"""
+-- ARGV[2] = agent id, ARGV[3] = the new token's hash
+-- touches: agent hash (its token hash alone), events, the token revocation channel
+-- returns {'ok'} | {'no_agent'}
+local aid = ARGV[2]
+if redis.call('EXISTS', k_agent(aid)) == 0 then return {'no_agent'} end
+redis.call('HSET', k_agent(aid), 'token_hash', ARGV[3], 'token_rotated_ms', NOWS)
+emit('token_rotated', nil, aid)
+redis.call('PUBLISH', k_token_revocations(), aid)
+return {'ok'}
 """
 
 CREATE_HANDOFF = r"""
@@ -352,6 +398,8 @@ return 1
 ALL: dict[str, str] = {
     "upsert_agent": UPSERT_AGENT,
     "presence": PRESENCE,
+    "delete_agent": DELETE_AGENT,
+    "rotate_token": ROTATE_TOKEN,
     "create_handoff": CREATE_HANDOFF,
     "accept": ACCEPT,
     "reject": REJECT,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +22,7 @@ from router.models import (
     TranscriptTurn,
     Urgency,
 )
+from router.token_cache import TokenCache
 
 
 def from_ms(value: str | None) -> datetime | None:
@@ -85,17 +85,13 @@ def handoff_public(h: dict[str, str]) -> HandoffPublic:
     )
 
 
-TOKEN_HASH_TTL_S = 60.0  # how long a process trusts an agent token hash it has read
-_TOKEN_CACHE_MAX = 100_000
-
-
 class Store:
-    def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
+    def __init__(self, redis: aioredis.Redis, keys: Keys, tokens: TokenCache | None = None) -> None:
         self.redis = redis
         self.keys = keys
-        # agent id -> (token hash, monotonic expiry): an agent's token hash is written once, when
-        # the agent is created, so every request of an agent need not read it from Redis again
-        self._token_hashes: dict[str, tuple[str, float]] = {}
+        # agent token hashes this process has read; used only while it follows their
+        # revocations (router/token_cache.py, started by the app), else every check reads Redis
+        self.tokens = tokens if tokens is not None else TokenCache()
 
     async def _hash(self, key: str) -> dict[str, str]:
         return _decode(await self.redis.hgetall(key))
@@ -107,17 +103,15 @@ class Store:
         return agent_public(agent_id, h)
 
     async def agent_token_hash(self, agent_id: str) -> str | None:
-        now = time.monotonic()
-        cached = self._token_hashes.get(agent_id)
-        if cached is not None and cached[1] > now:
-            return cached[0]
+        cached = self.tokens.get(agent_id)
+        if cached is not None:
+            return cached
+        generation = self.tokens.generation  # a revocation during the read: the hash not kept
         value = await self.redis.hget(self.keys.agent(agent_id), "token_hash")
         if value is None:
             return None  # unknown agents are not remembered: one may be created any moment
         found = str(value.decode() if isinstance(value, bytes) else value)
-        if len(self._token_hashes) >= _TOKEN_CACHE_MAX:
-            self._token_hashes.clear()
-        self._token_hashes[agent_id] = (found, now + TOKEN_HASH_TTL_S)
+        self.tokens.put(agent_id, found, generation)
         return found
 
     async def handoff(self, handoff_id: str) -> HandoffPublic:

@@ -1,7 +1,9 @@
-"""Agents: create/update (admin), read, presence and heartbeat, offers, live events."""
+"""Agents: create/update, delete and token rotation (admin), read, presence and heartbeat,
+offers, live events."""
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
@@ -11,9 +13,20 @@ from router import auth, errors
 from router.api.deps import AgentIdPath, Caller, RuntimeDep
 from router.auth import Role
 from router.events import agent_events
-from router.models import AgentCreated, AgentPublic, AgentUpdate, OfferPublic, PresenceUpdate
+from router.models import (
+    AgentCreated,
+    AgentDeleted,
+    AgentPublic,
+    AgentTokenRotated,
+    AgentUpdate,
+    OfferPublic,
+    PresenceUpdate,
+)
+from router.store import agent_public
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/agents", tags=["agents"])
+NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"description": "No such agent"}}
 
 
 @router.put(
@@ -39,6 +52,34 @@ async def put_agent(
         response.status_code = 201
         return AgentCreated(**agent.model_dump(), token=token)
     return agent
+
+
+@router.delete("/{agent_id}", response_model=AgentDeleted, responses=NOT_FOUND)
+async def delete_agent(agent_id: AgentIdPath, caller: Caller, rt: RuntimeDep) -> AgentDeleted:
+    """Remove the agent: it goes offline as on a heartbeat lapse (pending offers rescinded, its
+    handoffs back in their queues at their original age), then it and its token are deleted and
+    its live event streams end. The same id may be created again (a new token)."""
+    caller.require(Role.admin)
+    deleted = await rt.engine.delete_agent(agent_id)
+    rt.store.tokens.forget(agent_id)  # here at once; other processes through the revocation
+    log.info("router.agent.deleted agent=%s returned=%d", agent_id, len(deleted.returned))
+    agent = agent_public(agent_id, deleted.fields)
+    return AgentDeleted(**agent.model_dump(), returned_handoffs=deleted.returned)
+
+
+@router.post("/{agent_id}/token", response_model=AgentTokenRotated, responses=NOT_FOUND)
+async def rotate_token(
+    agent_id: AgentIdPath, caller: Caller, rt: RuntimeDep, response: Response
+) -> AgentTokenRotated:
+    """A new token for the agent; the old one stops working at once. Its presence, load and
+    handoffs do not change; its event streams opened with the old token end."""
+    caller.require(Role.admin)
+    token = auth.new_agent_token(agent_id)
+    await rt.engine.rotate_token(agent_id, auth.hash_token(token))
+    rt.store.tokens.forget(agent_id)
+    log.info("router.agent.token_rotated agent=%s", agent_id)
+    response.headers["Cache-Control"] = "no-store"
+    return AgentTokenRotated(agent_id=agent_id, token=token)
 
 
 @router.get("/{agent_id}", response_model=AgentPublic)
@@ -74,9 +115,10 @@ async def get_events(
     last_event_id: Annotated[str | None, Header(pattern=r"^\d{1,20}-\d{1,20}$")] = None,
 ) -> StreamingResponse:
     caller.require_agent(agent_id)
-    if await rt.store.agent_token_hash(agent_id) is None:
+    token_hash = caller.token_hash  # an agent's: the stream ends when its token stops working
+    if token_hash is None or await rt.store.agent_token_hash(agent_id) is None:
         raise errors.NoSuchAgent()
-    stream = agent_events(rt.redis, rt.engine.keys, agent_id, last_event_id)
+    stream = agent_events(rt.redis, rt.engine.keys, agent_id, token_hash, last_event_id)
     return StreamingResponse(
         stream, media_type="text/event-stream", headers={"Cache-Control": "no-store"}
     )

@@ -29,10 +29,10 @@ async def _resolve(request: Request, token: str | None) -> auth.Principal:
     if found is not None:
         return found
     agent_id = auth.agent_id_of(token)
-    if agent_id is not None and auth.agent_token_matches(
-        token, await rt.store.agent_token_hash(agent_id)
-    ):
-        return auth.Principal(auth.Role.agent, agent_id)
+    if agent_id is not None:
+        token_hash = auth.hash_token(token)
+        if auth.hash_matches(token_hash, await rt.store.agent_token_hash(agent_id)):
+            return auth.Principal(auth.Role.agent, agent_id, token_hash)
     raise errors.Unauthorized()
 
 

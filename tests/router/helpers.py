@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,9 +57,12 @@ async def agent_state(engine: Engine, agent_id: str) -> dict[str, str]:
     return dict(await engine.redis.hgetall(engine.keys.agent(agent_id)))
 
 
-async def check_invariants(engine: Engine, agent_ids: list[str], handoff_ids: list[str]) -> None:
+async def check_invariants(
+    engine: Engine, agent_ids: list[str], handoff_ids: list[str], gone: Sequence[str] = ()
+) -> None:
     """The state in Redis is consistent: each handoff is in exactly one place, no agent is over
-    capacity, counters match the sets."""
+    capacity, counters match the sets; the agents `gone` (deleted) left nothing behind."""
+    await check_gone(engine, gone)
     r, k = engine.redis, engine.keys
     holder: dict[str, str] = {}
     offered: dict[str, str] = {}
@@ -118,6 +122,21 @@ async def check_invariants(engine: Engine, agent_ids: list[str], handoff_ids: li
         due = await r.zscore(k.due(), hid)
         if due is not None:
             assert status == "queued" and float(h.get("due_ms") or -1) == due, (hid, h, due)
+
+
+async def check_gone(engine: Engine, agent_ids: Sequence[str]) -> None:
+    """Deleted agents left no record, offer or handoff set, heartbeat deadline or index entry
+    (their staffing is checked by check_invariants, which counts the agents left)."""
+    r, k = engine.redis, engine.keys
+    # an agent is in an index only while available, and then counted in staffing under that
+    # index's "skill|language" (fields stay, at 0, when nobody is): every index there has been
+    indexes = [k.idx(*field.split("|")) for field in await r.hkeys(k.staffing())]
+    for aid in agent_ids:
+        keys = (k.agent(aid), k.agent_offers(aid), k.agent_handoffs(aid))
+        assert await r.exists(*keys) == 0, aid
+        assert await r.zscore(k.heartbeats(), aid) is None, aid
+        for key in indexes:
+            assert await r.zscore(key, aid) is None, (aid, key)
 
 
 @dataclass

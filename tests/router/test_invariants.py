@@ -1,5 +1,6 @@
 """Property tests: random sequences of arrivals, accepts, rejects, timeouts, presence changes,
-transfers, abandons and completions against the real engine keep every routing invariant."""
+transfers, abandons, completions, agents deleted and created again and token rotations against
+the real engine keep every routing invariant."""
 
 from __future__ import annotations
 
@@ -42,13 +43,20 @@ ops = st.one_of(
     st.tuples(st.just("abandon"), st.integers(0, 50)),
     st.tuples(st.just("advance"), st.sampled_from([0.5, 2.0, 6.0, 12.0, 40.0])),
     st.tuples(st.just("heartbeat"), agent_ids),
+    st.tuples(st.just("delete"), agent_ids),
+    st.tuples(st.just("create"), agent_ids),  # created again when deleted, else updated
+    st.tuples(st.just("rotate"), agent_ids),
 )
 
 
-async def _apply(e: Engine, clock: FakeClock, op: tuple[object, ...], created: list[str]) -> None:
+async def _apply(
+    e: Engine, clock: FakeClock, op: tuple[object, ...], created: list[str], live: set[str]
+) -> None:
     kind = op[0]
     r, k = e.redis, e.keys
-    if kind == "arrive":
+    if kind in ("delete", "create", "rotate"):
+        await _apply_admin(e, str(kind), str(op[1]), live)
+    elif kind == "arrive":
         _, skills, lang, urgency, level = op
         result = await e.create_handoff(
             handoff(
@@ -57,10 +65,11 @@ async def _apply(e: Engine, clock: FakeClock, op: tuple[object, ...], created: l
         )
         created.append(result.handoff_id)
     elif kind == "presence":
-        await e.presence(str(op[1]), Presence(str(op[2])))
+        with contextlib.suppress(errors.NoSuchAgent):  # deleted
+            await e.presence(str(op[1]), Presence(str(op[2])))
     elif kind == "heartbeat":
         status = await r.hget(k.agent(str(op[1])), "status")
-        if status != "offline":
+        if status not in ("offline", None):
             await e.presence(str(op[1]), Presence(status))
     elif kind in ("accept", "reject"):
         offers = sorted(await r.smembers(k.agent_offers(str(op[1]))))
@@ -84,10 +93,28 @@ async def _apply(e: Engine, clock: FakeClock, op: tuple[object, ...], created: l
         await e.tick()
 
 
+async def _apply_admin(e: Engine, kind: str, aid: str, live: set[str]) -> None:
+    if kind == "create":
+        skills, langs, maxc = AGENTS[aid]
+        await e.upsert_agent(aid, aid, skills, langs, maxc, "h")
+        live.add(aid)
+    elif aid not in live:
+        with pytest.raises(errors.NoSuchAgent):
+            await (e.delete_agent(aid) if kind == "delete" else e.rotate_token(aid, "h2"))
+    elif kind == "delete":
+        await e.delete_agent(aid)
+        live.discard(aid)
+    else:
+        await e.rotate_token(aid, uuid.uuid4().hex)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-@given(sequence=st.lists(ops, min_size=5, max_size=40))
+@given(sequence=st.lists(ops, min_size=5, max_size=40), available=st.sets(agent_ids))
 async def test_random_sequences_keep_the_invariants(
-    make_engine: Callable[..., Engine], clock: FakeClock, sequence: list[tuple[object, ...]]
+    make_engine: Callable[..., Engine],
+    clock: FakeClock,
+    sequence: list[tuple[object, ...]],
+    available: set[str],
 ) -> None:
     e = make_engine(
         key_prefix=f"inv{uuid.uuid4().hex}:",
@@ -100,13 +127,16 @@ async def test_random_sequences_keep_the_invariants(
     )
     for aid, (skills, langs, maxc) in AGENTS.items():
         await e.upsert_agent(aid, aid, skills, langs, maxc, "h")
+    for aid in sorted(available):  # the others start offline
+        await e.presence(aid, Presence.available)
     created: list[str] = []
+    live = set(AGENTS)
     for op in sequence:
-        await _apply(e, clock, op, created)
-        await check_invariants(e, sorted(AGENTS), created)
+        await _apply(e, clock, op, created, live)
+        await check_invariants(e, sorted(live), created, gone=sorted(set(AGENTS) - live))
     # whatever happened, once agents are back nothing stays offered forever
-    for aid in AGENTS:
+    for aid in sorted(live):
         await e.presence(aid, Presence.available)
     clock.advance(3600)
     await e.tick()
-    await check_invariants(e, sorted(AGENTS), created)
+    await check_invariants(e, sorted(live), created, gone=sorted(set(AGENTS) - live))

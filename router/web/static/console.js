@@ -91,7 +91,7 @@
       if (lastId) headers["Last-Event-ID"] = lastId;
       fetch("/v1/agents/" + encodeURIComponent(agent.id) + "/events",
         {headers: headers, signal: streamAbort.signal}).then(function (r) {
-        if (!r.ok) throw new Error("HTTP " + r.status);
+        if (!r.ok) { var e = new Error("HTTP " + r.status); e.status = r.status; throw e; }
         document.body.setAttribute("data-stream", "open");
         var reader = r.body.getReader();
         var decoder = new TextDecoder();
@@ -115,12 +115,24 @@
           });
         }
         return pump();
-      }).catch(function () {
+      }).catch(function (err) {
         document.body.setAttribute("data-stream", "closed");
-        if (agent) window.setTimeout(run, 1000);
+        if (err && err.status === 401) signedOut();
+        else if (agent) window.setTimeout(run, 1000);
       });
     }
     run();
+  }
+
+  // The token no longer opens the console (replaced, or the agent removed): the server ended the
+  // stream and refuses it again. Back to the login form, saying why.
+  function signedOut() {
+    agent = null;
+    window.clearInterval(heartbeat);
+    sessionStorage.removeItem("console.agent");
+    sessionStorage.removeItem("console.conversations");
+    sessionStorage.setItem("console.notice", "登录已失效：令牌已更换或工号已停用，请重新登录。");
+    window.location.reload();
   }
 
   function onEvent(ev) {
@@ -315,6 +327,11 @@
     convs[cid] = c; // keep the pane visible for reading, not restored after a reload
   }
 
+  var notice = sessionStorage.getItem("console.notice");
+  if (notice) {
+    sessionStorage.removeItem("console.notice");
+    $("login-error").textContent = notice;
+  }
   var saved = sessionStorage.getItem("console.agent");
   if (saved) {
     try { var a = JSON.parse(saved); login(a.id, a.token); } catch (e) { /* login form */ }
