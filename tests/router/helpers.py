@@ -10,9 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from router.engine import Engine
 from router.models import HandoffCreate, Presence
 from router.selection import agent_score
+from tests.router.conftest import ADMIN, bearer
 
 
 async def agent(
@@ -195,3 +198,18 @@ class RawHTTP:
             self.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
+
+
+async def available_agent_http(
+    client: httpx.AsyncClient, agent_id: str, body: dict[str, Any]
+) -> str:
+    """Create the agent through the API (`body` as PUT /v1/agents takes it), make it available,
+    and return its token."""
+    r = await client.put(f"/v1/agents/{agent_id}", json=body, headers=bearer(ADMIN))
+    assert r.status_code == 201, r.text
+    token: str = r.json()["token"]
+    r = await client.post(
+        f"/v1/agents/{agent_id}/presence", json={"status": "available"}, headers=bearer(token)
+    )
+    assert r.status_code == 200, r.text
+    return token

@@ -22,6 +22,7 @@ from tests.router.conftest import ADMIN, SERVICE, FakeClock, bearer
 from tests.router.helpers import (
     agent,
     agent_state,
+    available_agent_http,
     check_invariants,
     handoff,
     offers_of,
@@ -163,14 +164,7 @@ async def test_rotating_a_token_changes_nothing_but_the_token(make_engine: MakeE
 
 
 async def _create(client: httpx.AsyncClient, agent_id: str = "li") -> str:
-    r = await client.put(f"/v1/agents/{agent_id}", json=AGENT_BODY, headers=bearer(ADMIN))
-    assert r.status_code == 201, r.text
-    token: str = r.json()["token"]
-    r = await client.post(
-        f"/v1/agents/{agent_id}/presence", json={"status": "available"}, headers=bearer(token)
-    )
-    assert r.status_code == 200
-    return token
+    return await available_agent_http(client, agent_id, AGENT_BODY)
 
 
 async def test_delete_agent_over_http(make_client: MakeClient) -> None:

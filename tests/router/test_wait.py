@@ -12,8 +12,14 @@ import pytest
 from router.engine import Engine, QueueWait
 from router.models import Presence
 from router.wait import WaitInputs, estimated_wait_s
-from tests.router.conftest import ADMIN, SERVICE, FakeClock, bearer
-from tests.router.helpers import agent, check_invariants, handoff, offers_of
+from tests.router.conftest import SERVICE, FakeClock, bearer
+from tests.router.helpers import (
+    agent,
+    available_agent_http,
+    check_invariants,
+    handoff,
+    offers_of,
+)
 
 MakeEngine = Callable[..., Engine]
 MakeClient = Callable[..., Awaitable[httpx.AsyncClient]]
@@ -192,16 +198,7 @@ async def test_queue_wait_reads_rank_and_inputs(make_engine: MakeEngine, clock: 
 # -- through the HTTP API --------------------------------------------------------------------
 async def _agent(client: httpx.AsyncClient, agent_id: str) -> str:
     body = {"display_name": agent_id, "skills": {"billing": 4}, "languages": ["zh"]}
-    r = await client.put(
-        f"/v1/agents/{agent_id}", json={**body, "max_concurrent": 1}, headers=bearer(ADMIN)
-    )
-    assert r.status_code == 201, r.text
-    token: str = r.json()["token"]
-    r = await client.post(
-        f"/v1/agents/{agent_id}/presence", json={"status": "available"}, headers=bearer(token)
-    )
-    assert r.status_code == 200
-    return token
+    return await available_agent_http(client, agent_id, {**body, "max_concurrent": 1})
 
 
 async def _post(client: httpx.AsyncClient, conversation_id: str) -> httpx.Response:
