@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from telecom import mask
+from telecom.dates import CHINA_TZ
 from telecom.money import yuan
 
 # intent → (pending_request, verification level it needs)
@@ -25,7 +26,6 @@ SENSITIVE_REQUESTS = {
 LEVEL_FOR_REQUEST = {request: level for request, level in SENSITIVE_REQUESTS.values()}
 NEAR_EXHAUSTION = 0.9
 MAX_FAILURES = 5
-_CN = timezone(timedelta(hours=8))
 
 
 @dataclass(frozen=True)
@@ -223,7 +223,7 @@ SLA_KEYS = (
 
 def local_datetime(moment: datetime) -> str:
     """'11月24日 18:00' in China time."""
-    return moment.astimezone(_CN).strftime("%m月%d日 %H:%M")
+    return moment.astimezone(CHINA_TZ).strftime("%m月%d日 %H:%M")
 
 
 def duration_text(delta: timedelta) -> str:

@@ -50,11 +50,11 @@ end
 -- the indexes an agent that is in none.
 local function load_agent(aid)
   local v = redis.call('HMGET', k_agent(aid), 'status', 'max_concurrent', 'offers', 'assigned',
-    'idle_since', 'skills', 'languages', 'hb_until')
+    'idle_since', 'skills', 'languages', 'hb_until', 'staffed')
   if not v[1] then return nil end
   local a = {id = aid, status = v[1], maxc = tonumber(v[2]), offers = tonumber(v[3]),
     assigned = tonumber(v[4]), idle = tonumber(v[5]), skills = cjson.decode(v[6]),
-    langs = cjson.decode(v[7]), hb_until = tonumber(v[8])}
+    langs = cjson.decode(v[7]), hb_until = tonumber(v[8]), staffed = v[9] == '1'}
   a.load = a.offers + a.assigned
   a.speaks = {}
   for _, l in ipairs(a.langs) do a.speaks[l] = true end
@@ -118,11 +118,11 @@ local function count_staff(skills, langs, maxc, sign)
   end
 end
 
--- Keep agent `a` (a.status already its new status) counted in the staffing hash exactly while
--- it is available; its field staffed says whether it is. old: its definition before an update
--- ({skills, langs, maxc}, UPSERT_AGENT), under which it was counted.
+-- Keep agent `a` (as load_agent read it, a.status already its new status) counted in the
+-- staffing hash exactly while it is available; its field staffed says whether it is. old: its
+-- definition before an update ({skills, langs, maxc}, UPSERT_AGENT), under which it was counted.
 local function staff_agent(a, old)
-  local was = redis.call('HGET', k_agent(a.id), 'staffed') == '1'
+  local was = a.staffed
   local on = a.status == 'available'
   if was and (old or not on) then
     local o = old or a
@@ -130,6 +130,7 @@ local function staff_agent(a, old)
   end
   if on and (old or not was) then count_staff(a.skills, a.langs, a.maxc, 1) end
   if on ~= was then redis.call('HSET', k_agent(a.id), 'staffed', on and '1' or '0') end
+  a.staffed = on
 end
 
 local function eff_level(h)

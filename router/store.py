@@ -86,12 +86,12 @@ def handoff_public(h: dict[str, str]) -> HandoffPublic:
 
 
 class Store:
-    def __init__(self, redis: aioredis.Redis, keys: Keys, tokens: TokenCache | None = None) -> None:
+    def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
         # agent token hashes this process has read; used only while it follows their
         # revocations (router/token_cache.py, started by the app), else every check reads Redis
-        self.tokens = tokens if tokens is not None else TokenCache()
+        self.tokens = TokenCache()
 
     async def _hash(self, key: str) -> dict[str, str]:
         return _decode(await self.redis.hgetall(key))

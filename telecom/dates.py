@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
+from datetime import date, timedelta, timezone
 
 from telecom.numbers import TRADITIONAL_QUANTITY_CHARS, cn_number
 
-__all__ = ["add_months", "month_key", "next_month_first", "parse_month"]
+__all__ = ["CHINA_TZ", "add_months", "month_key", "next_month_first", "parse_month"]
+
+# China Standard Time, no daylight saving: bills, plan changes, ticket numbers follow it
+CHINA_TZ = timezone(timedelta(hours=8))
 
 _RELATIVE = (
     (re.compile(r"上上个?月"), -2),

@@ -14,9 +14,9 @@ from datetime import date, datetime
 
 from actions.settings import load_settings
 from actions.store.generate import DEMO_SUBSCRIBERS
-from actions.store.rows import BEIJING
 from actions.store.sqlite import SQLiteStore
 from telecom import mask
+from telecom.dates import CHINA_TZ
 
 
 def demo_lines() -> list[str]:
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     store = SQLiteStore(settings.db_path, settings.catalog_root)
     if args.command == "apply-due":
         store.initialise()  # creates the store, or brings an older one up to date
-        today = args.date or datetime.now(BEIJING).date()
+        today = args.date or datetime.now(CHINA_TZ).date()
         changes = store.apply_due_plan_changes(today)
         for change in changes:
             print(f"{mask.phone(change.phone)}  {change.from_plan} -> {change.to_plan}")

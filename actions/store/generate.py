@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from actions.plans import allowances
 from actions.store.base import Bill, BillItem, Charges, MonthlyUsage, Package
 from telecom.catalog import Plan
-from telecom.dates import add_months, month_key, next_month_first
+from telecom.dates import CHINA_TZ, add_months, month_key, next_month_first
 from telecom.numbers import id_check_digit
 
 __all__ = [
@@ -176,7 +176,6 @@ DEMO_SUBSCRIBERS: tuple[DemoSubscriber, ...] = tuple(
 # ------------------------------------------------------------------------------------ outages
 
 OUTAGE_DEMO_PHONE = "13800138002"  # 深圳 南山区: an open broadband outage
-_CHINA = timezone(timedelta(hours=8))
 
 
 @dataclass(frozen=True)
@@ -209,7 +208,7 @@ _OUTAGE_SPECS = (
 
 def _china_time(today: date, days: int, hhmm: str) -> datetime:
     hour, minute = map(int, hhmm.split(":"))
-    local = datetime.combine(today + timedelta(days=days), time(hour, minute), _CHINA)
+    local = datetime.combine(today + timedelta(days=days), time(hour, minute), CHINA_TZ)
     return local.astimezone(timezone.utc)
 
 

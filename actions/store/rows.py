@@ -1,15 +1,13 @@
-"""What every part of the SQLite store shares: China time, times as text, the SMS outbox."""
+"""What every part of the SQLite store shares: times as text, and the SMS outbox insert."""
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from actions.store.base import InvalidInput
 
-__all__ = ["BEIJING", "from_ts", "queue_sms", "to_ts", "utcnow"]
-
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")  # ticket numbers, SMS, "today"
+__all__ = ["from_ts", "queue_sms", "to_ts", "utcnow"]
 
 
 def to_ts(moment: datetime) -> str:

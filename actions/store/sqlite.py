@@ -45,12 +45,12 @@ from actions.store.base import (
 from actions.store.fill import insert_outages, insert_records
 from actions.store.generate import DEFAULT_COUNT, SEED, generate, generate_outages
 from actions.store.hashing import DUMMY_HASH, hash_password, verify_secret
-from actions.store.rows import BEIJING, from_ts, queue_sms, to_ts, utcnow
+from actions.store.rows import from_ts, queue_sms, to_ts, utcnow
 from actions.store.schema import DATA_TABLES, SCHEMA, migrate
 from actions.verification import ATTEMPT_WINDOW, Attempt, evaluate
 from telecom import mask
 from telecom.catalog import Catalog, Destination, Plan, RoamingTariff, load_catalog
-from telecom.dates import month_key, next_month_first
+from telecom.dates import CHINA_TZ, month_key, next_month_first
 
 __all__ = ["SQLiteStore"]
 
@@ -148,7 +148,7 @@ class SQLiteStore:
                 log.info("store.migrated %s", step)
         finally:
             conn.close()
-        today = today or datetime.now(BEIJING).date()
+        today = today or datetime.now(CHINA_TZ).date()
         with self._tx() as conn:
             filled = conn.execute("SELECT value FROM meta WHERE key = 'generated'").fetchone()
             if filled and not force:
@@ -374,7 +374,7 @@ class SQLiteStore:
             raise NoSuchPlan("unknown plan code")
         with self._tx() as conn:
             # a change already due is applied first: a new booking must not supersede it
-            plan_changes.apply_due(conn, self.catalog, now.astimezone(BEIJING).date(), now, phone)
+            plan_changes.apply_due(conn, self.catalog, now.astimezone(CHINA_TZ).date(), now, phone)
             row = conn.execute(
                 "SELECT plan_code, pending_plan_code FROM subscribers WHERE phone = ?", (phone,)
             ).fetchone()
@@ -573,7 +573,7 @@ class SQLiteStore:
             ticket = tickets.insert(conn, "fault", text, now, status="attached", extra=safe_extra)
             if text.phone:
                 restore = (
-                    restore_at.astimezone(BEIJING).strftime("%m月%d日%H:%M")
+                    restore_at.astimezone(CHINA_TZ).strftime("%m月%d日%H:%M")
                     if restore_at
                     else "尽快"
                 )

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from actions.store.base import Outage, Ticket
-from actions.store.rows import BEIJING, from_ts, to_ts
+from actions.store.rows import from_ts, to_ts
 from telecom import mask
+from telecom.dates import CHINA_TZ
 
 __all__ = [
     "DESCRIPTION_MAX",
@@ -80,7 +81,7 @@ def insert(
     """Number the ticket (T<China date>-<sequence>) and store it; `extra` already escaped."""
     extra = extra or {}
     seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets").fetchone()[0]
-    ticket_id = f"T{now.astimezone(BEIJING):%Y%m%d}-{seq:06d}"
+    ticket_id = f"T{now.astimezone(CHINA_TZ):%Y%m%d}-{seq:06d}"
     conn.execute(
         "INSERT INTO tickets (seq, id, kind, category, severity, description, customer,"
         " phone, status, created_at, extra) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
