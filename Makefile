@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help env browser run test test-bot test-router test-gateway train shell lint bench validate clean
+.PHONY: help env browser run test test-bot test-router test-gateway test-security train shell lint bench validate clean
 
 help:
 	@echo "make run    - set up what is missing, train if needed, start everything"
@@ -53,7 +53,7 @@ validate: $(BOT_VENV)/.installed
 	$(RASA) data validate --domain bot/domain --data $(RASA_DATA) --config config.yml --fail-on-warnings
 
 test: env browser
-	$(MAKE) --no-print-directory test-bot test-router test-gateway
+	$(MAKE) --no-print-directory test-bot test-router test-gateway test-security
 	@echo "all test suites passed"
 
 test-bot: $(BOT_VENV)/.installed train validate
@@ -64,6 +64,10 @@ test-router: $(ROUTER_VENV)/.installed
 
 test-gateway: $(ROUTER_VENV)/.installed browser train
 	$(ROUTER_PY) -m pytest tests/gateway
+
+# attacks against the whole product started as `make run` starts it (tests/security/conftest.py)
+test-security: env train
+	$(ROUTER_PY) -m pytest tests/security
 
 run: env train
 	$(BOT_PY) -m scripts.run

@@ -5,6 +5,7 @@ Phones are always shown masked; ID digits never appear in any reply.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -25,7 +26,6 @@ SENSITIVE_REQUESTS = {
 }
 LEVEL_FOR_REQUEST = {request: level for request, level in SENSITIVE_REQUESTS.values()}
 NEAR_EXHAUSTION = 0.9
-MAX_FAILURES = 5
 
 
 @dataclass(frozen=True)
@@ -61,15 +61,28 @@ def decide_identity(
     return IdentityDecision("needed", verified_phone, verified_level, target)
 
 
-def privacy_notice(level: str) -> str:
+NOTICE_VERSION = "2"  # raise it when the notice's wording changes; notice_version() adds a hash
+
+
+def privacy_notice(level: str, retention_days: int = 30) -> str:
+    """Why the data is asked for, what is kept and for how long (shown before it is asked)."""
     what = "手机号码和机主完整的身份证号码" if level == "full" else "手机号码和机主身份证号码后6位"
     return (
         f"为了保护您的账户安全，办理前需要先核实身份，请提供{what}。"
-        "这些信息只用于本次身份核验，不会用于其他用途，核验结果仅在本次对话中有效。"
+        "这些信息只用于本次身份核验，不会用于其他用途：证件号码只用来与登记信息比对，"
+        f"不会写入用户资料；为防止冒用，每次核验的号码、时间和结果会保存{retention_days}天后删除。"
+        "核验结果仅在本次对话中有效。继续回答即表示您同意以上处理，回复“取消”可随时停止。"
     )
 
 
+def notice_version(level: str, retention_days: int = 30) -> str:
+    """Names the exact notice text the customer was shown, for the consent record."""
+    text = privacy_notice(level, retention_days)
+    return f"{NOTICE_VERSION}-{level}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+
+
 def lock_message(phone: str, locked_until: datetime, local_hhmm: str) -> str:
+    """The number's own lock (5 failures in a row), the same for numbers that are not ours."""
     return (
         f"抱歉，号码 {mask.phone(phone)} 的身份核验连续失败次数过多，为保护您的账户安全，"
         f"已暂停核验30分钟，请在 {local_hhmm} 之后再试。"
@@ -77,10 +90,18 @@ def lock_message(phone: str, locked_until: datetime, local_hhmm: str) -> str:
     )
 
 
-def wrong_id_message(failures: int, full: bool) -> str:
+def too_many_failures_message(local_hhmm: str) -> str:
+    """A conversation or client that failed too often, across numbers."""
+    return (
+        "抱歉，身份核验失败的次数过多，为保护账户安全，已暂停在线核验，"
+        f"请在 {local_hhmm} 之后再试。需要帮助的话可以转人工客服，或携带身份证到营业厅办理。"
+    )
+
+
+def wrong_id_message(remaining: int, full: bool) -> str:
+    """A wrong ID and a number that is not ours get this same answer."""
     what = "身份证号码" if full else "身份证后6位"
-    left = max(MAX_FAILURES - failures, 0)
-    return f"抱歉，您输入的{what}与该号码的登记信息不一致，请核对后重新输入（还可以尝试{left}次）。"
+    return f"抱歉，号码与{what}未能核验通过，请核对后重新输入（还可以尝试{max(remaining, 0)}次）。"
 
 
 # ------------------------------------------------------------------------------ billing

@@ -3,7 +3,7 @@
 Prints:
   - NLU parse latency in process (Agent.parse_message) and through the Rasa HTTP API
     (POST /model/parse), p50/p99, against the target in-process p50 ≤ 15 ms;
-  - full turn latency through the REST webhook, each turn including action-server calls
+  - full turn latency through the gateway channel, each turn including action-server calls
     (a signed-in customer asking for the balance: identity check + balance query): one
     conversation; 20 concurrent conversations whose customers pause 1–3 s before each message
     (against the target p99 ≤ 150 ms); and 20 conversations sending back to back, which shows
@@ -31,8 +31,9 @@ import urllib.request
 from bench.report import median, percentile, table
 from scripts import services
 from scripts.paths import CONFIG, DATA, DOMAIN, HOLDOUT, MODEL, ROOT
+from telecom.secrets import new_secret
 
-SECRET = "bench-secret"
+SECRET = new_secret()  # this run's login secret; check_secret refuses published values
 TURNS_PER_CONVERSATION = 10
 # A chatting customer reads each reply and types the next message: 1–3 s is a brisk customer
 # (live-chat customers usually take longer), so 20 such conversations offer ~10 turns/s.
@@ -72,12 +73,12 @@ def in_process_parse(texts: list[str]) -> list[float]:
     return asyncio.run(run())
 
 
-def http_parse(rasa_url: str, texts: list[str]) -> list[float]:
+def http_parse(rasa_url: str, token: str, texts: list[str]) -> list[float]:
     timings = []
     for n, text in enumerate(texts[:20] + texts):
         body = json.dumps({"text": text}).encode()
         request = urllib.request.Request(
-            f"{rasa_url}/model/parse", body, {"Content-Type": "application/json"}
+            f"{rasa_url}/model/parse?token={token}", body, {"Content-Type": "application/json"}
         )
         started = time.perf_counter()
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -95,7 +96,7 @@ def demo_phones(count: int) -> list[str]:
 
 
 async def conversations(
-    rasa_url: str, concurrent: int, think_s: tuple[float, float] | None = None
+    rasa_url: str, token: str, concurrent: int, think_s: tuple[float, float] | None = None
 ) -> tuple[list[float], float]:
     """`concurrent` conversations at once, each TURNS_PER_CONVERSATION balance questions.
 
@@ -120,10 +121,14 @@ async def conversations(
             body = {
                 "sender": sender,
                 "message": turns[n % len(turns)],
-                "metadata": login_metadata(phone, int(time.time()), SECRET),
+                "metadata": login_metadata(phone, int(time.time()), sender, SECRET),
             }
             started = time.perf_counter()
-            async with session.post(f"{rasa_url}/webhooks/rest/webhook", json=body) as response:
+            async with session.post(
+                f"{rasa_url}/webhooks/gateway/webhook",
+                json=body,
+                headers={"Authorization": f"Bearer {token}"},
+            ) as response:
                 replies = await response.json()
             timings.append((time.perf_counter() - started) * 1000)
             assert response.status == 200 and replies, (response.status, replies)
@@ -181,13 +186,14 @@ def main() -> None:
         env = services.assistant_env(
             ASSISTANT_DB_PATH=str(pathlib.Path(tmp) / "bench.sqlite3"),
             ASSISTANT_IDENTITY_SECRET=SECRET,
+            ASSISTANT_ID_PEPPER=new_secret(),
         )
         with services.assistant(pathlib.Path(tmp) / "logs", env) as (_actions, rasa):
-            remote = http_parse(rasa.url, texts)
-            asyncio.run(conversations(rasa.url, 2))  # warm-up: first store access, caches
-            single, single_rate = asyncio.run(conversations(rasa.url, 1))
-            paced, paced_rate = asyncio.run(conversations(rasa.url, 20, THINK_S))
-            flat_out, flat_out_rate = asyncio.run(conversations(rasa.url, 20))
+            remote = http_parse(rasa.url, rasa.token, texts)
+            asyncio.run(conversations(rasa.url, rasa.token, 2))  # warm-up: store, caches
+            single, single_rate = asyncio.run(conversations(rasa.url, rasa.token, 1))
+            paced, paced_rate = asyncio.run(conversations(rasa.url, rasa.token, 20, THINK_S))
+            flat_out, flat_out_rate = asyncio.run(conversations(rasa.url, rasa.token, 20))
             memory = rss_mb(rasa.process.pid)
 
     print(
@@ -207,7 +213,7 @@ def main() -> None:
     )
     print(
         table(
-            f"Full turn through the REST webhook incl. action server, ms "
+            f"Full turn through the gateway channel incl. action server, ms "
             f"({TURNS_PER_CONVERSATION} turns per conversation)",
             ["conversations", "customer pause", "turns", "turns/s", "p50", "p99", "target"],
             [

@@ -45,9 +45,9 @@ import uvloop
 from websockets.asyncio.client import connect
 
 from router.embedded_redis import free_port, start_redis
+from tests.gateway.serve import ADMIN, SERVICE
 
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN, SERVICE = "gw-admin-token", "gw-service-token"
 
 
 def auth(token: str) -> dict[str, str]:
@@ -101,7 +101,12 @@ async def run(
             json={"status": "available"},
             headers=auth(tokens[aid]),
         )
-    cids = [f"bench-conv-{i:04d}" for i in range(n)]
+    # conversations are opened by the server: an id and its resume token each
+    resume: dict[str, str] = {}
+    for _ in range(n):
+        opened = (await http.post(f"{customer_url}/v1/chat/conversations", json={})).json()
+        resume[opened["conversation_id"]] = opened["resume_token"]
+    cids = list(resume)
     for cid in cids:
         r = await http.post(
             f"{agent_url}/v1/handoffs",
@@ -124,7 +129,7 @@ async def run(
     print(f"{n} conversations assigned to {agents} agents", flush=True)
 
     await http.aclose()
-    await measure(customer_url, agent_url, owner, tokens, args, pids)
+    await measure(customer_url, agent_url, owner, tokens, resume, args, pids)
 
 
 class RawHttp:
@@ -177,6 +182,7 @@ async def measure(
     agent_url: str,
     owner: dict[str, str],
     tokens: dict[str, str],
+    resume: dict[str, str],
     args: argparse.Namespace,
     pids: dict[str, int],
 ) -> None:
@@ -229,11 +235,13 @@ async def measure(
     errors: list[int] = []
 
     async def conversation(cid: str) -> None:
-        url = customer_url.replace("http", "ws", 1) + f"/v1/chat/ws?conversation_id={cid}"
+        url = customer_url.replace("http", "ws", 1) + "/v1/chat/ws"
         aid = owner[cid]
         post = await RawHttp.open(agent_url)
         path = f"/v1/conversations/{cid}/messages"
         async with connect(url, max_queue=None) as ws:
+            await ws.send(json.dumps({"type": "resume", "conversation_id": cid,
+                                      "resume_token": resume[cid]}))  # fmt: skip
             assert json.loads(await ws.recv())["type"] == "hello"
 
             async def reader() -> None:

@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
 from router import errors
-from router.api import admin, agents, handoffs, offers
+from router.audit import Audit
+from router.api import admin, agents, audit, docs, handoffs, offers
 from router.api.fast import FastHandoffCreate
 from router.embedded_redis import RedisServer, start_or_join
 from router.engine import Clock, Engine, wall_clock_ms
@@ -46,6 +47,10 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         conf = settings if settings is not None else Settings()
+        # raises InsecureSecret (one line): the router does not start
+        weak = conf.check_secrets(gateway=getattr(app.state, "gateway_installed", False))
+        if weak:
+            log.warning("router.secrets.demo_mode accepted_insecure=%s", ",".join(weak))
         server: RedisServer | None = None
         if conf.redis_url is not None:
             url = conf.redis_url.get_secret_value()
@@ -54,17 +59,22 @@ def create_app(
             url = server.url
         # Agents' event streams each hold a connection: a blocking pool waits for a free one
         # instead of failing under a burst (redis-py's default pool stops at 100).
+        # Every call has a connect and a read timeout: a hung Redis is a 503 in bounded time.
         pool = aioredis.BlockingConnectionPool.from_url(
-            url, decode_responses=True, max_connections=conf.redis_max_connections, timeout=10
+            url,
+            decode_responses=True,
+            max_connections=conf.redis_max_connections,
+            timeout=conf.redis_timeout_s,
+            socket_timeout=conf.redis_timeout_s,
+            socket_connect_timeout=conf.redis_connect_timeout_s,
         )
         client = aioredis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
         metrics = Metrics()
         engine = Engine(client, conf, clock=clock, metrics=metrics)
         await engine.load_script_cache()
         store = Store(client, engine.keys)
-        app.state.runtime = Runtime(conf, client, engine, store, metrics)
-        if conf.admin_token is None or conf.service_token is None:
-            log.warning("router.auth.token_unset admin/service requests will be refused")
+        audit = Audit(client, engine.keys, conf.audit_retention_s)
+        app.state.runtime = Runtime(conf, client, engine, store, metrics, audit)
         stop = asyncio.Event()
         task = asyncio.create_task(run_timers(engine, stop)) if timers else None
         revocations = asyncio.create_task(
@@ -89,8 +99,12 @@ def create_app(
         version="1",
         summary="Assigns handed-off conversations to human agents by skill and load.",
         lifespan=lifespan,
+        # served by router/api/docs.py, open or closed by the settings built at start-up
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
-    for module in (agents, handoffs, offers, admin):
+    for module in (agents, handoffs, offers, admin, audit, docs):
         app.include_router(module.router)
     if gateway:
         install_gateway(app)  # customers' chat, the widget and the agent console
@@ -103,8 +117,9 @@ def create_app(
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.RouterError)
     async def domain_error(_: Request, exc: errors.RouterError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse({"error": exc.code}, status_code=exc.status_code, headers=headers)
+        return JSONResponse(
+            {"error": exc.code}, status_code=exc.status_code, headers=errors.headers_of(exc)
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -116,5 +131,5 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RedisError)
     async def unavailable(_: Request, exc: RedisError) -> JSONResponse:
-        log.error("router.redis.error error=%s", type(exc).__name__)
-        return JSONResponse({"error": "unavailable"}, status_code=503)
+        mapped = errors.from_redis(exc)
+        return JSONResponse({"error": mapped.code}, status_code=mapped.status_code)

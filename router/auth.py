@@ -1,13 +1,15 @@
 """Bearer tokens: admin and service from settings, one per agent (stored as a SHA-256 hash).
 
 An agent token is "<agent_id>.<secret>" so the agent is found without a scan; every comparison
-is constant-time.
+is constant-time. A token whose secret part is shorter than the one issued, or whose agent id is
+not a valid agent id, is refused before anything is looked up.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -15,6 +17,13 @@ from enum import StrEnum
 from pydantic import SecretStr
 
 from router import errors
+
+
+AGENT_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+_AGENT_ID = re.compile(AGENT_ID_PATTERN)
+SECRET_BYTES = 32
+# token_urlsafe(32) is 43 characters: a shorter secret part was not issued here
+MIN_SECRET_CHARS = 43
 
 
 class Role(StrEnum):
@@ -43,11 +52,16 @@ class Principal:
 
 
 def new_agent_token(agent_id: str) -> str:
-    return f"{agent_id}.{secrets.token_urlsafe(32)}"
+    return f"{agent_id}.{secrets.token_urlsafe(SECRET_BYTES)}"
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_matches(given: str, expected: SecretStr | None) -> bool:
+    """`given` is the configured token `expected` (never when none is configured)."""
+    return _matches(given, expected)
 
 
 def _matches(given: str, expected: SecretStr | None) -> bool:
@@ -76,8 +90,11 @@ def static_principal(
 
 
 def agent_id_of(token: str) -> str | None:
+    """The agent id of a token shaped like one this module issues, else None (not looked up)."""
     agent_id, sep, rest = token.rpartition(".")
-    return agent_id if sep and agent_id and rest else None
+    if not sep or len(rest) < MIN_SECRET_CHARS or not _AGENT_ID.match(agent_id):
+        return None
+    return agent_id
 
 
 def hash_matches(token_hash: str, stored_hash: str | None) -> bool:

@@ -333,6 +333,11 @@ class Engine:
         reply = await self._run("tick", self.settings.tick_batch, "1" if sweep else "0")
         return TickResult(*(int(x) for x in reply))
 
+    async def start_heartbeat_grace(self, grace_s: float) -> None:
+        """No heartbeat lapse is judged (by any process's TICK) for the next `grace_s`."""
+        if grace_s > 0:
+            await self.redis.set(self.keys.heartbeat_grace(), "1", px=max(1, round(grace_s * 1000)))
+
     async def load_script_cache(self) -> None:
         """Load every script into Redis (after a restart of Redis they are reloaded on demand)."""
         for script in self.scripts.values():

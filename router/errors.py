@@ -1,6 +1,16 @@
-"""Domain errors. Raised inside; turned into HTTP status codes in one place (router/app.py)."""
+"""Domain errors. Raised inside; turned into HTTP status codes in one place (router/app.py).
+
+Redis failures are mapped here too (`from_redis`): every RedisError — a timeout of a hung
+Redis, a refused or broken connection, no free pooled connection in time — is a 503.
+"""
 
 from __future__ import annotations
+
+import logging
+
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
 
 
 class RouterError(Exception):
@@ -54,9 +64,43 @@ class WrongState(Conflict):
     code = "wrong_state"
 
 
+class RateLimited(RouterError):
+    """Too many requests from one client or for one conversation; try again after
+    `retry_after_s` (the Retry-After header)."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, retry_after_s: int, detail: str = "") -> None:
+        super().__init__(detail)
+        self.retry_after_s = max(1, retry_after_s)
+
+
+def headers_of(exc: RouterError) -> dict[str, str] | None:
+    """The HTTP headers that go with an error's status (401 and 429 have one)."""
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(exc.retry_after_s)}
+    if exc.status_code == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    return None
+
+
 class BodyTooLarge(RouterError):
     status_code = 413
     code = "body_too_large"
+
+
+class Unavailable(RouterError):
+    """Redis did not answer in time, or could not be reached."""
+
+    status_code = 503
+    code = "unavailable"
+
+
+def from_redis(exc: RedisError) -> Unavailable:
+    """The one mapping of a Redis failure to HTTP (503), logged by its kind only."""
+    log.error("router.redis.error error=%s", type(exc).__name__)
+    return Unavailable()
 
 
 class EmbeddedRedisError(RuntimeError):

@@ -9,7 +9,7 @@ completed, abandoned, priority. Fields: type, ts (ms), and handoff, agent, offer
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -37,13 +37,17 @@ async def agent_events(
     token_hash: str,
     last_event_id: str | None = None,
     block_ms: int = 15_000,
+    on_read: Callable[[list[str]], Awaitable[None]] | None = None,
 ) -> AsyncIterator[bytes]:
     """Server-sent events of one agent: offers, rescinds, and everything else about it.
 
     Starts after `last_event_id` (the SSE Last-Event-ID header) or at the current end. Ends
     once the token it was opened with (`token_hash`) no longer opens it: checked after each
-    event of RECHECK (that event is the last one sent) and at each keep-alive.
+    event of RECHECK (that event is the last one sent) and at each keep-alive. `on_read` is
+    awaited with the conversations whose customer messages this stream is about to deliver for
+    the first time (the access audit), before they are sent.
     """
+    seen: set[str] = set()
     key = keys.agent_events(agent_id)
     cursor: str = last_event_id or ""
     if not cursor:
@@ -57,6 +61,11 @@ async def agent_events(
             yield KEEPALIVE
             continue
         for _stream, entries in reply:
+            if on_read is not None:
+                new = _new_conversations(entries, seen)
+                if new:
+                    await on_read(new)
+                    seen.update(new)
             for entry_id, fields in entries:
                 cursor = str(entry_id)
                 yield sse_frame(cursor, dict(fields))
@@ -64,6 +73,17 @@ async def agent_events(
                     redis, keys, agent_id, token_hash
                 ):
                     return
+
+
+def _new_conversations(entries: Any, seen: set[str]) -> list[str]:
+    """Conversations of the customer messages among `entries` not in `seen`, in order."""
+    out: list[str] = []
+    for _entry_id, fields in entries:
+        conversation = fields.get("conversation")
+        if fields.get("type") == "customer_message" and conversation:
+            if conversation not in seen and conversation not in out:
+                out.append(str(conversation))
+    return out
 
 
 async def _still_valid(redis: aioredis.Redis, keys: Keys, agent_id: str, token_hash: str) -> bool:

@@ -60,6 +60,16 @@ TEMPLATES: dict[str, str] = {
     "handle_time": "handle_time:{}",
     # stream: every state change
     "events": "events",
+    # set: every agent id (router/purge.py walks their event streams)
+    "agents": "agents",
+    # stream, append-only (XADD; trimmed by age only): who read which conversation or customer
+    # record, when (router/audit.py)
+    "audit": "audit",
+    # string (PX = the grace): heartbeat lapses are not judged while it exists, after Redis came
+    # back from an outage (router/timers.py)
+    "heartbeat_grace": "grace:heartbeats",
+    # string: handoff sequence number below which every handoff hash is gone (router/purge.py)
+    "purge_handoffs": "purge:handoffs",
     # pub/sub channel: ids of agents whose token stopped working (rotated, or the agent deleted);
     # every router process forgets the token hash it cached for them (router/token_cache.py)
     "token_revocations": "tokens:revoked",
@@ -144,6 +154,18 @@ class Keys:
 
     def events(self) -> str:
         return self._fmt("events")
+
+    def agents(self) -> str:
+        return self._fmt("agents")
+
+    def audit(self) -> str:
+        return self._fmt("audit")
+
+    def heartbeat_grace(self) -> str:
+        return self._fmt("heartbeat_grace")
+
+    def purge_handoffs(self) -> str:
+        return self._fmt("purge_handoffs")
 
     def token_revocations(self) -> str:
         return self._fmt("token_revocations")

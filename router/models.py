@@ -182,3 +182,17 @@ class QueueStats(BaseModel):
     depth: int
     oldest_wait_s: float
     agents_available: int
+
+
+class AuditEntry(BaseModel):
+    """One read of the access audit: who read what, when (ids only)."""
+
+    id: str = Field(description="The entry's id in the audit stream (time-ordered).")
+    at: datetime
+    actor: str | None = Field(description="admin, service or agent:<agent id>")
+    action: str | None = Field(
+        description="conversation, offers, events, handoff, agent, queues or audit"
+    )
+    conversation: str | None = None
+    handoff: str | None = None
+    agent: str | None = None

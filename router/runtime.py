@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from router.audit import Audit
 from router.engine import Engine
 from router.metrics import Metrics
 from router.settings import Settings
@@ -19,3 +20,4 @@ class Runtime:
     engine: Engine
     store: Store
     metrics: Metrics
+    audit: Audit

@@ -11,11 +11,12 @@ from __future__ import annotations
 UPSERT_AGENT = r"""
 -- ARGV[2] = agent id, ARGV[3] = display name, ARGV[4] = skills JSON {name: level},
 -- ARGV[5] = languages JSON [..], ARGV[6] = max_concurrent, ARGV[7] = token hash (used on create)
--- touches: agent hash, skill/language indexes, staffing, queues (it may receive offers), its
--- event stream (a new agent's starts empty)
+-- touches: agent hash, the set of agents, skill/language indexes, staffing, queues (it may
+-- receive offers), its event stream (a new agent's starts empty)
 -- returns {'created'} or {'updated'}
 local aid = ARGV[2]
 local key = k_agent(aid)
+redis.call('SADD', k_agents(), aid)
 if redis.call('EXISTS', key) == 0 then
   redis.call('HSET', key, 'id', aid, 'display_name', ARGV[3], 'skills', ARGV[4],
     'languages', ARGV[5], 'max_concurrent', ARGV[6], 'status', 'offline', 'offers', 0,
@@ -78,8 +79,8 @@ return {'ok', 'away'}
 
 DELETE_AGENT = r"""
 -- ARGV[2] = agent id
--- touches: agent hash, its offers and handoffs, the queues they return to, heartbeat
--- deadlines, indexes, staffing, its event stream, the token revocation channel
+-- touches: agent hash, the set of agents, its offers and handoffs, the queues they return to,
+-- heartbeat deadlines, indexes, staffing, its event stream, the token revocation channel
 -- returns {'ok', n, the n handoff ids put back in their queues, then the agent's hash as it
 -- was left (offline), field, value, ..., without its token hash} | {'no_agent'}
 local aid = ARGV[2]
@@ -101,6 +102,7 @@ for i = 1, #fields, 2 do
   end
 end
 redis.call('DEL', k_agent(aid), k_agent_offers(aid), k_agent_handoffs(aid))
+redis.call('SREM', k_agents(), aid)
 emit('agent_deleted', nil, aid, nil, {'returned', #back})
 -- its stream outlives it a minute: its live readers get the event above, then close
 redis.call('PEXPIRE', k_agent_events(aid), 60000)
@@ -330,7 +332,8 @@ return {'ok', fmt(h.deadline)}
 
 TICK = r"""
 -- ARGV[2] = batch size, ARGV[3] = '1' to sweep queue heads
--- touches: offer, heartbeat and due deadlines; everything an expiry, a lapse or a widening moves.
+-- touches: offer, heartbeat and due deadlines; everything an expiry, a lapse or a widening moves;
+-- reads the heartbeat grace.
 -- Safe to run from every router process at once: each due item is taken by one run.
 -- returns {offers expired, agents gone offline, handoffs re-evaluated, sweep offers}
 local batch = tonumber(ARGV[2])
@@ -342,9 +345,12 @@ for _, oid in ipairs(due(k_offer_deadlines())) do
   expire_offer(oid)
   n1 = n1 + 1
 end
-for _, aid in ipairs(due(k_heartbeats())) do
-  go_offline(aid, 'heartbeat')
-  n2 = n2 + 1
+-- no lapse is judged during the grace after a Redis outage (router/timers.py sets it)
+if redis.call('EXISTS', k_heartbeat_grace()) == 0 then
+  for _, aid in ipairs(due(k_heartbeats())) do
+    go_offline(aid, 'heartbeat')
+    n2 = n2 + 1
+  end
 end
 for _, hid in ipairs(due(k_due())) do
   redis.call('ZREM', k_due(), hid)
@@ -392,6 +398,36 @@ return {h.status, rank, unpack(wait_inputs(h))}
 
 NOOP = r"""
 -- the trivial script the benchmark uses as its ceiling; returns 1
+return 1
+"""
+
+# -- retention (router/purge.py): plain scripts with their keys in KEYS, not engine scripts ----
+
+PURGE_CONVERSATION = r"""
+-- KEYS[1] = the gateway's index of conversations by last message, KEYS[2] = the conversation's
+-- log stream, KEYS[3] = its hash, KEYS[4] = the ratings index; ARGV[1] = conversation id,
+-- ARGV[2] = cutoff ms
+-- deletes the conversation (text, survey comment, rating) when its last message is at or before
+-- the cutoff; returns 1 deleted, 0 kept (a message came meanwhile)
+local last = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if last and tonumber(last) > tonumber(ARGV[2]) then return 0 end
+redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+return 1
+"""
+
+PURGE_HANDOFF = r"""
+-- KEYS[1] = a handoff hash; ARGV[1] = cutoff ms
+-- deletes an ended handoff (summary, transcript, customer id) closed at or before the cutoff;
+-- returns 0 when there is none, 1 kept (live, or ended after the cutoff), 2 deleted
+local v = redis.call('HMGET', KEYS[1], 'status', 'closed_ms')
+if not v[1] then return 0 end
+if (v[1] == 'completed' or v[1] == 'abandoned') and tonumber(v[2] or '0') <= tonumber(ARGV[1])
+then
+  redis.call('DEL', KEYS[1])
+  return 2
+end
 return 1
 """
 

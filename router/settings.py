@@ -7,7 +7,13 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from router.models import Urgency
+from router.models import Skill, Urgency
+from telecom.secrets import check_secret, problem
+
+# The secrets every router process checks at start-up (telecom/secrets.py's rule); the gateway's
+# only when the gateway is mounted.
+ROUTING_SECRETS = ("admin_token", "service_token")
+GATEWAY_SECRETS = ("rasa_token", "pseudonym_secret")
 
 
 class Settings(BaseSettings):
@@ -16,8 +22,21 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8400, ge=0, le=65535)
     log_level: str = "info"
+    # secrets: none has a default; check_secrets() refuses missing, short or published ones
     admin_token: SecretStr | None = None
     service_token: SecretStr | None = None
+    # the gateway's Rasa channel and Rasa's --auth-token (= the assistant's ASSISTANT_RASA_TOKEN)
+    rasa_token: SecretStr | None = None
+    # HMAC key of the pseudonymous `client` key the gateway makes of a client address
+    pseudonym_secret: SecretStr | None = None
+    # /metrics without the admin token also with this one (a Prometheus scraper's); optional
+    metrics_token: SecretStr | None = None
+    # true: bad secrets are accepted with one warning line instead of refusing to start
+    demo_mode: bool = False
+    # /docs and /openapi.json for anyone (else 404; /openapi.json still for the admin token)
+    public_docs: bool = False
+    # /metrics for anyone (else the admin or the metrics token)
+    public_metrics: bool = False
     # Without it an embedded redis-server is started with its data and AOF in data_dir.
     redis_url: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("redis_url", "ROUTER_REDIS_URL", "REDIS_URL")
@@ -55,6 +74,15 @@ class Settings(BaseSettings):
     agent_events_maxlen: int = Field(default=1000, ge=10)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     redis_max_connections: int = Field(default=1024, ge=8)
+    # every Redis call: connecting, and waiting for a reply (a hung Redis is a 503 after this);
+    # blocking reads (agent events, long polls) block at most redis_block_s() per call
+    redis_connect_timeout_s: float = Field(default=2.0, gt=0)
+    redis_timeout_s: float = Field(default=5.0, ge=1)
+    # the skill of a handoff the gateway makes itself when the assistant is down (the
+    # assistant's own default skill, actions/handoff.py DEFAULT_SKILL)
+    fallback_skill: Skill = "billing"
+    # who read which conversation or customer record (router/audit.py), kept this long
+    audit_retention_s: int = Field(default=180 * 24 * 3600, ge=3600)
     # the customer gateway and the pages (router/gateway, router/web); off: routing API only
     gateway: bool = True
     # the estimated wait per queue position (router/wait.py) before any handle time of the
@@ -64,6 +92,25 @@ class Settings(BaseSettings):
     # average over about this many; one completion counts at most handle_time_cap_s
     handle_time_window: int = Field(default=20, ge=1, le=10_000)
     handle_time_cap_s: float = Field(default=3600.0, gt=0)
+
+    def redis_block_ms(self, wanted_ms: int) -> int:
+        """A blocking read's BLOCK, short enough to be answered within the read timeout."""
+        return max(1, min(wanted_ms, round(self.redis_timeout_s * 1000) - 500))
+
+    def check_secrets(self, gateway: bool) -> list[str]:
+        """The names of the secrets accepted only because of demo mode ([] when all are good).
+
+        Raises telecom.secrets.InsecureSecret (its str() is the one line to print) otherwise."""
+        names = ROUTING_SECRETS + (GATEWAY_SECRETS if gateway else ())
+        weak = []
+        for name in names:
+            secret: SecretStr | None = getattr(self, name)
+            value = secret.get_secret_value() if secret is not None else None
+            env = f"ROUTER_{name.upper()}"
+            check_secret(env, value, demo_mode=self.demo_mode)
+            if problem(value) is not None:
+                weak.append(env)
+        return weak
 
     def sla_s(self, urgency: Urgency) -> float:
         return {

@@ -183,6 +183,14 @@ def _moved_replays(replays: dict[Any, StatesReplay], tracker: Any) -> dict[Any, 
     return {key: replay for key, replay in replays.items() if replay.take_over(applied)}
 
 
+_KEPT = "_fastpaths_kept"  # the tracker store attribute holding the kept replays
+
+
+def forget_kept_replays(store: Any, sender_id: str) -> None:
+    """Drops the replays kept for `sender_id` (its conversation left the store)."""
+    store.__dict__.get(_KEPT, {}).pop(sender_id, None)
+
+
 def install_kept_replays() -> None:
     from rasa.core.tracker_store import InMemoryTrackerStore
 
@@ -190,7 +198,7 @@ def install_kept_replays() -> None:
     rasa_retrieve = InMemoryTrackerStore._retrieve
 
     def kept(store: InMemoryTrackerStore) -> OrderedDict[str, tuple[str, int, dict[Any, Any]]]:
-        return store.__dict__.setdefault("_fastpaths_kept", OrderedDict())
+        return store.__dict__.setdefault(_KEPT, OrderedDict())
 
     async def save(self: InMemoryTrackerStore, tracker: Any) -> None:
         await rasa_save(self, tracker)

@@ -24,6 +24,12 @@ connection to the action server, no copies for debug logs that are dropped, DIET
 function called without re-checking its inputs and on one thread, and sparse features joined
 without `bmat`.
 
+Two defaults are safer than Rasa's (`secure_defaults`): the server binds 127.0.0.1 unless
+`--interface` says otherwise, and `--enable-api` needs a token — `--auth-token`, or else
+ASSISTANT_RASA_TOKEN from the environment (kept off the command line, which every local user
+can read). A missing, short or published token refuses to start (telecom.secrets.check_secret;
+ASSISTANT_DEMO_MODE accepts a short or published one, never none).
+
 Everything else is Rasa's command line unchanged:
 
     .venv-bot/bin/python -m scripts.rasa_server run --enable-api --model models/assistant.tar.gz …
@@ -31,9 +37,14 @@ Everything else is Rasa's command line unchanged:
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from telecom.secrets import InsecureSecret, check_secret, problem
+
+LOOPBACK = "127.0.0.1"
 
 
 def action_response_check(schema: dict[str, Any]) -> Callable[[Any], bool]:
@@ -127,11 +138,41 @@ def install_freeze_after_model_load() -> None:
     rasa.core.run.load_agent_on_start = load_agent_on_start  # type: ignore[assignment]
 
 
+def _demo_mode(env: Mapping[str, str]) -> bool:
+    return env.get("ASSISTANT_DEMO_MODE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def secure_defaults(argv: list[str], env: Mapping[str, str]) -> list[str]:
+    """`argv` (Rasa's arguments) with the HTTP API's token added from ASSISTANT_RASA_TOKEN when
+    `--enable-api` comes without `--auth-token`. Raises InsecureSecret when the API would be
+    open or its token is bad. Arguments are read by Rasa's own parser."""
+    import rasa.core.constants
+    from rasa.__main__ import create_argument_parser
+
+    rasa.core.constants.DEFAULT_SERVER_INTERFACE = LOOPBACK  # `--interface` still overrides
+    args, _ = create_argument_parser().parse_known_args(argv)
+    if not getattr(args, "enable_api", False):
+        return argv
+    given = getattr(args, "auth_token", None)
+    token = given or env.get("ASSISTANT_RASA_TOKEN") or None
+    check_secret("ASSISTANT_RASA_TOKEN", token, demo_mode=_demo_mode(env))
+    if token is None:  # demo mode accepts a weak token, never an open API
+        raise InsecureSecret("--enable-api needs ASSISTANT_RASA_TOKEN (or --auth-token)")
+    reason = problem(token)
+    if reason is not None:
+        print(f"scripts.rasa_server: demo mode: ASSISTANT_RASA_TOKEN is {reason}", file=sys.stderr)
+    return argv if given else [*argv, "--auth-token", token]
+
+
 def main() -> None:
     from rasa.__main__ import main as rasa_main
 
     from scripts import rasa_fastpaths
 
+    try:
+        sys.argv[1:] = secure_defaults(sys.argv[1:], os.environ)
+    except InsecureSecret as error:
+        sys.exit(f"scripts.rasa_server: {error}")
     install_compiled_action_check()
     install_event_type_cache()
     install_freeze_after_model_load()

@@ -2,6 +2,11 @@
 
 Used by `make run`, the end-to-end tests and the benchmarks, so all three run the same thing.
 Every process binds to 127.0.0.1; `free_port()` finds a port nobody uses.
+
+Both assistant processes require a token (issue 12): the action server ASSISTANT_ACTIONS_TOKEN
+(Rasa sends it, endpoints file `token:`), the Rasa server ASSISTANT_RASA_TOKEN (its HTTP API,
+`?token=`, and the gateway channel, `Authorization: Bearer`). `assistant_env` gives each a fresh
+value when the environment has none; the Rasa service carries its token (`Service.token`).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from scripts.paths import MODEL, ROOT
+from telecom.secrets import new_secret
 
 BIN = pathlib.Path(sys.executable).parent
 
@@ -37,6 +43,7 @@ class Service:
     process: subprocess.Popen
     log: pathlib.Path
     _files: list = field(default_factory=list)
+    token: str = field(default="", repr=False)  # what callers of its API send
 
     def wait_ready(self, path: str, timeout: float = 180.0) -> None:
         deadline = time.monotonic() + timeout
@@ -80,18 +87,28 @@ def _spawn(
     return Service(name=name, url=url, process=process, log=log, _files=[handle])
 
 
+TOKENS = ("ASSISTANT_ACTIONS_TOKEN", "ASSISTANT_RASA_TOKEN")
+
+
 def assistant_env(**overrides: str) -> dict[str, str]:
+    """The environment of the assistant's processes: os.environ, `overrides`, and a fresh value
+    for each of TOKENS still unset."""
     env = dict(os.environ)
     env.setdefault("PYTHONPATH", str(ROOT))
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.update(overrides)
+    for name in TOKENS:
+        if not env.get(name):
+            env[name] = new_secret()
     return env
 
 
 def start_actions(port: int, log_dir: pathlib.Path, env: dict[str, str]) -> Service:
-    command = [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)]
+    """`python -m actions.server` (127.0.0.1, ASSISTANT_ACTIONS_TOKEN required)."""
+    command = [str(BIN / "python"), "-m", "actions.server", "--port", str(port)]
     service = _spawn("actions", command, env, log_dir, f"http://127.0.0.1:{port}")
+    service.token = env["ASSISTANT_ACTIONS_TOKEN"]
     service.wait_ready("/health")
     return service
 
@@ -99,9 +116,20 @@ def start_actions(port: int, log_dir: pathlib.Path, env: dict[str, str]) -> Serv
 def endpoints_yaml(actions_url: str) -> str:
     """Rasa's endpoints file for an action server at `actions_url`.
 
-    `enable_selective_domain`: the 18 KB domain goes only to the actions that read it (the
-    forms' `validate_*` actions, which Rasa marks itself), not with every action call."""
-    return f'action_endpoint:\n  url: "{actions_url}/webhook"\n  enable_selective_domain: true\n'
+    The action server's token is `${ASSISTANT_ACTIONS_TOKEN}`, which Rasa reads from its
+    environment when it loads the file (the file itself holds no secret); Rasa sends it as the
+    `token` query parameter. `enable_selective_domain`: the 18 KB domain goes only to the
+    actions that read it (the forms' `validate_*` actions, which Rasa marks itself), not with
+    every action call. The tracker store forgets idle conversations (scripts/tracker_store.py).
+    """
+    return (
+        "action_endpoint:\n"
+        f'  url: "{actions_url}/webhook"\n'
+        "  token: ${ASSISTANT_ACTIONS_TOKEN}\n"
+        "  enable_selective_domain: true\n"
+        "tracker_store:\n"
+        "  type: scripts.tracker_store.IdleExpiringTrackerStore\n"
+    )
 
 
 def start_rasa(
@@ -111,6 +139,9 @@ def start_rasa(
     env: dict[str, str],
     model: pathlib.Path = MODEL,
 ) -> Service:
+    """The Rasa server on 127.0.0.1:`port` with the gateway channel (credentials.yml) and the
+    HTTP API, both behind ASSISTANT_RASA_TOKEN — which `scripts.rasa_server` passes to Rasa as
+    `--auth-token` from the environment, so it is not on the command line."""
     log_dir.mkdir(parents=True, exist_ok=True)
     endpoints = log_dir / f"endpoints-{port}.yml"
     endpoints.write_text(endpoints_yaml(actions_url))
@@ -132,7 +163,8 @@ def start_rasa(
         str(port),
     ]
     service = _spawn("rasa", command, env, log_dir, f"http://127.0.0.1:{port}")
-    service.wait_ready("/status")
+    service.token = env["ASSISTANT_RASA_TOKEN"]
+    service.wait_ready(f"/status?token={service.token}")
     return service
 
 

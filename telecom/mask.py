@@ -12,7 +12,7 @@ import unicodedata
 
 from telecom.numbers import normalise_digits
 
-__all__ = ["escape_text", "id_number", "name", "phone", "text"]
+__all__ = ["escape_text", "id_number", "name", "phone", "strip_controls", "text"]
 
 DEFAULT_MAX_LENGTH = 2000
 
@@ -95,18 +95,22 @@ def text(value: str | None) -> str:
 _KEEP = {"\n", "\t", "\u200d"}
 
 
+def strip_controls(value: str) -> str:
+    """`value` without control, format (bidi overrides, zero-width), surrogate, private-use and
+    unassigned characters; newline, tab and the zero-width joiner (emoji sequences) stay."""
+    return "".join(
+        ch
+        for ch in value
+        if ch in _KEEP or (unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
+    )
+
+
 def escape_text(value: object, max_length: int = DEFAULT_MAX_LENGTH) -> str:
     """Customer text made safe to store and show: control characters and lone surrogates removed,
     truncated to `max_length` characters (before escaping, so no entity is cut), HTML-escaped."""
     if value is None:
         return ""
-    raw = str(value)
-    cleaned = "".join(
-        ch
-        for ch in raw
-        if ch in _KEEP or (unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
-    )
-    cleaned = cleaned.strip()
+    cleaned = strip_controls(str(value)).strip()
     if len(cleaned) > max_length:
         cleaned = cleaned[:max_length]
     return html.escape(cleaned, quote=True)

@@ -1,12 +1,15 @@
-"""What every flow shares: the store (one per process, opened lazily), the clock, slot helpers.
+"""What every flow shares: the settings and the store (one each per process), the clock, the
+signed login and the conversation's client key, slot helpers.
 
-Nothing is opened at import time. Tests install their own store and clock with `use_store` and
-`use_clock`.
+Nothing is opened at import time: the action server calls `start()` before it serves (bad
+secrets stop it there, in one line); otherwise both are made on first use. Tests install their
+own store, settings and clock with `use_store` and `use_clock`.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from abc import ABCMeta, abstractmethod
 from collections.abc import Callable
 from datetime import date, datetime, timezone
@@ -16,8 +19,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.settings import Settings, load_settings
+from actions.identity import verify_login
+from actions.settings import Settings, SettingsError, load_settings
 from telecom.dates import CHINA_TZ
+from telecom.secrets import InsecureSecret
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,21 @@ def store():
 
         _state["store"] = open_store(settings())
     return _state["store"]
+
+
+def start() -> Settings:
+    """Build the settings and open (create, migrate) the store, at action-server start.
+
+    Exits with one line on stderr and a non-zero status when a secret or setting is bad or the
+    store cannot be opened with them (e.g. another ID pepper than the store's)."""
+    from actions.store import StoreError
+
+    try:
+        _state["settings"] = load_settings()
+        store()
+    except (InsecureSecret, SettingsError, StoreError) as exc:
+        raise SystemExit(f"action server not started: {exc}") from None
+    return _state["settings"]
 
 
 def use_store(value, settings_value: Settings | None = None) -> None:
@@ -75,6 +95,41 @@ def latest_text(tracker: Tracker) -> str:
 def latest_intent(tracker: Tracker) -> str:
     intent = (tracker.latest_message or {}).get("intent") or {}
     return str(intent.get("name") or "")
+
+
+CLIENT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def metadata(tracker: Tracker) -> dict:
+    """The latest message's metadata (built by the gateway from its allow-list)."""
+    value = (tracker.latest_message or {}).get("metadata")
+    return value if isinstance(value, dict) else {}
+
+
+def client_key(tracker: Tracker) -> str | None:
+    """The gateway's pseudonymous key of the client address, when it gave one."""
+    value = metadata(tracker).get("client")
+    return value if isinstance(value, str) and CLIENT_KEY.match(value) else None
+
+
+def login_phone(tracker: Tracker) -> str | None:
+    """The number of a signed app login new to this conversation, else None.
+
+    A login is accepted once (`verify_login` remembers its nonce): the caller keeps what it
+    learned in the verified_* slots. A login whose number is already the verified one is not
+    checked again (the session's metadata is read on every request)."""
+    seen = set()
+    for data in (metadata(tracker), tracker.get_slot("session_started_metadata")):
+        login = data.get("login") if isinstance(data, dict) else None
+        if not isinstance(login, dict) or str(login.get("nonce")) in seen:
+            continue
+        seen.add(str(login.get("nonce")))
+        if login.get("phone") and login.get("phone") == tracker.get_slot("verified_phone"):
+            continue
+        phone = verify_login(data, settings().identity_secret, now(), tracker.sender_id, store())
+        if phone:
+            return phone
+    return None
 
 
 def verified_phone(tracker: Tracker, level: str = "basic") -> str | None:
@@ -134,7 +189,10 @@ FORM_SLOTS = {
 }
 
 CANCEL_MESSAGES = {
-    "verification_form": "好的，已停止身份核验，刚才提供的信息不会保存。需要时随时再找我。",
+    "verification_form": (
+        "好的，已停止身份核验。刚才输入的证件号码不会写入用户资料；"
+        "已进行的核验记录（号码、时间和结果）按隐私说明的期限保存后删除。需要时随时再找我。"
+    ),
     "plan_change_form": "好的，本次不变更套餐，您的套餐保持不变。想了解其他套餐随时告诉我。",
     "roaming_form": "好的，已取消，国际漫游状态没有任何变化。还有其他可以帮您的吗？",
     "ticket_form": "好的，这次先不登记了。如果之后还需要投诉或报修，随时告诉我。",

@@ -30,7 +30,6 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from actions import handoff as router_api
 from actions import ticket_triage, triage
 from actions.flows import common
-from actions.identity import verify_login
 from actions.store.base import OUTAGE_SERVICES, StoreError
 from telecom import mask
 from telecom.numbers import parse_phone
@@ -185,21 +184,18 @@ NO_AGENT = "抱歉，现在暂时无法接通人工客服。"
 # ------------------------------------------------------------------------------ actions
 
 
-def _customer_phone(tracker: Tracker) -> str | None:
+def _customer_phone(tracker: Tracker) -> tuple[str | None, list]:
+    """The customer's number, and the slots that keep a signed login accepted just now (a
+    login is accepted once, so what it proved is kept for the next requests)."""
     phone = common.verified_phone(tracker) or parse_phone(
         str(tracker.get_slot("phone_number") or "")
     )
     if phone:
-        return phone
-    secret = common.settings().identity_secret
-    for metadata in (
-        (tracker.latest_message or {}).get("metadata"),
-        tracker.get_slot("session_started_metadata"),
-    ):
-        phone = verify_login(metadata, secret, common.now())
-        if phone:
-            return phone
-    return None
+        return phone, []
+    phone = common.login_phone(tracker)
+    if phone:
+        return phone, [SlotSet("verified_phone", phone), SlotSet("verified_level", "basic")]
+    return None, []
 
 
 def _channel(tracker: Tracker) -> str:
@@ -238,7 +234,7 @@ class ActionHandoff(Action):
             previous=previous_action(events),
             identity_status=identity_status,
         )
-        phone = _customer_phone(tracker)
+        phone, login_events = _customer_phone(tracker)
         subscriber = common.store().get_subscriber(phone, common.today()) if phone else None
         tier = subscriber.tier if subscriber else None
         tickets = common.store().get_tickets(phone) if phone else []
@@ -287,7 +283,11 @@ class ActionHandoff(Action):
                 exc.status,
                 mask.phone(phone),
             )
-            return _reset() + self._callback(dispatcher, tracker, phone, payload["summary"])
+            return (
+                _reset()
+                + login_events
+                + self._callback(dispatcher, tracker, phone, payload["summary"])
+            )
         again = created["handoff_id"] == tracker.get_slot("handoff_id")
         log.info(
             "flows.handoff.queued id=%s reason=%s urgency=%s skills=%s position=%s",
@@ -300,6 +300,7 @@ class ActionHandoff(Action):
         dispatcher.utter_message(text=queued_message(created, again=again))
         return [
             *_reset(),
+            *login_events,
             SlotSet("handoff_id", created["handoff_id"]),
             SlotSet("handoff_status", "queued"),
             SlotSet("ticket_kind", None),

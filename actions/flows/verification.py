@@ -3,6 +3,12 @@
 `action_start_request` runs first for every sensitive request: it remembers the request in
 `pending_request` and sets `identity_status` to `verified` (go ahead) or `needed` (the rules then
 run `verification_form`). The form ends with `identity_status` `verified` or `failed` (locked).
+
+The form shows the privacy notice before it asks for anything; the customer's next answer
+records consent (conversation, time, notice version). Any well-formed number is taken: a number
+that is not ours fails at the ID step with the same answer, count and cost as a wrong ID, so the
+form does not tell who is a subscriber. Failures lock the number, the conversation and the
+client (actions/verification.py).
 """
 
 from __future__ import annotations
@@ -15,23 +21,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import replies
 from actions.flows import common
-from actions.identity import verify_login
 from actions.roaming_quote import infer_roaming_action
+from actions.verification import Lock
 from telecom import mask
 from telecom.numbers import parse_id_last6, parse_id_number, parse_phone
 
 log = logging.getLogger(__name__)
 
 HUMAN_BUTTON = [{"title": "转人工", "payload": "/request_human"}]
-
-
-def _login_phone(tracker: Tracker) -> str | None:
-    secret = common.settings().identity_secret
-    metadata = (tracker.latest_message or {}).get("metadata")
-    phone = verify_login(metadata, secret, common.now())
-    if phone is None:
-        phone = verify_login(tracker.get_slot("session_started_metadata"), secret, common.now())
-    return phone
 
 
 class ActionStartRequest(Action):
@@ -52,7 +49,7 @@ class ActionStartRequest(Action):
             verified_phone=tracker.get_slot("verified_phone"),
             verified_level=tracker.get_slot("verified_level"),
             candidate_phone=parse_phone(tracker.get_slot("phone_number")),
-            login_phone=_login_phone(tracker),
+            login_phone=common.login_phone(tracker),
         )
         events = [
             SlotSet("verified_phone", decision.verified_phone),
@@ -80,6 +77,28 @@ def _needed_level(tracker: Tracker) -> str:
     return replies.LEVEL_FOR_REQUEST.get(tracker.get_slot("pending_request"), "basic")
 
 
+def _retention_days() -> int:
+    return common.settings().retention.verification.days
+
+
+def _record_consent(tracker: Tracker) -> None:
+    """The customer answered after the privacy notice: record their consent (once)."""
+    if not tracker.get_slot("privacy_notice_given"):
+        return
+    version = replies.notice_version(_needed_level(tracker), _retention_days())
+    if common.store().record_consent(tracker.sender_id, version, common.now()):
+        log.info("flows.verification.consent version=%s", version)
+
+
+def _lock_reply(dispatcher, phone: str | None, lock: Lock) -> None:
+    hhmm = common.local_time(lock.until)
+    if lock.scope == "number" and phone:
+        text = replies.lock_message(phone, lock.until, hhmm)
+    else:
+        text = replies.too_many_failures_message(hhmm)
+    dispatcher.utter_message(text=text, buttons=HUMAN_BUTTON)
+
+
 class ValidateVerificationForm(FormValidationAction):
     def name(self) -> str:
         return "validate_verification_form"
@@ -90,13 +109,18 @@ class ValidateVerificationForm(FormValidationAction):
         level = _needed_level(tracker)
         return ["phone_number", "id_number" if level == "full" else "id_last6"]
 
-    def _locked(self, dispatcher, phone: str) -> dict | None:
-        until = common.store().verification_lock(phone, common.now())
-        if until is None:
-            return None
-        dispatcher.utter_message(
-            text=replies.lock_message(phone, until, common.local_time(until)), buttons=HUMAN_BUTTON
+    def _locked(self, dispatcher, tracker, phone: str | None) -> dict | None:
+        lock = common.store().verification_lock(
+            phone,
+            common.now(),
+            conversation=tracker.sender_id,
+            client=common.client_key(tracker),
+            limits=common.settings().limits,
         )
+        if lock is None:
+            return None
+        log.info("flows.verification.locked scope=%s", lock.scope)
+        _lock_reply(dispatcher, phone, lock)
         return {"identity_status": "failed"}
 
     def validate_phone_number(self, value, dispatcher, tracker, domain):
@@ -106,13 +130,8 @@ class ValidateVerificationForm(FormValidationAction):
                 text="抱歉，没能识别出手机号码。请输入11位手机号，例如 138 0013 8000。"
             )
             return {"phone_number": None}
-        if common.store().get_subscriber(phone, common.today()) is None:
-            dispatcher.utter_message(
-                text=f"抱歉，号码 {mask.phone(phone)} 不是我们的用户号码，无法查询。"
-                "请核对后重新输入本网手机号码，或回复“取消”。"
-            )
-            return {"phone_number": None}
-        locked = self._locked(dispatcher, phone)
+        _record_consent(tracker)
+        locked = self._locked(dispatcher, tracker, phone)
         if locked:
             return {"phone_number": None, **locked}
         return {"phone_number": phone}
@@ -131,11 +150,16 @@ class ValidateVerificationForm(FormValidationAction):
             )
             dispatcher.utter_message(text=f"抱歉，格式不太对，请输入机主{ask}。")
             return {slot: None}
-        locked = self._locked(dispatcher, phone)
-        if locked:
-            return {slot: None, **locked}
+        _record_consent(tracker)
         kwargs = {"id_number": secret} if full else {"id_last6": secret}
-        result = common.store().verify_identity(phone, common.now(), **kwargs)
+        result = common.store().verify_identity(
+            phone,
+            common.now(),
+            conversation=tracker.sender_id,
+            client=common.client_key(tracker),
+            limits=common.settings().limits,
+            **kwargs,
+        )
         if result.ok:
             log.info(
                 "flows.verification.ok phone=%s level=%s",
@@ -160,14 +184,10 @@ class ValidateVerificationForm(FormValidationAction):
             "flows.verification.failed phone=%s failures=%s", mask.phone(phone), result.failures
         )
         if result.locked_until is not None:
-            dispatcher.utter_message(
-                text=replies.lock_message(
-                    phone, result.locked_until, common.local_time(result.locked_until)
-                ),
-                buttons=HUMAN_BUTTON,
-            )
+            _lock_reply(dispatcher, phone, Lock(result.lock_scope or "number", result.locked_until))
             return {slot: None, "identity_status": "failed"}
-        dispatcher.utter_message(text=replies.wrong_id_message(result.failures, full))
+        remaining = result.remaining if result.remaining is not None else 0
+        dispatcher.utter_message(text=replies.wrong_id_message(remaining, full))
         return {slot: None}
 
     def validate_id_last6(self, value, dispatcher, tracker, domain):
@@ -180,7 +200,7 @@ class ValidateVerificationForm(FormValidationAction):
 def _notice_events(dispatcher, tracker, level: str) -> list:
     if tracker.get_slot("privacy_notice_given"):
         return []
-    dispatcher.utter_message(text=replies.privacy_notice(level))
+    dispatcher.utter_message(text=replies.privacy_notice(level, _retention_days()))
     return [SlotSet("privacy_notice_given", True)]
 
 

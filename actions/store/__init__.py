@@ -12,6 +12,6 @@ __all__ = ["SQLiteStore", "StoreError", "SubscriberStore", "open_store"]
 
 def open_store(settings: Settings) -> SQLiteStore:
     """The store at settings.db_path, initialised (schema and demo data) if it is new."""
-    store = SQLiteStore(settings.db_path, settings.catalog_root)
+    store = SQLiteStore(settings.db_path, settings.catalog_root, id_pepper=settings.id_pepper)
     store.initialise()
     return store

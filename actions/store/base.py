@@ -8,15 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from actions.verification import Limits, Lock
 from telecom.catalog import Destination, Plan, RoamingTariff
+
+if TYPE_CHECKING:
+    from actions.settings import Retention
 
 __all__ = [
     "AccountSuspended",
     "Bill",
     "BillItem",
     "Charges",
+    "Consent",
     "InvalidInput",
     "MonthlyUsage",
     "NoSuchDestination",
@@ -193,8 +198,20 @@ class Outage:
 @dataclass(frozen=True)
 class VerificationResult:
     ok: bool
-    failures: int  # failures in a row after this attempt
+    failures: int  # failures in a row for this number after this attempt
     locked_until: datetime | None  # set when locked (also when the attempt was refused)
+    lock_scope: str | None = None  # number | conversation | client, when locked
+    remaining: int | None = None  # failures left before a lock, over every scope
+
+
+@dataclass(frozen=True)
+class Consent:
+    """The customer went on after being shown a privacy notice."""
+
+    conversation: str
+    notice_version: str
+    purpose: str  # verification
+    at: datetime
 
 
 # ---------------------------------------------------------------------------------- protocol
@@ -207,9 +224,25 @@ class SubscriberStore(Protocol):
         self, phone: str, *, id_last6: str | None = None, id_number: str | None = None
     ) -> bool: ...
 
-    def verification_lock(self, phone: str, now: datetime) -> datetime | None: ...
+    def verification_lock(
+        self,
+        phone: str | None,
+        now: datetime,
+        *,
+        conversation: str | None = None,
+        client: str | None = None,
+        limits: Limits | None = None,
+    ) -> Lock | None: ...
 
-    def record_verification_attempt(self, phone: str, success: bool, now: datetime) -> int: ...
+    def record_verification_attempt(
+        self,
+        phone: str,
+        success: bool,
+        now: datetime,
+        *,
+        conversation: str | None = None,
+        client: str | None = None,
+    ) -> int: ...
 
     def verify_identity(
         self,
@@ -218,7 +251,22 @@ class SubscriberStore(Protocol):
         *,
         id_last6: str | None = None,
         id_number: str | None = None,
+        conversation: str | None = None,
+        client: str | None = None,
+        limits: Limits | None = None,
     ) -> VerificationResult: ...
+
+    def claim_login_nonce(
+        self, nonce: str, conversation: str, now: datetime, expires_at: datetime
+    ) -> bool: ...
+
+    def record_consent(
+        self, conversation: str, notice_version: str, now: datetime, purpose: str = "verification"
+    ) -> bool: ...
+
+    def consents(self, conversation: str) -> list[Consent]: ...
+
+    def purge(self, now: datetime, retention: Retention) -> dict[str, int]: ...
 
     def get_plan(self, code: str) -> Plan | None: ...
 

@@ -2,28 +2,47 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timezone
+from typing import TypeVar
 
 from actions.store.generate import OutageRecord, SubscriberRecord
-from actions.store.hashing import hash_secret
+from actions.store.hashing import hash_id
 
-__all__ = ["insert_outages", "insert_records"]
+__all__ = ["id_hashes", "insert_outages", "insert_records", "parallel"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def parallel(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """`function` over `items` on every core (scrypt releases the GIL), in order."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return list(pool.map(function, items))
+
+
+def id_hashes(records: list[SubscriberRecord], pepper: str, cost: int) -> list[tuple[str, str]]:
+    """(full ID hash, last-six hash) of each record; compute them outside any transaction."""
+    values = [v for r in records for v in (r.id_number, r.id_number[-6:])]
+    hashed = parallel(lambda value: hash_id(value, pepper, cost), values)
+    return list(zip(hashed[0::2], hashed[1::2], strict=True))
 
 
 def insert_records(
-    conn: sqlite3.Connection, records: list[SubscriberRecord], id_hash_iterations: int
+    conn: sqlite3.Connection, records: list[SubscriberRecord], hashes: list[tuple[str, str]]
 ) -> None:
-    """Insert generated subscribers with their bills, usage and charges (caller's transaction)."""
-    rounds = id_hash_iterations
+    """Insert generated subscribers with their bills, usage and charges (caller's transaction);
+    `hashes` are `id_hashes(records, …)`."""
     conn.executemany(
         "INSERT INTO subscribers (phone, name, id_hash, id6_hash, tier, plan_code, balance,"
         " status, roaming_active, city, district) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         [
-            (r.phone, r.name, hash_secret(r.id_number, rounds),
-             hash_secret(r.id_number[-6:], rounds), r.tier, r.plan_code, r.balance, r.status,
+            (r.phone, r.name, id_hash, id6_hash, r.tier, r.plan_code, r.balance, r.status,
              int(r.roaming_active), r.city, r.district)
-            for r in records
+            for r, (id_hash, id6_hash) in zip(records, hashes, strict=True)
         ],
     )  # fmt: skip
     conn.executemany(

@@ -2,15 +2,15 @@
 
 import sqlite3
 
-__all__ = ["DATA_TABLES", "SCHEMA", "migrate", "table_sql"]
+__all__ = ["DATA_TABLES", "LATE_INDEXES", "SCHEMA", "migrate", "table_sql"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS subscribers (
     phone TEXT PRIMARY KEY,
     name TEXT NOT NULL,
-    id_hash TEXT NOT NULL,             -- pbkdf2 of the full ID number, salted
-    id6_hash TEXT NOT NULL,            -- pbkdf2 of its last six characters, salted
+    id_hash TEXT NOT NULL,             -- peppered scrypt of the full ID number (hashing.py)
+    id6_hash TEXT NOT NULL,            -- peppered scrypt of its last six characters
     tier TEXT NOT NULL CHECK (tier IN ('regular', 'silver', 'gold', 'platinum')),
     plan_code TEXT NOT NULL,
     balance INTEGER NOT NULL,          -- fen, negative = arrears
@@ -86,7 +86,7 @@ CREATE TABLE IF NOT EXISTS sms_outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     phone TEXT NOT NULL,
     kind TEXT NOT NULL,
-    body TEXT NOT NULL,
+    body TEXT NOT NULL,                -- as sent, except a temporary password (redacted)
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sms_outbox_phone ON sms_outbox (phone);
@@ -120,16 +120,43 @@ CREATE TABLE IF NOT EXISTS verification_attempts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     phone TEXT NOT NULL,
     success INTEGER NOT NULL,
-    at TEXT NOT NULL
+    at TEXT NOT NULL,
+    conversation TEXT,                 -- Rasa sender id; NULL when not known
+    client TEXT                        -- the gateway's pseudonymous client key; NULL when none
 );
 CREATE INDEX IF NOT EXISTS verification_attempts_phone ON verification_attempts (phone, at);
+CREATE TABLE IF NOT EXISTS login_nonces (
+    nonce TEXT PRIMARY KEY,            -- a signed app login is accepted once: a repeat fails
+    conversation TEXT NOT NULL,
+    used_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS consents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation TEXT NOT NULL,
+    notice_version TEXT NOT NULL,      -- which privacy notice the customer was shown
+    purpose TEXT NOT NULL,             -- verification
+    at TEXT NOT NULL,
+    UNIQUE (conversation, notice_version, purpose)
+);
+"""
+
+# Indexes on columns that an older store gains in `migrate` (created after it).
+LATE_INDEXES = """
+CREATE INDEX IF NOT EXISTS verification_attempts_conversation
+    ON verification_attempts (conversation, at);
+CREATE INDEX IF NOT EXISTS verification_attempts_client ON verification_attempts (client, at);
+CREATE INDEX IF NOT EXISTS login_nonces_expiry ON login_nonces (expires_at);
+CREATE INDEX IF NOT EXISTS consents_at ON consents (at);
+CREATE INDEX IF NOT EXISTS tickets_created ON tickets (created_at);
+CREATE INDEX IF NOT EXISTS sms_outbox_created ON sms_outbox (created_at);
 """
 
 # Every table holding generated or customer data, children before parents (for --force).
 DATA_TABLES = (
     "bill_items", "bills", "usage_history", "packages", "charges", "plan_changes",
-    "roaming_events", "sms_outbox", "tickets", "outages", "verification_attempts", "subscribers",
-    "meta",
+    "roaming_events", "sms_outbox", "tickets", "outages", "verification_attempts",
+    "login_nonces", "consents", "subscribers", "meta",
 )  # fmt: skip
 
 
@@ -155,6 +182,11 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             conn.execute("DROP TABLE plan_changes_old")
             conn.execute("CREATE INDEX IF NOT EXISTS plan_changes_phone ON plan_changes (phone)")
             done.append("plan_changes: status may be 'applied'")
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(verification_attempts)")}
+        for column in ("conversation", "client"):
+            if column not in columns:  # before attempts were counted per conversation and client
+                conn.execute(f"ALTER TABLE verification_attempts ADD COLUMN {column} TEXT")
+                done.append(f"verification_attempts: {column} column")
     except BaseException:
         conn.execute("ROLLBACK")
         raise

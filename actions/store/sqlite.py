@@ -2,24 +2,30 @@
 
 Each thread of the action server keeps one connection; each public method runs on it.
 Every change runs inside one BEGIN IMMEDIATE … COMMIT; any exception rolls all of it back.
-ID numbers are kept only as salted PBKDF2 hashes (full number and last six), passwords as
-scrypt hashes. Plan changes (`plan_changes`) and tickets and outages (`tickets`) have their
+ID numbers are kept only as peppered scrypt hashes (full number and last six; hashing.py),
+passwords as scrypt hashes; a temporary password is never stored readable (the outbox keeps its
+SMS with the password redacted; the SMS gateway, when one is configured, gets the full text).
+Verification attempts, used login nonces and consents (`privacy`, with the purge of everything
+past its retention), plan changes (`plan_changes`) and tickets and outages (`tickets`) have their
 SQL in modules of their own; ticket text is escaped and the customer's number masked there.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
-from actions.store import hashing, plan_changes, tickets
+from actions.settings import Retention
+from actions.store import hashing, plan_changes, privacy, tickets
 from actions.store.base import (
     OUTAGE_SERVICES,
     TICKET_KINDS,
@@ -27,6 +33,7 @@ from actions.store.base import (
     Bill,
     BillItem,
     Charges,
+    Consent,
     InvalidInput,
     MonthlyUsage,
     NoSuchDestination,
@@ -38,16 +45,17 @@ from actions.store.base import (
     PlanChange,
     SamePlan,
     Sms,
+    StoreError,
     Subscriber,
     Ticket,
     VerificationResult,
 )
-from actions.store.fill import insert_outages, insert_records
+from actions.store.fill import id_hashes, insert_outages, insert_records, parallel
 from actions.store.generate import DEFAULT_COUNT, SEED, generate, generate_outages
-from actions.store.hashing import DUMMY_HASH, hash_password, verify_secret
+from actions.store.hashing import hash_password, verify_id, verify_secret
 from actions.store.rows import from_ts, queue_sms, to_ts, utcnow
-from actions.store.schema import DATA_TABLES, SCHEMA, migrate
-from actions.verification import ATTEMPT_WINDOW, Attempt, evaluate
+from actions.store.schema import DATA_TABLES, LATE_INDEXES, SCHEMA, migrate
+from actions.verification import Limits, Lock
 from telecom import mask
 from telecom.catalog import Catalog, Destination, Plan, RoamingTariff, load_catalog
 from telecom.dates import CHINA_TZ, month_key, next_month_first
@@ -65,11 +73,21 @@ class SQLiteStore:
         path: str | Path,
         catalog_root: str | Path,
         *,
-        id_hash_iterations: int | None = None,
+        id_pepper: str,
+        id_hash_cost: int | None = None,
+        sms_gateway: Callable[[str, str, str], None] | None = None,
     ) -> None:
+        """`id_pepper`: ASSISTANT_ID_PEPPER. `id_hash_cost`: scrypt N of new ID hashes (tests
+        lower it). `sms_gateway(phone, kind, body)`: delivers an SMS whose full text must not
+        be stored (a temporary password); without one such a text is only recorded redacted."""
+        if not id_pepper:
+            raise StoreError("the ID pepper is missing (ASSISTANT_ID_PEPPER)")
         self.path = Path(path)
         self.catalog_root = Path(catalog_root)
-        self._id_hash_iterations = id_hash_iterations or hashing.ID_HASH_ITERATIONS
+        self._pepper = id_pepper
+        self._id_hash_cost = id_hash_cost or hashing.ID_SCRYPT_N
+        self._dummy_id_hash = hashing.dummy_id_hash(self._id_hash_cost)
+        self._sms_gateway = sms_gateway
         self._local = threading.local()
 
     def __repr__(self) -> str:
@@ -146,28 +164,90 @@ class SQLiteStore:
             conn.executescript(SCHEMA)
             for step in migrate(conn):
                 log.info("store.migrated %s", step)
+            conn.executescript(LATE_INDEXES)
         finally:
             conn.close()
         today = today or datetime.now(CHINA_TZ).date()
-        with self._tx() as conn:
+        with self._use() as conn:
             filled = conn.execute("SELECT value FROM meta WHERE key = 'generated'").fetchone()
-            if filled and not force:
+        if filled and not force:
+            self._check_pepper()
+            self._upgrade_legacy_id_hashes()
+            with self._tx() as conn:
                 # a store made before the outages table existed gets its demo outages now
                 if conn.execute("SELECT COUNT(*) FROM outages").fetchone()[0] == 0:
                     insert_outages(conn, generate_outages(today))
+            return False
+        records = generate(self.catalog.plans, today, seed=seed, count=count)
+        hashes = id_hashes(records, self._pepper, self._id_hash_cost)  # slow: outside the lock
+        with self._tx() as conn:
+            again = conn.execute("SELECT value FROM meta WHERE key = 'generated'").fetchone()
+            if again and not force:  # another process filled it meanwhile
                 return False
-            if force:
-                for table in DATA_TABLES:
-                    conn.execute(f"DELETE FROM {table}")  # fixed names from schema.py
-            records = generate(self.catalog.plans, today, seed=seed, count=count)
-            insert_records(conn, records, self._id_hash_iterations)
+            for table in DATA_TABLES:
+                conn.execute(f"DELETE FROM {table}")  # fixed names from schema.py
+            insert_records(conn, records, hashes)
             insert_outages(conn, generate_outages(today))
             conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('generated', ?)",
                 (json.dumps({"seed": seed, "count": count, "today": today.isoformat()}),),
             )
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('id_pepper_check', ?)",
+                (self._pepper_check(),),
+            )
         log.info("store.initialised subscribers=%d", len(records))
         return True
+
+    def _pepper_check(self) -> str:
+        """A value that tells whether the pepper is the one the ID hashes were made with (an
+        HMAC output: it reveals nothing about the pepper)."""
+        return hmac.new(self._pepper.encode(), b"id-pepper-check", hashlib.sha256).hexdigest()
+
+    def _check_pepper(self) -> None:
+        """Refuse a pepper other than the store's: every ID check would fail. A store from
+        before the pepper gets this one."""
+        with self._tx() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'id_pepper_check'").fetchone()
+            if row is None:
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('id_pepper_check', ?)",
+                    (self._pepper_check(),),
+                )
+            elif not hmac.compare_digest(row["value"], self._pepper_check()):
+                raise StoreError(
+                    f"ASSISTANT_ID_PEPPER is not the one {self.path} was made with: restore it "
+                    "(or regenerate demo data: python -m actions.store init --force)"
+                )
+
+    def _upgrade_legacy_id_hashes(self) -> None:
+        """Wrap the unpeppered PBKDF2 ID hashes of an older store in the peppered scrypt."""
+        with self._use() as conn:
+            rows = conn.execute(
+                "SELECT phone, id_hash, id6_hash FROM subscribers"
+                " WHERE id_hash LIKE 'pbkdf2%' OR id6_hash LIKE 'pbkdf2%'"
+            ).fetchall()
+        if not rows:
+            return
+        old = [value for r in rows for value in (r["id_hash"], r["id6_hash"])]
+        new = parallel(
+            lambda value: (
+                hashing.upgrade_legacy(value, self._pepper, self._id_hash_cost)
+                if hashing.is_legacy(value)
+                else value
+            ),
+            old,
+        )
+        with self._tx() as conn:
+            conn.executemany(
+                "UPDATE subscribers SET id_hash = ?, id6_hash = ?"
+                " WHERE phone = ? AND id_hash = ? AND id6_hash = ?",
+                [
+                    (new[2 * i], new[2 * i + 1], r["phone"], r["id_hash"], r["id6_hash"])
+                    for i, r in enumerate(rows)
+                ],
+            )
+        log.info("store.migrated id hashes: %d subscribers wrapped in peppered scrypt", len(rows))
 
     # ------------------------------------------------------------------ subscribers
 
@@ -194,30 +274,36 @@ class SQLiteStore:
             row = conn.execute(
                 "SELECT id_hash, id6_hash FROM subscribers WHERE phone = ?", (phone,)
             ).fetchone()
-        return _identity_matches(row, id_last6, id_number)
+        return self._identity_matches(row, id_last6, id_number)
 
-    def _attempts(self, conn: sqlite3.Connection, phone: str, now: datetime) -> list[Attempt]:
-        rows = conn.execute(
-            "SELECT at, success FROM verification_attempts WHERE phone = ? AND at >= ?"
-            " ORDER BY at, id",
-            (phone, to_ts(now - ATTEMPT_WINDOW)),
-        ).fetchall()
-        return [Attempt(at=from_ts(r["at"]), success=bool(r["success"])) for r in rows]
-
-    def verification_lock(self, phone: str, now: datetime) -> datetime | None:
+    def verification_lock(
+        self,
+        phone: str | None,
+        now: datetime,
+        *,
+        conversation: str | None = None,
+        client: str | None = None,
+        limits: Limits | None = None,
+    ) -> Lock | None:
+        """The lock on verifying `phone` in this conversation from this client, or None."""
         with self._tx(write=False) as conn:
-            return evaluate(self._attempts(conn, phone, now), now).locked_until
+            return privacy.decision(conn, phone, conversation, client, now, limits or Limits()).lock
 
-    def record_verification_attempt(self, phone: str, success: bool, now: datetime) -> int:
+    def record_verification_attempt(
+        self,
+        phone: str,
+        success: bool,
+        now: datetime,
+        *,
+        conversation: str | None = None,
+        client: str | None = None,
+    ) -> int:
         """Records the attempt; returns failures in a row (the 5th failure locks for 30 min)."""
         with self._tx() as conn:
-            conn.execute(
-                "INSERT INTO verification_attempts (phone, success, at) VALUES (?, ?, ?)",
-                (phone, int(success), to_ts(now)),
-            )
-            state = evaluate(self._attempts(conn, phone, now), now)
+            privacy.record_attempt(conn, phone, success, now, conversation, client)
+            state = privacy.number_state(conn, phone, now)
         if state.locked_until:
-            log.warning("store.verification.locked phone=%s", mask.phone(phone))
+            log.warning("store.verification.locked scope=number phone=%s", mask.phone(phone))
         return state.failures
 
     def verify_identity(
@@ -227,33 +313,90 @@ class SQLiteStore:
         *,
         id_last6: str | None = None,
         id_number: str | None = None,
+        conversation: str | None = None,
+        client: str | None = None,
+        limits: Limits | None = None,
     ) -> VerificationResult:
         """Lock check, comparison and recording in one transaction.
 
-        While locked nothing is compared or recorded: the result has ok=False and locked_until.
+        An unknown number is compared against a dummy hash of the same cost and counted like a
+        wrong ID, so the answer and its timing do not tell whether the number is ours. While
+        the number, the conversation or the client is locked nothing is compared or recorded:
+        the result has ok=False, locked_until and lock_scope.
         """
+        limits = limits or Limits()
         with self._tx() as conn:
-            state = evaluate(self._attempts(conn, phone, now), now)
-            if state.locked_until:
-                return VerificationResult(False, state.failures, state.locked_until)
+            before = privacy.decision(conn, phone, conversation, client, now, limits)
+            if before.lock:
+                state = privacy.number_state(conn, phone, now)
+                return VerificationResult(
+                    False, state.failures, before.lock.until, before.lock.scope, remaining=0
+                )
             row = conn.execute(
                 "SELECT id_hash, id6_hash FROM subscribers WHERE phone = ?", (phone,)
             ).fetchone()
-            ok = _identity_matches(row, id_last6, id_number)
-            conn.execute(
-                "INSERT INTO verification_attempts (phone, success, at) VALUES (?, ?, ?)",
-                (phone, int(ok), to_ts(now)),
-            )
-            state = evaluate(self._attempts(conn, phone, now), now)
+            ok = self._identity_matches(row, id_last6, id_number)
+            privacy.record_attempt(conn, phone, ok, now, conversation, client)
+            state = privacy.number_state(conn, phone, now)
+            after = privacy.decision(conn, phone, conversation, client, now, limits)
         log.info(
             "store.verification.%s phone=%s failures=%d",
             "ok" if ok else "failed",
             mask.phone(phone),
             state.failures,
         )
-        if state.locked_until:
-            log.warning("store.verification.locked phone=%s", mask.phone(phone))
-        return VerificationResult(ok, state.failures, state.locked_until)
+        lock = after.lock
+        if lock:
+            log.warning(
+                "store.verification.locked scope=%s phone=%s", lock.scope, mask.phone(phone)
+            )
+        return VerificationResult(
+            ok,
+            state.failures,
+            lock.until if lock else None,
+            lock.scope if lock else None,
+            remaining=after.remaining,
+        )
+
+    def _identity_matches(
+        self, row: sqlite3.Row | None, id_last6: str | None, id_number: str | None
+    ) -> bool:
+        pairs = ((id_number, "id_hash"), (id_last6, "id6_hash"))
+        given = [(str(v).strip().upper(), key) for v, key in pairs if v]
+        if not given:
+            return False
+        if row is None:
+            verify_id(given[0][0], self._dummy_id_hash, self._pepper)  # same work as a real one
+            return False
+        return all(verify_id(value, row[key], self._pepper) for value, key in given)
+
+    # ------------------------------------------------------------------ logins and consent
+
+    def claim_login_nonce(
+        self, nonce: str, conversation: str, now: datetime, expires_at: datetime
+    ) -> bool:
+        """Remember a signed login's nonce until `expires_at`; False when it was used before
+        (in this conversation or another): a login is accepted once."""
+        with self._tx() as conn:
+            return privacy.claim_nonce(conn, nonce, conversation, now, expires_at)
+
+    def record_consent(
+        self, conversation: str, notice_version: str, now: datetime, purpose: str = "verification"
+    ) -> bool:
+        """Record that the customer went on after the privacy notice; False if already so."""
+        with self._tx() as conn:
+            return privacy.record_consent(conn, conversation, notice_version, purpose, now)
+
+    def consents(self, conversation: str) -> list[Consent]:
+        with self._use() as conn:
+            return privacy.consents(conn, conversation)
+
+    def purge(self, now: datetime, retention: Retention) -> dict[str, int]:
+        """Delete every record older than its retention; rows deleted per table."""
+        with self._tx() as conn:
+            deleted = privacy.purge(conn, now, retention)
+        log.info("store.purged %s", " ".join(f"{k}={v}" for k, v in deleted.items()))
+        return deleted
 
     # ------------------------------------------------------------------ catalogue
 
@@ -430,9 +573,11 @@ class SQLiteStore:
         log.info("store.roaming.%s phone=%s", "on" if active else "off", mask.phone(phone))
 
     def reset_password(self, phone: str, now: datetime) -> None:
-        """A new 6-digit temporary password, stored hashed, sent by SMS in the same transaction.
+        """A new 6-digit temporary password: stored only as a scrypt hash; its SMS goes to the
+        SMS gateway and into the outbox with the password redacted, in the same transaction.
 
-        The password is returned to nobody and never logged. Raises NoSuchSubscriber.
+        The password is returned to nobody, never logged and never stored readable.
+        Raises NoSuchSubscriber.
         """
         password = f"{secrets.randbelow(10**6):06d}"
         hashed = hash_password(password)
@@ -443,12 +588,9 @@ class SQLiteStore:
             ).rowcount
             if not updated:
                 raise NoSuchSubscriber("no such subscriber")
-            queue_sms(
-                conn, phone, "password_reset",
-                f"【客服通知】您的服务密码已重置，临时密码为{password}，请尽快登录修改。"
-                "如非本人操作，请立即联系客服。",
-                now,
-            )  # fmt: skip
+            queue_sms(conn, phone, "password_reset", _password_sms("******"), now)
+            if self._sms_gateway is not None:  # a failed delivery rolls the reset back
+                self._sms_gateway(phone, "password_reset", _password_sms(password))
         del password
         log.info("store.password.reset phone=%s", mask.phone(phone))
 
@@ -620,12 +762,8 @@ def _subscriber(row: sqlite3.Row) -> Subscriber:
     )
 
 
-def _identity_matches(row: sqlite3.Row | None, id_last6: str | None, id_number: str | None) -> bool:
-    pairs = ((id_number, "id_hash"), (id_last6, "id6_hash"))
-    given = [(str(v).strip().upper(), key) for v, key in pairs if v]
-    if not given:
-        return False
-    if row is None:
-        verify_secret(given[0][0], DUMMY_HASH)  # same work whether or not the number exists
-        return False
-    return all(verify_secret(value, row[key]) for value, key in given)
+def _password_sms(password: str) -> str:
+    return (
+        f"【客服通知】您的服务密码已重置，临时密码为{password}，请尽快登录修改。"
+        "如非本人操作，请立即联系客服。"
+    )

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response
 from fastapi.responses import StreamingResponse
 
-from router import auth, errors
+from router import audit, auth, errors
 from router.api.deps import AgentIdPath, Caller, RuntimeDep
 from router.auth import Role
 from router.events import agent_events
@@ -85,6 +85,8 @@ async def rotate_token(
 @router.get("/{agent_id}", response_model=AgentPublic)
 async def get_agent(agent_id: AgentIdPath, caller: Caller, rt: RuntimeDep) -> AgentPublic:
     caller.require_agent(agent_id, Role.admin)
+    if caller.role is Role.admin:
+        await rt.audit.read(caller, audit.AGENT, rt.engine.clock(), agent=agent_id)
     return await rt.store.agent(agent_id)
 
 
@@ -100,7 +102,11 @@ async def post_presence(
 @router.get("/{agent_id}/offers", response_model=list[OfferPublic])
 async def get_offers(agent_id: AgentIdPath, caller: Caller, rt: RuntimeDep) -> list[OfferPublic]:
     caller.require_agent(agent_id)
-    return await rt.store.offers(agent_id)
+    offers = await rt.store.offers(agent_id)
+    if offers:  # each carries its conversation's summary and transcript
+        conversations = [o.handoff.conversation_id for o in offers]
+        await rt.audit.read(caller, audit.OFFERS, rt.engine.clock(), conversations=conversations)
+    return offers
 
 
 @router.get(
@@ -118,7 +124,20 @@ async def get_events(
     token_hash = caller.token_hash  # an agent's: the stream ends when its token stops working
     if token_hash is None or await rt.store.agent_token_hash(agent_id) is None:
         raise errors.NoSuchAgent()
-    stream = agent_events(rt.redis, rt.engine.keys, agent_id, token_hash, last_event_id)
+    await rt.audit.read(caller, audit.EVENTS, rt.engine.clock())
+
+    async def read(conversations: list[str]) -> None:
+        await rt.audit.read(caller, audit.EVENTS, rt.engine.clock(), conversations=conversations)
+
+    stream = agent_events(
+        rt.redis,
+        rt.engine.keys,
+        agent_id,
+        token_hash,
+        last_event_id,
+        block_ms=rt.settings.redis_block_ms(15_000),
+        on_read=read,
+    )
     return StreamingResponse(
         stream, media_type="text/event-stream", headers={"Cache-Control": "no-store"}
     )

@@ -56,6 +56,6 @@ async def service_principal(request: Request) -> auth.Principal:
 BEARER: dict[str, object] = {"security": [{"HTTPBearer": []}]}
 ServiceCaller = Annotated[auth.Principal, Depends(service_principal)]
 Caller = Annotated[auth.Principal, Depends(principal)]
-AgentIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+AgentIdPath = Annotated[str, Path(pattern=auth.AGENT_ID_PATTERN)]
 HandoffIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9]{1,32}$")]
 OfferIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9]{1,32}$")]

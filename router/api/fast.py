@@ -48,8 +48,10 @@ class FastHandoffCreate:
             return
         try:
             created = await runtime.engine.create_handoff(body)
-        except RedisError:
-            await asgi.send_json(send, 503, json.dumps({"error": "unavailable"}).encode())
+        except RedisError as exc:
+            mapped = errors.from_redis(exc)
+            error = json.dumps({"error": mapped.code}).encode()
+            await asgi.send_json(send, mapped.status_code, error)
             return
         except errors.RouterError as exc:
             await asgi.send_json(send, exc.status_code, json.dumps({"error": exc.code}).encode())

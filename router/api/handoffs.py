@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from router import errors
+from router import audit, errors
 from router.api.deps import BEARER, Caller, HandoffIdPath, RuntimeDep, ServiceCaller
 from router.auth import Role
 from router.engine import Created
@@ -61,6 +61,14 @@ async def get_handoff(handoff_id: HandoffIdPath, caller: Caller, rt: RuntimeDep)
             raise errors.Forbidden()
     else:
         caller.require(Role.service, Role.admin)
+    if caller.role is not Role.service:  # a person reads the summary and transcript
+        await rt.audit.read(
+            caller,
+            audit.HANDOFF,
+            rt.engine.clock(),
+            conversations=[handoff.conversation_id],
+            handoff=handoff_id,
+        )
     return handoff
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
+from router.gateway.access import CustomerAccess
 from router.gateway.bot import BotClient, RasaRestBot
 from router.gateway.fast import FastAgentMessage
 from router.gateway.hub import Hub
@@ -23,6 +25,10 @@ from router.gateway.service import Gateway
 from router.gateway.settings import GatewaySettings
 from router.gateway.store import ConversationStore
 from router.models import Urgency
+from router.settings import Settings
+from telecom.secrets import check_secret, new_secret, problem
+
+log = logging.getLogger(__name__)
 
 __all__ = ["BotClient", "Gateway", "GatewaySettings", "install"]
 
@@ -38,6 +44,7 @@ def install(
     from router.gateway import agents, customer
     from router.web import router as pages
 
+    app.state.gateway_installed = True  # the router checks the gateway's secrets at start-up
     app.include_router(customer.router)
     app.include_router(agents.router)
     app.include_router(pages)
@@ -51,6 +58,18 @@ def install(
             yield state
 
     app.router.lifespan_context = lifespan
+
+
+def pseudonym_secret(settings: Settings) -> bytes:
+    """ROUTER_PSEUDONYM_SECRET (the router's settings), refused when missing or weak unless in
+    demo mode; then a missing one is a random one of this process, with a warning (the `client`
+    keys then differ between processes and restarts)."""
+    given = settings.pseudonym_secret.get_secret_value() if settings.pseudonym_secret else None
+    checked = check_secret("ROUTER_PSEUDONYM_SECRET", given, demo_mode=settings.demo_mode)
+    if checked and problem(checked) is None:
+        return checked.encode()
+    log.warning("gateway.pseudonym_secret.demo reason=%s", problem(checked))
+    return (checked or new_secret()).encode()
 
 
 @contextlib.asynccontextmanager
@@ -68,7 +87,7 @@ async def running(
     pool = aioredis.BlockingConnectionPool(
         connection_class=shared.connection_class,
         max_connections=conf.redis_max_connections,
-        timeout=10,
+        timeout=runtime.settings.redis_timeout_s,
         **shared.connection_kwargs,
     )
     redis = aioredis.Redis(connection_pool=pool)
@@ -80,18 +99,33 @@ async def running(
         agent_events_maxlen=runtime.settings.agent_events_maxlen,
         queue_wait=runtime.engine.queue_wait,
         estimate_s_per_position=runtime.settings.estimate_s_per_position,
+        max_block_ms=runtime.settings.redis_block_ms(60_000),
     )
-    client = bot if bot is not None else RasaRestBot(conf.rasa_url, conf.bot_timeout_s)
+    rasa_token = runtime.settings.rasa_token
+    client = bot or RasaRestBot(
+        conf.rasa_url,
+        rasa_token.get_secret_value() if rasa_token is not None else "",
+        conf.bot_timeout_s,
+    )
 
     async def raise_priority(handoff_id: str, urgency: str) -> None:
         sla_ms = round(runtime.settings.sla_s(Urgency(urgency)) * 1000)
         await runtime.engine.raise_priority(handoff_id, urgency, sla_ms)
 
-    gateway = Gateway(store, client, conf, raise_priority)
+    gateway = Gateway(
+        store,
+        client,
+        conf,
+        raise_priority,
+        create_handoff=runtime.engine.create_handoff,
+        fallback_skill=runtime.settings.fallback_skill,
+    )
     hub = Hub(redis, store.keys)
+    access = CustomerAccess(redis, store.keys, conf, pseudonym_secret(runtime.settings))
     await hub.start()
     app.state.gateway = gateway
     app.state.gateway_hub = hub
+    app.state.gateway_access = access
     tasks = [
         asyncio.create_task(consume_router_events(gateway, runtime.engine.keys.events())),
         asyncio.create_task(refresh_queue_positions(gateway, hub, conf.queue_refresh_s)),

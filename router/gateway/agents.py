@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from router import auth, errors
+from router import audit, auth, errors
 from router.api.deps import Caller
 from router.auth import Role
-from router.gateway import mask
+from telecom import mask
 from router.gateway.models import (
     CONVERSATION_ID_PATTERN,
     Accepted,
@@ -91,10 +91,17 @@ async def get_conversation(
         )
         if caller.agent_id not in (offered_to, agent_id):
             raise errors.Forbidden()
+    runtime = request.app.state.runtime
+    await runtime.audit.read(
+        caller,
+        audit.CONVERSATION,
+        runtime.engine.clock(),
+        conversations=[conversation_id],
+        handoff=handoff_id or None,
+    )
     handoff = None
     if handoff_id:
-        store = request.app.state.runtime.store
-        handoff = (await store.handoff(handoff_id)).model_dump(mode="json")
+        handoff = (await runtime.store.handoff(handoff_id)).model_dump(mode="json")
     messages = await gateway.store.history(conversation_id, limit=gateway.settings.replay_limit)
     for message in messages:
         if message.sender is Sender.customer:

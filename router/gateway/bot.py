@@ -1,4 +1,4 @@
-"""The assistant as the gateway sees it: an interface, and Rasa's REST webhook behind it."""
+"""The assistant as the gateway sees it: an interface, and Rasa's gateway channel behind it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any, Protocol
 import httpx
 
 from router.gateway.models import Button
+from router.logs import short_hash
 
 log = logging.getLogger(__name__)
 
@@ -63,44 +64,76 @@ def parse_replies(body: Any) -> list[BotReply]:
 
 
 class RasaRestBot:
-    """POST {rasa_url}/webhooks/rest/webhook with sender = conversation id."""
+    """The assistant's gateway channel: POST {rasa_url}/webhooks/gateway/webhook with
+    `Authorization: Bearer <ROUTER_RASA_TOKEN>` and {"sender": conversation id, "message",
+    "metadata"}; its HTTP API (/model/parse) with `?token=` (Rasa's --auth-token).
 
-    def __init__(self, rasa_url: str, timeout_s: float = 30.0) -> None:
+    A 401 or 403 from Rasa is a misconfiguration (the token differs from Rasa's), logged as an
+    error every time, not a quiet outage: turns fail as BotUnavailable, re-prioritisation stops.
+    """
+
+    def __init__(
+        self,
+        rasa_url: str,
+        token: str,
+        timeout_s: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._token = token
         self._client = httpx.AsyncClient(
             base_url=rasa_url.rstrip("/"),
             timeout=httpx.Timeout(timeout_s, connect=5.0),
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            transport=transport,
         )
+
+    def __repr__(self) -> str:
+        return f"RasaRestBot({self._client.base_url})"  # never the token
 
     async def send(
         self, conversation_id: str, message: str, channel: str, metadata: dict[str, Any]
     ) -> list[BotReply]:
+        """`metadata` is what the gateway built (its allow-list); the channel is added."""
         body = {
             "sender": conversation_id,
             "message": message,
-            "input_channel": channel,
             "metadata": {**metadata, "channel": channel},
         }
+        conversation = short_hash(conversation_id)
         try:
-            response = await self._client.post("/webhooks/rest/webhook", json=body)
+            response = await self._client.post(
+                WEBHOOK, json=body, headers={"Authorization": f"Bearer {self._token}"}
+            )
         except httpx.HTTPError as exc:
             log.warning(
                 "gateway.bot.unreachable conversation=%s error=%s",
-                conversation_id,
+                conversation,
                 type(exc).__name__,
             )
             raise BotUnavailable() from None
+        if response.status_code in REFUSED:
+            _log_refused(WEBHOOK, response.status_code)
+            raise BotUnavailable()
         if response.status_code != 200:
             log.warning(
-                "gateway.bot.error conversation=%s status=%d", conversation_id, response.status_code
+                "gateway.bot.error conversation=%s status=%d", conversation, response.status_code
             )
             raise BotUnavailable()
-        return parse_replies(response.json())
+        try:
+            return parse_replies(response.json())
+        except ValueError:
+            log.warning("gateway.bot.bad_reply conversation=%s", conversation)
+            raise BotUnavailable() from None
 
     async def urgency(self, text: str) -> str | None:
-        """POST {rasa_url}/model/parse (the HTTP API): the parse result's urgency name."""
+        """POST {rasa_url}/model/parse?token=… (the HTTP API): the parse result's urgency name."""
         try:
-            response = await self._client.post("/model/parse", json={"text": text})
+            response = await self._client.post(
+                PARSE, params={"token": self._token}, json={"text": text}
+            )
+            if response.status_code in REFUSED:
+                _log_refused(PARSE, response.status_code)
+                return None
             body = response.json() if response.status_code == 200 else None
         except (httpx.HTTPError, ValueError):
             return None
@@ -110,3 +143,17 @@ class RasaRestBot:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+WEBHOOK = "/webhooks/gateway/webhook"
+PARSE = "/model/parse"
+REFUSED = (401, 403)
+
+
+def _log_refused(path: str, status: int) -> None:
+    log.error(
+        "gateway.bot.refused path=%s status=%d: Rasa refused the gateway's token; "
+        "ROUTER_RASA_TOKEN must equal the assistant's ASSISTANT_RASA_TOKEN (Rasa --auth-token)",
+        path,
+        status,
+    )

@@ -62,8 +62,10 @@ class FastAgentMessage:
         except errors.RouterError:  # refused, nothing changed: the route answers (401/403/404)
             await self.app(scope, asgi.replay([raw], receive), send)
             return
-        except RedisError:  # as the app's handler answers it (the script may have run)
-            await asgi.send_json(send, 503, json.dumps({"error": "unavailable"}).encode())
+        except RedisError as exc:  # as the app's handler answers it (the script may have run)
+            mapped = errors.from_redis(exc)
+            error = json.dumps({"error": mapped.code}).encode()
+            await asgi.send_json(send, mapped.status_code, error)
             return
         reply = Accepted(conversation_id=conversation_id, seq=seq)
         await asgi.send_json(send, 201, reply.model_dump_json().encode())

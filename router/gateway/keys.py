@@ -16,8 +16,8 @@ class GatewayKeys:
         return self.router_prefix + "gw:"
 
     def conv(self, conversation_id: str) -> str:
-        """hash: channel, created_ms, handoff_id, agent_id, agent_name, awaiting, rating,
-        comment…"""
+        """hash: resume (SHA-256 of the conversation's resume token), channel, created_ms,
+        handoff_id, agent_id, agent_name, awaiting, rating, comment…"""
         return f"{self.prefix}conv:{conversation_id}"
 
     def log(self, conversation_id: str) -> str:
@@ -27,6 +27,16 @@ class GatewayKeys:
     def channel(self, conversation_id: str) -> str:
         """pub/sub channel: live messages and transient events (typing, queue) of a conversation."""
         return f"{self.prefix}live:{conversation_id}"
+
+    def limits(self) -> str:
+        """prefix of the rate limits' keys (the `limits` library adds ":LIMITER/<rule>/<id>/…":
+        a client's pseudonymous key or a conversation id, never an address)."""
+        return f"{self.prefix}limits"
+
+    def conversations(self) -> str:
+        """zset: conversation id -> time of its last message (ms); `python -m router purge`
+        deletes the conversations whose last message is older than the retention."""
+        return f"{self.prefix}conversations"
 
     def ratings(self) -> str:
         """zset: conversation id -> time of its last satisfaction rating (ms)."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 ConversationId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
 CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
@@ -34,14 +35,52 @@ class ChatMessage(BaseModel):
     ts: int = Field(description="ms since the epoch")
 
 
+Channel = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,16}$")]
+METADATA_MAX_BYTES = 2048
+
+
+class ConversationOpen(BaseModel):
+    """POST /v1/chat/conversations: the channel the client speaks through (web widget, app…)."""
+
+    model_config = ConfigDict(extra="forbid")
+    channel: Channel = "app"
+
+
+class ConversationOpened(BaseModel):
+    """The new conversation's id and its resume token: every later call carries the token
+    (header X-Resume-Token; the socket's first frame). Shown once, stored only as a hash."""
+
+    conversation_id: str
+    resume_token: str
+
+
+class ResumeFrame(BaseModel):
+    """The first frame on /v1/chat/ws: which conversation, with its resume token."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["resume"]
+    conversation_id: ConversationId
+    resume_token: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    since: Annotated[str, StringConstraints(pattern=r"^\d{1,20}-\d{1,20}$")] | None = None
+
+
 class CustomerMessage(BaseModel):
-    """A customer's turn: typed text, or a clicked button (its title as text, its payload)."""
+    """A customer's turn: typed text, or a clicked button (its title as text, its payload).
+
+    Of `metadata` only a signed app login, {"login": {"phone", "ts", "nonce", "sig"}}, is used
+    (router/gateway/edge.py): anything else in it is dropped, a malformed login too."""
 
     model_config = ConfigDict(extra="forbid")
     text: Annotated[str, StringConstraints(max_length=8000)] = ""
     payload: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    # passed on to the assistant, e.g. {"login": {"phone", "ts", "sig"}} from a signed app login
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("metadata")
+    @classmethod
+    def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(json.dumps(value, ensure_ascii=False).encode()) > METADATA_MAX_BYTES:
+            raise ValueError(f"metadata over {METADATA_MAX_BYTES} bytes")
+        return value
 
 
 class AgentMessage(BaseModel):

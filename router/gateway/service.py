@@ -17,6 +17,7 @@ from router import errors
 from router.gateway import survey
 from router.gateway.bot import BotClient, BotUnavailable
 from router.gateway.models import (
+    Button,
     ChatMessage,
     ConversationState,
     CustomerMessage,
@@ -25,13 +26,40 @@ from router.gateway.models import (
 from router.gateway.settings import GatewaySettings
 from router.gateway.store import ConversationStore, now_ms, system_message
 from router.gateway.urgency import should_raise
+from router.logs import short_hash
+from router.models import HandoffCreate, Urgency
 
 log = logging.getLogger(__name__)
 
-BOT_DOWN = "抱歉，智能客服暂时无法回复，请稍后再试，或输入“人工”转人工客服。"
+# When the assistant does not answer: said plainly, with a human offered (the button, or the word
+# the message tells them to type); the gateway then makes the handoff itself.
+BOT_DOWN = "抱歉，智能助手暂时无法回复。您可以稍后再试，或点击“转人工”（也可以直接输入“人工”），由人工客服为您服务。"
+HUMAN_PAYLOAD = "/request_human"
+HUMAN_BUTTON = Button(title="转人工", payload=HUMAN_PAYLOAD)
+HUMAN_WORDS = frozenset({"人工", "转人工", HUMAN_BUTTON.title})
+FALLBACK_SUMMARY = "智能助手暂时无法服务，客户请求人工客服（由网关直接转接，未经身份验证）。"
 
 
 RaisePriority = Callable[[str, str], Awaitable[None]]
+CreateHandoff = Callable[[HandoffCreate], Awaitable[Any]]
+
+
+def asks_for_human(text: str, payload: str | None) -> bool:
+    """The turn takes up the offer of a human made when the assistant was down."""
+    return payload == HUMAN_PAYLOAD or text.strip() in HUMAN_WORDS
+
+
+def fallback_handoff(conversation_id: str, channel: str, skill: str) -> HandoffCreate:
+    """The handoff the gateway makes itself while the assistant is down: the conversation's
+    channel, normal urgency, the general skill; nobody verified, so no customer id."""
+    return HandoffCreate(
+        conversation_id=conversation_id,
+        channel=channel,
+        intent="request_human",
+        urgency=Urgency.normal,
+        skills=[skill],
+        summary=FALLBACK_SUMMARY,
+    )
 
 
 class Gateway:
@@ -41,12 +69,17 @@ class Gateway:
         bot: BotClient,
         settings: GatewaySettings,
         raise_priority: RaisePriority | None = None,
+        create_handoff: CreateHandoff | None = None,
+        fallback_skill: str = "billing",
     ) -> None:
         self.store = store
         self.bot = bot
         self.settings = settings
         # (handoff_id, urgency) → the router moves the handoff's SLA deadline earlier
         self.raise_priority = raise_priority
+        # the router engine's create_handoff: a human while the assistant is down
+        self.create_handoff = create_handoff
+        self.fallback_skill = fallback_skill
         # one turn at a time per conversation in this process (the bot sees turns in order)
         self._turn_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -95,10 +128,27 @@ class Gateway:
         awaiting = meta.get("awaiting") or ""
         if awaiting and await self._survey(conversation_id, awaiting, text, turn.payload):
             return seq
-        await self._ask_bot(conversation_id, turn.payload or text, channel, turn.metadata)
+        if meta.get("bot_down") and asks_for_human(text, turn.payload):
+            await self._handoff_without_bot(conversation_id, meta.get("channel") or channel)
+            return seq
+        await self._ask_bot(
+            conversation_id, turn.payload or text, channel, turn.metadata,
+            was_down=bool(meta.get("bot_down")),
+        )  # fmt: skip
         if handoff is not None and handoff.status in ("queued", "offered") and text:
             await self._reprioritise(handoff.handoff_id, text)
         return seq
+
+    async def _handoff_without_bot(self, conversation_id: str, channel: str) -> None:
+        """The customer took up the human offered while the assistant was down: the gateway
+        makes the handoff through the router's engine (the customer hears of it from its
+        `created` event, as from one the assistant makes)."""
+        if self.create_handoff is None:
+            await self._ask_bot(conversation_id, "人工", channel, {})
+            return
+        await self.create_handoff(fallback_handoff(conversation_id, channel, self.fallback_skill))
+        log.info("gateway.handoff.without_bot conversation=%s", short_hash(conversation_id))
+        await self.push_state(conversation_id)
 
     async def _reprioritise(self, handoff_id: str, text: str) -> None:
         """A waiting customer wrote something more urgent than their handoff: raise it."""
@@ -111,14 +161,25 @@ class Gateway:
             log.info("gateway.handoff.reprioritised handoff=%s urgency=%s", handoff_id, new)
 
     async def _ask_bot(
-        self, conversation_id: str, text: str, channel: str, metadata: dict[str, Any]
+        self,
+        conversation_id: str,
+        text: str,
+        channel: str,
+        metadata: dict[str, Any],
+        was_down: bool = False,
     ) -> None:
         await self.store.publish_event(conversation_id, {"type": "typing", "on": True})
         try:
             replies = await self.bot.send(conversation_id, text, channel, metadata)
         except BotUnavailable:
             replies = []
-            await self.store.append(conversation_id, system_message(BOT_DOWN))
+            await self.store.set_meta(conversation_id, bot_down="1")
+            await self.store.append(
+                conversation_id, system_message(BOT_DOWN, buttons=[HUMAN_BUTTON])
+            )
+        else:
+            if was_down:
+                await self.store.clear_meta(conversation_id, "bot_down")
         finally:
             await self.store.publish_event(conversation_id, {"type": "typing", "on": False})
         for reply in replies:
@@ -141,7 +202,11 @@ class Gateway:
                 return False
             if await self.store.claim_awaiting(conversation_id, "rating", "comment"):
                 await self.store.record_rating(conversation_id, score)
-                log.info("gateway.survey.rated conversation=%s score=%d", conversation_id, score)
+                log.info(
+                    "gateway.survey.rated conversation=%s score=%d",
+                    short_hash(conversation_id),
+                    score,
+                )
                 prompt, buttons = survey.ask_comment()
                 await self.store.append(
                     conversation_id,

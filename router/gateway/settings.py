@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from limits import parse_many
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from router.gateway.edge import Network, origin_of, parse_networks
 
 
 class GatewaySettings(BaseSettings):
@@ -25,3 +28,63 @@ class GatewaySettings(BaseSettings):
     redis_max_connections: int = Field(default=512, ge=8)
     # long-poll wait
     poll_timeout_s: float = Field(default=25.0, gt=0, le=120)
+
+    # -- the customer edge (router/gateway/edge.py, router/gateway/customer.py) ----------------
+    # (the pseudonym secret, ROUTER_PSEUDONYM_SECRET, is the router's: router/settings.py)
+    # proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For names the client;
+    # empty: the TCP peer is the client
+    trusted_proxies: str = ""
+    # origins (comma-separated) whose pages may open /v1/chat/ws besides the router's own; the
+    # widget's frame is served by the router, so embedding it needs none of these
+    chat_allowed_origins: str = ""
+    # origins (comma-separated) whose pages may embed the widget's frame (/widget/frame);
+    # empty: only the router's own pages (the demo)
+    widget_embed_origins: str = ""
+    # rate limits (the `limits` library's notation, e.g. "30/minute;500/hour"), on the shared Redis
+    rate_conversations: str = "60/minute"  # new conversations per client address
+    rate_messages: str = "300/minute"  # customer messages per client address
+    rate_conversation_messages: str = "30/minute"  # customer messages per conversation
+    # concurrent long-polls, SSE streams and sockets per client address, in this process
+    max_streams_per_client: int = Field(default=32, ge=1)
+    # concurrent long-polls in this process, whoever holds them: each holds a connection of the
+    # gateway's Redis pool while it waits, so they stay well below redis_max_connections
+    max_long_polls: int = Field(default=256, ge=1)
+    # largest customer request body (a message with its metadata), bytes
+    customer_max_body_bytes: int = Field(default=16 * 1024, ge=1024)
+    # a socket that has not sent its resume frame within this is closed
+    resume_timeout_s: float = Field(default=10.0, gt=0)
+
+    @field_validator(
+        "rate_conversations", "rate_messages", "rate_conversation_messages", mode="after"
+    )
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        parse_many(value)  # ValueError on a bad rate: refuse to start
+        return value
+
+    @field_validator("chat_allowed_origins", "widget_embed_origins", mode="after")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in (o.strip() for o in value.split(",") if o.strip()):
+            if origin_of(origin) is None:
+                raise ValueError("not an origin (scheme://host[:port])")
+        return value
+
+    @field_validator("trusted_proxies", mode="after")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value.split(","))
+        return value
+
+    def proxies(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies.split(","))
+
+    def allowed_origins(self) -> list[str]:
+        return _origins(self.chat_allowed_origins)
+
+    def embed_origins(self) -> list[str]:
+        return _origins(self.widget_embed_origins)
+
+
+def _origins(value: str) -> list[str]:
+    return [origin for o in value.split(",") if (origin := origin_of(o)) is not None]

@@ -3,6 +3,7 @@ the gateway's own state (a hash), and read-only looks at the router's handoff st
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -13,27 +14,32 @@ import redis.asyncio as aioredis
 
 from router import errors
 from router.engine import QueueWait
-from router.gateway import mask, replies
+from router.gateway import replies
 from router.gateway.keys import GatewayKeys
 from router.gateway.models import ChatMessage, Sender
 from router.keys import Keys
 from router.wait import estimated_wait_s
+from telecom import mask
 
-# KEYS[1] = conversation log stream, KEYS[2] = conversation hash; ARGV[1] = pub/sub channel,
-# ARGV[2] = log maxlen, ARGV[3] = message JSON, ARGV[4] = retention s.
+# KEYS[1] = conversation log stream, KEYS[2] = conversation hash, KEYS[3] = the index of
+# conversations by last message; ARGV[1] = pub/sub channel, ARGV[2] = log maxlen, ARGV[3] =
+# message JSON, ARGV[4] = retention s, ARGV[5] = the conversation id.
 # Appends and publishes "<id> <json>"; returns the log id.
 APPEND = r"""
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[3])
+local ms = string.match(id, '^(%d+)')
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-redis.call('HSET', KEYS[2], 'updated_ms', string.match(id, '^(%d+)'))
+redis.call('HSET', KEYS[2], 'updated_ms', ms)
 redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('ZADD', KEYS[3], ms, ARGV[5])
 redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[3])
 return id
 """
 
 
 # The customer's turn in one round trip. KEYS[1] = log stream, KEYS[2] = conversation hash,
-# KEYS[3] = the router's conv key (active handoff id); ARGV[1..4] as APPEND, ARGV[5] = agent
+# KEYS[3] = the router's conv key (active handoff id), KEYS[4] = the index of conversations by
+# last message; ARGV[1..4] as APPEND, ARGV[5] = agent
 # stream maxlen, ARGV[6] = now ms,
 # ARGV[7] = the customer's channel (web, app…), ARGV[8] = the router's handoff key prefix,
 # ARGV[9], ARGV[10] = the router's agent events key around the agent id, ARGV[11] = ts,
@@ -55,9 +61,11 @@ else
   hid = ''
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[3])
+local ms = string.match(id, '^(%d+)')
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-redis.call('HSET', KEYS[2], 'updated_ms', string.match(id, '^(%d+)'))
+redis.call('HSET', KEYS[2], 'updated_ms', ms)
 redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('ZADD', KEYS[4], ms, ARGV[14])
 redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[3])
 if status == 'assigned' and agent ~= '' then
   redis.call('XADD', ARGV[9] .. agent .. ARGV[10], 'MAXLEN', '~', ARGV[5], '*',
@@ -68,10 +76,11 @@ return {id, meta, hid, status, agent}
 """
 
 # The assigned agent's message in one round trip. KEYS[1] = log stream, KEYS[2] = conversation
-# hash, KEYS[3] = the router's conv key, KEYS[4] = the agent's hash; ARGV[1], ARGV[2], ARGV[4] as
-# APPEND, ARGV[3] = the router's handoff key prefix, ARGV[5] = agent id, ARGV[6], ARGV[7] = the
-# message JSON before and after its agent_name field, ARGV[8] = SHA-256 of the caller's token
-# ('' when the caller is already authenticated), compared in constant time with the agent's.
+# hash, KEYS[3] = the router's conv key, KEYS[4] = the agent's hash, KEYS[5] = the index of
+# conversations by last message; ARGV[1], ARGV[2], ARGV[4] as APPEND, ARGV[3] = the router's
+# handoff key prefix, ARGV[5] = agent id, ARGV[6], ARGV[7] = the message JSON before and after
+# its agent_name field, ARGV[8] = SHA-256 of the caller's token ('' when the caller is already
+# authenticated), compared in constant time with the agent's, ARGV[9] = the conversation id.
 # Returns {3} when the token does not match, {0} without an active handoff, {1} when it is not
 # assigned to this agent, else {2, log id}.
 AGENT_APPEND = r"""
@@ -92,9 +101,11 @@ local name = agent[2]
 local body = ARGV[6] .. ARGV[7]
 if name then body = ARGV[6] .. ',"agent_name":' .. cjson.encode(name) .. ARGV[7] end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', body)
+local ms = string.match(id, '^(%d+)')
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-redis.call('HSET', KEYS[2], 'updated_ms', string.match(id, '^(%d+)'))
+redis.call('HSET', KEYS[2], 'updated_ms', ms)
 redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('ZADD', KEYS[5], ms, ARGV[9])
 redis.call('PUBLISH', ARGV[1], id .. ' ' .. body)
 return {2, id}
 """
@@ -166,6 +177,7 @@ class ConversationStore:
         agent_events_maxlen: int,
         queue_wait: Callable[[str], Awaitable[QueueWait]],
         estimate_s_per_position: float,
+        max_block_ms: int = 4500,
     ) -> None:
         self.redis = redis
         self.rkeys = router_keys
@@ -175,6 +187,8 @@ class ConversationStore:
         self.agent_events_maxlen = agent_events_maxlen
         self.queue_wait = queue_wait  # Engine.queue_wait of this process
         self.estimate_s_per_position = estimate_s_per_position
+        # a blocking read's longest BLOCK (Settings.redis_block_ms: within the read timeout)
+        self.max_block_ms = max_block_ms
         self._append = redis.register_script(APPEND)
         self._turn = redis.register_script(TURN)
         self._agent_append = redis.register_script(AGENT_APPEND)
@@ -189,9 +203,16 @@ class ConversationStore:
         """Store and publish a message (bot, system); customers' and agents' have their own."""
         body = message.model_dump_json(exclude={"seq"}, exclude_none=True)
         seq: str = await self._append(
-            keys=[self.keys.log(conversation_id), self.keys.conv(conversation_id)],
-            args=[self.keys.channel(conversation_id), self.history_maxlen, body, self.retention_s],
-        )
+            keys=[
+                self.keys.log(conversation_id),
+                self.keys.conv(conversation_id),
+                self.keys.conversations(),
+            ],
+            args=[
+                self.keys.channel(conversation_id), self.history_maxlen, body, self.retention_s,
+                conversation_id,
+            ],
+        )  # fmt: skip
         return seq
 
     async def customer_turn(
@@ -207,6 +228,7 @@ class ConversationStore:
                 self.keys.log(conversation_id),
                 self.keys.conv(conversation_id),
                 self.rkeys.conv(conversation_id),
+                self.keys.conversations(),
             ],
             args=[
                 self.keys.channel(conversation_id), self.history_maxlen, body, self.retention_s,
@@ -234,10 +256,11 @@ class ConversationStore:
                 self.keys.conv(conversation_id),
                 self.rkeys.conv(conversation_id),
                 self.rkeys.agent(agent_id),
+                self.keys.conversations(),
             ],
             args=[
                 self.keys.channel(conversation_id), self.history_maxlen, self._handoff_prefix,
-                self.retention_s, agent_id, body[:cut], body[cut:], token_hash,
+                self.retention_s, agent_id, body[:cut], body[cut:], token_hash, conversation_id,
             ],
         )  # fmt: skip
         if reply[0] == 3:
@@ -269,13 +292,21 @@ class ConversationStore:
     async def wait_for_messages(
         self, conversation_id: str, after: str | None, block_ms: int
     ) -> list[ChatMessage]:
+        """Messages after `after`, waiting up to `block_ms` for one: in blocking reads of at most
+        max_block_ms each, so each is answered within the Redis read timeout."""
         key = self.keys.log(conversation_id)
         cursor = after
         if not cursor:
             last = replies.entries(await self.redis.xrevrange(key, count=1))
             cursor = last[0][0] if last else "0-0"
-        reply = await self.redis.xread({key: cursor}, block=block_ms, count=100)
-        return [self._decode(i, f) for i, f in replies.read_entries(reply)]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + block_ms / 1000
+        while True:
+            wait_ms = min(self.max_block_ms, max(1, round((deadline - loop.time()) * 1000)))
+            reply = await self.redis.xread({key: cursor}, block=wait_ms, count=100)
+            found = [self._decode(i, f) for i, f in replies.read_entries(reply)]
+            if found or loop.time() >= deadline:
+                return found
 
     @staticmethod
     def _decode(entry_id: str, fields: replies.Fields) -> ChatMessage:
@@ -291,6 +322,9 @@ class ConversationStore:
         key = self.keys.conv(conversation_id)
         await self.redis.hset(key, mapping=replies.mapping(fields))
         await self.redis.expire(key, self.retention_s)
+
+    async def clear_meta(self, conversation_id: str, *fields: str) -> None:
+        await self.redis.hdel(self.keys.conv(conversation_id), *fields)
 
     async def claim_awaiting(self, conversation_id: str, expected: str, new: str) -> bool:
         """Compare-and-set of the survey step, so a double click rates once."""

@@ -29,6 +29,7 @@ async def consume_router_events(gateway: Gateway, stream: str, claim_idle_ms: in
     with contextlib.suppress(ResponseError):  # BUSYGROUP: another process made it
         await redis.xgroup_create(stream, GROUP, id="$", mkstream=True)
     me = consumer_name()
+    block_ms = min(2000, gateway.store.max_block_ms)  # answered within the read timeout
     last_claim = 0.0
     loop = asyncio.get_running_loop()
     while True:
@@ -40,7 +41,7 @@ async def consume_router_events(gateway: Gateway, stream: str, claim_idle_ms: in
                 claimed = await redis.xautoclaim(stream, GROUP, me, claim_idle_ms, count=100)
                 entries = replies.claimed_entries(claimed)
             if not entries:
-                reply = await redis.xreadgroup(GROUP, me, {stream: ">"}, count=100, block=2000)
+                reply = await redis.xreadgroup(GROUP, me, {stream: ">"}, count=100, block=block_ms)
                 entries = replies.read_entries(reply)
             for entry_id, fields in entries:
                 if fields:

@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 
 from actions.store.sqlite import SQLiteStore
+from tests.actions.secrets_support import IDENTITY_SECRET, PEPPER
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 23)
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=timezone.utc)
+__all__ = ["IDENTITY_SECRET", "NOW", "PEPPER", "TODAY"]
+CHEAP_ID_HASH_COST = 2**4  # scrypt N for tests: speed, not strength
 
 # Used only while catalog/destinations.yml does not exist yet.
 SAMPLE_DESTINATIONS = """
@@ -53,13 +56,20 @@ def catalog_root(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def make_store(tmp_path, catalog_root):
-    """create(count=30, today=TODAY) → a filled SQLiteStore in tmp_path (cheap ID hashing)."""
+    """create(count=30, today=TODAY) → a filled SQLiteStore in tmp_path (cheap ID hashing);
+    `sms_gateway` is passed to the store."""
     made = 0
 
-    def create(count: int = 30, today: date = TODAY, **kwargs) -> SQLiteStore:
+    def create(count: int = 30, today: date = TODAY, sms_gateway=None, **kwargs) -> SQLiteStore:
         nonlocal made
         made += 1
-        store = SQLiteStore(tmp_path / f"store{made}.sqlite3", catalog_root, id_hash_iterations=500)
+        store = SQLiteStore(
+            tmp_path / f"store{made}.sqlite3",
+            catalog_root,
+            id_pepper=PEPPER,
+            id_hash_cost=CHEAP_ID_HASH_COST,
+            sms_gateway=sms_gateway,
+        )
         store.initialise(today, count=count, **kwargs)
         return store
 

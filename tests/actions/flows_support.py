@@ -17,9 +17,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.flows import common
 from actions.settings import Settings
+from tests.actions.secrets_support import IDENTITY_SECRET, PEPPER
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SECRET = "test-identity-secret"
+SECRET = IDENTITY_SECRET
+SENDER = "test"
 
 
 @lru_cache(maxsize=1)
@@ -43,6 +45,7 @@ def snapshot(
     extracted: dict | None = None,
     active_loop: str | None = None,
     history: list | None = None,
+    sender: str = SENDER,
 ) -> dict:
     """The JSON the action server receives: slots, the latest message, and the events of this
     turn (`extracted`: slots action_extract_slots set after the message)."""
@@ -57,7 +60,7 @@ def snapshot(
     events += [{"event": "slot", "name": k, "value": v} for k, v in (extracted or {}).items()]
     all_slots = {"requested_slot": None, **(slots or {}), **(extracted or {})}
     return {
-        "sender_id": "test",
+        "sender_id": sender,
         "slots": all_slots,
         "latest_message": latest,
         "events": events,
@@ -93,12 +96,21 @@ def slot(name, value) -> dict:
     return {"event": "slot", "timestamp": None, "name": name, "value": value}
 
 
+def settings_for(catalog_root, tmp_path, **kwargs) -> Settings:
+    """Settings with this run's secrets (tests never use a published value)."""
+    return Settings(
+        repo_root=catalog_root,
+        db_path=tmp_path / "unused.sqlite3",
+        identity_secret=SECRET,
+        id_pepper=PEPPER,
+        **kwargs,
+    )
+
+
 @pytest.fixture(name="flows")
 def flows_fixture(store, now, catalog_root, tmp_path):
     """The flows bound to a fresh temporary store, a fixed clock and a test identity secret."""
-    settings = Settings(
-        repo_root=catalog_root, db_path=tmp_path / "unused.sqlite3", identity_secret=SECRET
-    )
+    settings = settings_for(catalog_root, tmp_path)
     common.use_store(store, settings)
     common.use_clock(lambda: now)
     yield store

@@ -19,13 +19,14 @@ from actions.flows import handoff as flow
 from actions.flows.fallback import ActionFallbackStage
 from actions.flows.handoff import ActionCancelHandoff, ActionHandoff
 from actions.flows.tickets import ActionCreateTicket, ActionStartTicket
-from actions.settings import Settings
 from actions.store.generate import DEMO_SUBSCRIBERS
+from telecom.secrets import new_secret
 from tests.actions.flows_support import (  # noqa: F401
     REPO_ROOT,
     SECRET,
     flows_fixture,
     run,
+    settings_for,
     slot,
     snapshot,
     texts,
@@ -34,8 +35,8 @@ from tests.actions.flows_support import (  # noqa: F401
 
 DEMO = DEMO_SUBSCRIBERS[0]
 ROUTER_PYTHON = REPO_ROOT / ".venv-router" / "bin" / "python"
-SERVICE_TOKEN = "test-service-token"
-ADMIN_TOKEN = "test-admin-token"
+SERVICE_TOKEN = new_secret()
+ADMIN_TOKEN = new_secret()
 
 
 def _free_port() -> int:
@@ -64,6 +65,8 @@ def router_url(tmp_path: Path):
         ROUTER_PORT=str(port),
         ROUTER_ADMIN_TOKEN=ADMIN_TOKEN,
         ROUTER_SERVICE_TOKEN=SERVICE_TOKEN,
+        ROUTER_PSEUDONYM_SECRET=new_secret(),
+        ROUTER_RASA_TOKEN=new_secret(),
         ROUTER_DATA_DIR=str(tmp_path / "router"),
         ROUTER_LOG_LEVEL="warning",
     )
@@ -101,10 +104,9 @@ def online(flows, router_url, catalog_root, tmp_path):
     """The flows with settings pointing at the live router."""
     common.use_store(
         flows,
-        Settings(
-            repo_root=catalog_root,
-            db_path=tmp_path / "unused.sqlite3",
-            identity_secret=SECRET,
+        settings_for(
+            catalog_root,
+            tmp_path,
             router_url=router_url,
             service_token=SERVICE_TOKEN,
         ),
@@ -116,10 +118,9 @@ def offline(flows, catalog_root, tmp_path) -> None:
     """Settings pointing at a port nobody listens on."""
     common.use_store(
         flows,
-        Settings(
-            repo_root=catalog_root,
-            db_path=tmp_path / "unused.sqlite3",
-            identity_secret=SECRET,
+        settings_for(
+            catalog_root,
+            tmp_path,
             router_url=f"http://127.0.0.1:{_free_port()}",
             service_token=SERVICE_TOKEN,
         ),

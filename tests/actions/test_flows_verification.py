@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+
+from actions import replies
+from actions.flows.common import ActionCancelRequest
 from actions.flows.verification import (
     ActionAskIdLast6,
     ActionAskPhoneNumber,
@@ -10,15 +14,30 @@ from actions.flows.verification import (
 )
 from actions.identity import login_metadata
 from actions.store.generate import DEMO_SUBSCRIBERS
-from tests.actions.flows_support import SECRET, flows_fixture, run, slot, snapshot, texts, verified  # noqa: F401
+from tests.actions.flows_support import (  # noqa: F401
+    SECRET,
+    SENDER,
+    flows_fixture,
+    run,
+    slot,
+    snapshot,
+    texts,
+    verified,
+)
 
 DEMO = DEMO_SUBSCRIBERS[0]
 FORM = "verification_form"
 
 
-def _form_state(extracted, slots=None, requested=None):
+def _form_state(extracted, slots=None, requested=None, **kwargs):
     base = {"pending_request": "balance", "identity_status": "needed", "requested_slot": requested}
-    return snapshot(slots={**base, **(slots or {})}, extracted=extracted, active_loop=FORM)
+    return snapshot(
+        slots={**base, **(slots or {})}, extracted=extracted, active_loop=FORM, **kwargs
+    )
+
+
+def _login(now, phone=DEMO.phone, sender=SENDER, age=60):
+    return login_metadata(phone, int(now.timestamp()) - age, sender, SECRET)
 
 
 def test_start_request_without_login_needs_verification(flows):
@@ -31,7 +50,7 @@ def test_start_request_without_login_needs_verification(flows):
 
 
 def test_start_request_with_signed_login_is_verified(flows, now):
-    metadata = login_metadata(DEMO.phone, int(now.timestamp()) - 60, SECRET)
+    metadata = _login(now)
     state = snapshot(text="查流量", intent="query_data_usage", metadata=metadata)
     events, _ = run(ActionStartRequest(), state)
     assert events == [
@@ -45,7 +64,7 @@ def test_start_request_with_signed_login_is_verified(flows, now):
 
 def test_a_repeated_request_sets_no_slot_that_keeps_its_value(flows, now):
     """The second balance question of a signed-in customer adds no events to the history."""
-    metadata = login_metadata(DEMO.phone, int(now.timestamp()) - 60, SECRET)
+    metadata = _login(now)
     slots = {
         **verified(DEMO.phone, phone_number=DEMO.phone),
         "pending_request": "balance",
@@ -62,15 +81,18 @@ def test_a_repeated_request_sets_no_slot_that_keeps_its_value(flows, now):
 
 
 def test_forged_or_stale_login_is_not_trusted(flows, now):
-    forged = login_metadata(DEMO.phone, int(now.timestamp()), "another-secret")
-    stale = login_metadata(DEMO.phone, int(now.timestamp()) - 3600, SECRET)
-    for metadata in (forged, stale):
+    forged = login_metadata(DEMO.phone, int(now.timestamp()), SENDER, "another-secret")
+    public = login_metadata(
+        DEMO.phone, int(now.timestamp()), SENDER, "DEMO-ONLY-identity-secret-not-for-production"
+    )
+    stale = _login(now, age=3600)
+    for metadata in (forged, public, stale):
         events, _ = run(ActionStartRequest(), snapshot(intent="query_balance", metadata=metadata))
         assert events == [slot("pending_request", "balance"), slot("identity_status", "needed")]
 
 
 def test_login_is_not_enough_for_password_reset(flows, now):
-    metadata = login_metadata(DEMO.phone, int(now.timestamp()), SECRET)
+    metadata = _login(now, age=0)
     events, _ = run(ActionStartRequest(), snapshot(intent="reset_password", metadata=metadata))
     assert events[-2:] == [
         slot("pending_request", "reset_password"),
@@ -108,11 +130,33 @@ def test_spoken_phone_number_is_accepted(flows):
     assert events[0] == slot("phone_number", DEMO.phone)
 
 
-def test_unknown_number_is_not_ours(flows):
-    events, messages = run(ValidateVerificationForm(), _form_state({"phone_number": "19999999999"}))
-    assert events == [slot("phone_number", None), slot("requested_slot", "phone_number")]
-    assert "199****9999 不是我们的用户号码" in texts(messages)
-    assert "19999999999" not in texts(messages)
+def test_an_unknown_number_gets_the_same_answers_as_a_wrong_id(flows):
+    """Nothing tells an attacker whether a number is a subscriber's."""
+    unknown = "19999999999"
+    assert flows.get_subscriber(unknown) is None
+    answers = {}
+    for phone, sender in ((unknown, "conv-unknown"), (DEMO.phone, "conv-known")):
+        events, messages = run(
+            ValidateVerificationForm(), _form_state({"phone_number": phone}, sender=sender)
+        )
+        assert events == [slot("phone_number", phone), slot("requested_slot", "id_last6")]
+        assert messages == []
+        state = _form_state(
+            {"id_last6": "999999"}, {"phone_number": phone}, requested="id_last6", sender=sender
+        )
+        answers[phone] = run(ValidateVerificationForm(), state)
+    assert answers[unknown] == answers[DEMO.phone]
+    assert "还可以尝试4次" in texts(answers[unknown][1])
+    assert "不是" not in texts(answers[unknown][1])
+    # counted alike: the unknown number's failure is recorded like the subscriber's
+    conn = sqlite3.connect(flows.path)
+    counts = dict(
+        conn.execute(
+            "SELECT phone, COUNT(*) FROM verification_attempts WHERE success = 0 GROUP BY phone"
+        ).fetchall()
+    )
+    conn.close()
+    assert counts == {unknown: 1, DEMO.phone: 1}
 
 
 def test_garbage_instead_of_a_number_is_re_asked(flows):
@@ -200,7 +244,100 @@ def test_privacy_notice_once_then_plain_question(flows):
 
 
 def test_login_metadata_of_the_session_counts(flows, now):
-    metadata = login_metadata(DEMO.phone, int(now.timestamp()), SECRET)
+    metadata = _login(now, age=0)
     state = snapshot(intent="query_plan", slots={"session_started_metadata": metadata})
     events, _ = run(ActionStartRequest(), state)
     assert events[-1] == slot("identity_status", "verified")
+
+
+def test_a_login_is_accepted_once_in_its_conversation(flows, now):
+    metadata = _login(now)
+    first, _ = run(ActionStartRequest(), snapshot(intent="query_balance", metadata=metadata))
+    assert first[-1] == slot("identity_status", "verified")
+    # the same login again, in a conversation that does not hold the verified slots
+    again, _ = run(ActionStartRequest(), snapshot(intent="query_balance", metadata=metadata))
+    assert again[-1] == slot("identity_status", "needed")
+
+
+def test_a_login_signed_for_another_conversation_is_refused(flows, now):
+    metadata = _login(now, sender="the-customers-conversation")
+    state = snapshot(intent="query_balance", metadata=metadata, sender="the-attackers-one")
+    events, _ = run(ActionStartRequest(), state)
+    assert events[-1] == slot("identity_status", "needed")
+    # replayed in the conversation it was made for after that, it still works once
+    state = snapshot(intent="query_balance", metadata=metadata, sender="the-customers-conversation")
+    assert run(ActionStartRequest(), state)[0][-1] == slot("identity_status", "verified")
+
+
+def _fail_once(phone: str, sender: str = SENDER, client: str | None = None):
+    metadata = {"client": client} if client else None
+    state = _form_state(
+        {"id_last6": "999999"},
+        {"phone_number": phone},
+        requested="id_last6",
+        sender=sender,
+        metadata=metadata,
+    )
+    return run(ValidateVerificationForm(), state)
+
+
+NUMBERS = [d.phone for d in DEMO_SUBSCRIBERS[:5]] + ["19999999999", "18888888888"]
+
+
+def test_cycling_numbers_in_one_conversation_is_locked(flows):
+    """Five numbers, one wrong guess each: no number is locked, the conversation is."""
+    replies_ = [_fail_once(phone) for phone in NUMBERS[:5]]
+    assert all("还可以尝试" in texts(m) for _, m in replies_[:4])
+    assert texts(replies_[3][1]).endswith("（还可以尝试1次）。")
+    events, messages = replies_[-1]
+    assert slot("identity_status", "failed") in events
+    assert "失败的次数过多" in texts(messages) and "12:30 之后再试" in texts(messages)
+    assert messages[-1]["buttons"] == [{"title": "转人工", "payload": "/request_human"}]
+    # a sixth number is refused at once, before any ID is asked
+    events, messages = run(ValidateVerificationForm(), _form_state({"phone_number": NUMBERS[5]}))
+    assert events[:2] == [slot("phone_number", None), slot("identity_status", "failed")]
+    assert "失败的次数过多" in texts(messages)
+    # the same numbers in another conversation (another client) are not locked
+    assert "还可以尝试" in texts(_fail_once(NUMBERS[5], sender="another-conversation")[1])
+
+
+def test_one_client_cycling_conversations_is_locked(flows, now):
+    client = "client-key-0123456789"
+    results = [
+        _fail_once(NUMBERS[i % len(NUMBERS)], sender=f"conversation-{i}", client=client)
+        for i in range(20)
+    ]
+    assert all("还可以尝试" in texts(m) for _, m in results[:19])
+    assert "失败的次数过多" in texts(results[-1][1])
+    events, messages = _fail_once(NUMBERS[0], sender="conversation-new", client=client)
+    assert slot("identity_status", "failed") in events and "失败的次数过多" in texts(messages)
+    # another client is not affected
+    other = _fail_once(NUMBERS[0], sender="conversation-other", client="client-key-other-9876")
+    assert "还可以尝试" in texts(other[1])
+
+
+def test_consent_is_recorded_when_the_customer_answers_after_the_notice(flows, now):
+    _, messages = run(ActionAskPhoneNumber(), snapshot(slots={"pending_request": "balance"}))
+    notice = messages[0]["text"]
+    assert "30天后删除" in notice and "同意" in notice
+    assert flows.consents(SENDER) == []
+    state = _form_state({"phone_number": DEMO.phone}, {"privacy_notice_given": True})
+    run(ValidateVerificationForm(), state)
+    run(ValidateVerificationForm(), state)  # recorded once
+    [consent] = flows.consents(SENDER)
+    assert consent.conversation == SENDER and consent.at == now
+    assert consent.notice_version == replies.notice_version("basic", 30)
+    assert consent.notice_version.startswith(replies.NOTICE_VERSION + "-basic-")
+
+
+def test_no_consent_without_the_notice(flows):
+    run(ValidateVerificationForm(), _form_state({"phone_number": DEMO.phone}))
+    assert flows.consents(SENDER) == []
+
+
+def test_cancelling_says_what_is_true(flows):
+    history = [{"event": "active_loop", "name": FORM}, {"event": "active_loop", "name": None}]
+    _, messages = run(ActionCancelRequest(), snapshot(history=history))
+    text = texts(messages)
+    assert "不会保存" not in text  # the attempts are kept (notice: 30 days)
+    assert "不会写入用户资料" in text and "核验记录" in text

@@ -12,6 +12,7 @@ from actions.store.__main__ import main as store_cli
 from actions.store.generate import DEMO_SUBSCRIBERS
 from actions.store.plan_changes import is_due
 from actions.store.schema import table_sql
+from tests.actions.secrets_support import IDENTITY_SECRET, PEPPER
 from tests.actions.test_store_sqlite import snapshot
 
 NORMAL = DEMO_SUBSCRIBERS[0]  # 4G_STANDARD_39
@@ -186,6 +187,8 @@ def test_a_store_made_before_applying_existed_is_migrated(store, now, today):
 def test_the_apply_due_command(store, now, monkeypatch, capsys, catalog_root):
     store.change_plan(NORMAL.phone, TARGET, EFFECTIVE, now)
     monkeypatch.setenv("ASSISTANT_DB_PATH", str(store.path))
+    monkeypatch.setenv("ASSISTANT_IDENTITY_SECRET", IDENTITY_SECRET)
+    monkeypatch.setenv("ASSISTANT_ID_PEPPER", PEPPER)
     assert store_cli(["apply-due", "--date", "2026-11-30"]) == 0
     assert "0 plan change(s) applied, effective by 2026-11-30" in capsys.readouterr().out
     assert store_cli(["apply-due", "--date", "2026-12-01"]) == 0

@@ -16,7 +16,10 @@ from actions.store.base import (
 )
 from actions.store.generate import DEMO_SUBSCRIBERS, generate
 from actions.store.sqlite import SQLiteStore
+from actions.verification import Lock
 from telecom.catalog import load_catalog
+from telecom.secrets import new_secret
+from tests.actions.secrets_support import PEPPER
 
 DEMO = {d.plan_code: d for d in DEMO_SUBSCRIBERS}
 NORMAL = DEMO_SUBSCRIBERS[0]
@@ -68,8 +71,27 @@ def test_id_numbers_are_never_stored_in_plain(store):
     conn = sqlite3.connect(store.path)
     rows = conn.execute("SELECT id_hash, id6_hash FROM subscribers").fetchall()
     conn.close()
-    assert all(h.startswith("pbkdf2_sha256$") and s.startswith("pbkdf2_sha256$") for h, s in rows)
+    assert all(h.startswith("scrypt-pepper$") and s.startswith("scrypt-pepper$") for h, s in rows)
     assert len({s for _, s in rows}) == len(rows)  # salted: equal inputs would still differ
+
+
+def test_the_id_hashes_need_the_pepper(store, catalog_root):
+    """A copy of the database without the pepper cannot check a guess: another pepper is
+    refused at start, and the hashes do not verify under it."""
+    from actions.store import hashing
+    from actions.store.base import StoreError
+
+    other = SQLiteStore(store.path, catalog_root, id_pepper=new_secret(), id_hash_cost=16)
+    with pytest.raises(StoreError, match="ASSISTANT_ID_PEPPER"):
+        other.initialise()
+    assert not other.check_identity(NORMAL.phone, id_last6=NORMAL.id_last6)
+    (stored,) = (
+        sqlite3.connect(store.path)
+        .execute("SELECT id6_hash FROM subscribers WHERE phone = ?", (NORMAL.phone,))
+        .fetchone()
+    )
+    assert hashing.verify_id(NORMAL.id_last6, stored, PEPPER)
+    assert not hashing.verify_id(NORMAL.id_last6, stored, "")
 
 
 def test_verification_lockout_in_the_store(store, now):
@@ -78,7 +100,7 @@ def test_verification_lockout_in_the_store(store, now):
         assert store.record_verification_attempt(phone, False, now) == expected
         assert store.verification_lock(phone, now) is None
     assert store.record_verification_attempt(phone, False, now) == 5
-    assert store.verification_lock(phone, now) == now + timedelta(minutes=30)
+    assert store.verification_lock(phone, now) == Lock("number", now + timedelta(minutes=30))
     assert store.verification_lock(phone, now + timedelta(minutes=30)) is None
     assert store.record_verification_attempt(phone, True, now + timedelta(minutes=31)) == 0
 
@@ -91,6 +113,7 @@ def test_verify_identity_refuses_while_locked(store, now):
     assert result.failures == 5 and result.locked_until
     locked = store.verify_identity(phone, now + timedelta(minutes=1), id_last6=NORMAL.id_last6)
     assert not locked.ok and locked.locked_until == result.locked_until
+    assert locked.lock_scope == "number" and locked.remaining == 0
     later = now + timedelta(minutes=31)
     assert store.verify_identity(phone, later, id_last6=NORMAL.id_last6).ok
 
@@ -219,25 +242,71 @@ def test_roaming_offers(store):
         store.roaming_offers("XX")
 
 
-def test_reset_password_sends_one_sms_and_reveals_nothing(store, now, caplog):
+def test_reset_password_sends_one_sms_and_stores_nothing_readable(make_store, now, caplog):
     caplog.set_level("DEBUG")
+    sent = []
+    store = make_store(sms_gateway=lambda phone, kind, body: sent.append((phone, kind, body)))
     phone = DEMO_SUBSCRIBERS[-1].phone
     assert store.reset_password(phone, now) is None
+    [(to, kind, body)] = sent
+    assert (to, kind) == (phone, "password_reset")
+    password = next(w for w in _digit_runs(body) if len(w) == 6)
     messages = store.outbox(phone)
     assert [m.kind for m in messages] == ["password_reset"]
-    password = next(w for w in _digit_runs(messages[0].body) if len(w) == 6)
+    assert "临时密码为******" in messages[0].body and password not in messages[0].body
     assert password not in caplog.text
-    assert password not in repr(messages[0])
     assert store.check_password(phone, password)
     assert not store.check_password(phone, "000000" if password != "000000" else "111111")
     assert password.encode() not in _password_column(store, phone)
+    assert _nowhere_in_the_file(store, password)
     store.reset_password(phone, now + timedelta(minutes=1))
-    newest = store.outbox(phone)[0]
-    new_password = next(w for w in _digit_runs(newest.body) if len(w) == 6)
+    new_password = next(w for w in _digit_runs(sent[-1][2]) if len(w) == 6)
     assert store.check_password(phone, new_password)
     assert new_password == password or not store.check_password(phone, password)
+    assert _nowhere_in_the_file(store, new_password)
     with pytest.raises(NoSuchSubscriber):
         store.reset_password("13999999999", now)
+
+
+def test_reset_password_without_an_sms_gateway_keeps_only_the_redacted_text(store, now):
+    phone = DEMO_SUBSCRIBERS[-1].phone
+    store.reset_password(phone, now)
+    [sms] = store.outbox(phone)
+    assert "******" in sms.body and not [w for w in _digit_runs(sms.body) if len(w) == 6]
+
+
+def test_a_failed_sms_delivery_rolls_the_reset_back(make_store, now):
+    def broken(phone, kind, body):
+        raise OSError("SMS gateway down")
+
+    store = make_store(sms_gateway=broken)
+    phone = DEMO_SUBSCRIBERS[-1].phone
+    with pytest.raises(OSError):
+        store.reset_password(phone, now)
+    assert store.outbox(phone) == [] and _password_column_value(store, phone) is None
+
+
+def _nowhere_in_the_file(store: SQLiteStore, password: str) -> bool:
+    """The password as the SMS gives it is in no page of the database, its WAL or journal (a
+    bare 6-digit run could occur by chance in phone numbers or hashes)."""
+    import glob
+
+    needle = f"临时密码为{password}".encode()
+    for path in glob.glob(f"{store.path}*"):
+        with open(path, "rb") as handle:
+            if needle in handle.read():
+                return False
+    return True
+
+
+def _password_column_value(store: SQLiteStore, phone: str):
+    conn = sqlite3.connect(store.path)
+    try:
+        return conn.execute(
+            "SELECT password_hash FROM subscribers WHERE phone = ?", (phone,)
+        ).fetchone()[0]
+    finally:
+        conn.close()
 
 
 def _digit_runs(text: str) -> list[str]:
@@ -269,9 +338,13 @@ def test_initialise_is_idempotent_and_force_regenerates(store, today):
 
 
 def test_open_store_creates_and_fills_on_first_use(tmp_path, catalog_root, monkeypatch):
-    monkeypatch.setattr("actions.store.hashing.ID_HASH_ITERATIONS", 500)  # speed, not coverage
-    settings = load_settings({"ASSISTANT_DB_PATH": str(tmp_path / "var" / "s.sqlite3")},
-                             repo_root=catalog_root)  # fmt: skip
+    monkeypatch.setattr("actions.store.hashing.ID_SCRYPT_N", 16)  # speed, not coverage
+    env = {
+        "ASSISTANT_DB_PATH": str(tmp_path / "var" / "s.sqlite3"),
+        "ASSISTANT_IDENTITY_SECRET": new_secret(),
+        "ASSISTANT_ID_PEPPER": PEPPER,
+    }
+    settings = load_settings(env, repo_root=catalog_root)  # fmt: skip
     store = open_store(settings)
     expected = len(generate(load_catalog(catalog_root).plans, date.today()))
     assert store.count_subscribers() == expected >= 500

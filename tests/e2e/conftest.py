@@ -8,6 +8,7 @@ import pytest
 
 from scripts import services, train
 from scripts.paths import MODEL
+from telecom.secrets import new_secret
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +23,8 @@ def assistant(trained_model, tmp_path_factory):
     base = tmp_path_factory.mktemp("assistant")
     env = services.assistant_env(
         ASSISTANT_DB_PATH=str(base / "subscribers.sqlite3"),
-        ASSISTANT_IDENTITY_SECRET="e2e-test-secret",
+        ASSISTANT_IDENTITY_SECRET=new_secret(),
+        ASSISTANT_ID_PEPPER=new_secret(),
     )
     with services.assistant(base / "logs", env) as (actions, rasa):
         yield {"actions": actions, "rasa": rasa, "db": base / "subscribers.sqlite3", "env": env}

@@ -4,6 +4,7 @@ processes with the gateway mounted (tests/gateway/serve.py), agents, and headles
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -77,13 +78,14 @@ def _wait_ready(router: Router, timeout: float = 60.0) -> None:
 def start_routers(
     redis_server: RedisServer, tmp_path: Path
 ) -> Iterator[Callable[..., list[Router]]]:
-    """start(n, bot="fake" | "rasa", rasa_url=None) → n router processes on one Redis, one
-    prefix."""
+    """start(n, bot="fake" | "rasa", rasa_url=None, gateway={GatewaySettings fields}) → n router
+    processes on one Redis, one prefix."""
     started: list[Router] = []
     prefix = f"gwt{next(_prefixes)}-{os.getpid()}:"
 
     def start(n: int = 1, bot: str = "fake", rasa_url: str | None = None,
-              offer_timeout: float = 60.0) -> list[Router]:  # fmt: skip
+              offer_timeout: float = 60.0, gateway: dict[str, object] | None = None,
+              ) -> list[Router]:  # fmt: skip
         routers = []
         for i in range(n):
             port = free_port()
@@ -93,6 +95,8 @@ def start_routers(
                        "--offer-timeout", str(offer_timeout)]  # fmt: skip
             if rasa_url:
                 command += ["--rasa-url", rasa_url]
+            if gateway:
+                command += ["--gateway", json.dumps(gateway)]
             env = {**os.environ, "PYTHONPATH": str(ROOT)}
             handle = log.open("wb")
             process = subprocess.Popen(
@@ -121,6 +125,32 @@ def start_routers(
             except subprocess.TimeoutExpired:
                 router.process.kill()
                 router.process.wait()
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A customer's conversation as the server issued it: its id and resume token."""
+
+    id: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-Resume-Token": self.token}
+
+    def resume_frame(self, since: str | None = None) -> str:
+        frame = {"type": "resume", "conversation_id": self.id, "resume_token": self.token}
+        if since:
+            frame["since"] = since
+        return json.dumps(frame)
+
+
+def open_conversation(router: Router, channel: str = "app", **headers: str) -> Conversation:
+    reply = httpx.post(f"{router.url}/v1/chat/conversations", json={"channel": channel},
+                       headers=headers)  # fmt: skip
+    assert reply.status_code == 201, reply.text
+    body = reply.json()
+    return Conversation(body["conversation_id"], body["resume_token"])
 
 
 @pytest.fixture
@@ -165,4 +195,4 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-__all__ = ["ADMIN", "SERVICE", "Router", "bearer"]
+__all__ = ["ADMIN", "SERVICE", "Conversation", "Router", "bearer", "open_conversation"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -12,8 +13,8 @@ from router.gateway.models import Button
 
 class ScriptedBot:
     """'人工' → POST /v1/handoffs (as actions/handoff.py does); '余额' → a balance with buttons;
-    anything else is echoed. Remembers every call as (conversation id, message, channel,
-    metadata)."""
+    '元数据' → the metadata it got, as JSON (what reached the assistant); anything else is
+    echoed. Remembers every call as (conversation id, message, channel, metadata)."""
 
     def __init__(self, router_url: str, service_token: str) -> None:
         self.router_url = router_url
@@ -47,6 +48,8 @@ class ScriptedBot:
                 )
                 response.raise_for_status()
             return [BotReply("好的，正在为您转接人工客服。")]
+        if "元数据" in message:
+            return [BotReply(json.dumps(metadata, sort_keys=True))]
         if "余额" in message:
             return [
                 BotReply(

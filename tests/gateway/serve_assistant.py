@@ -3,17 +3,21 @@
 Runs in the bot environment (Python 3.10, `.venv-bot`), started by the router-side test:
 
     .venv-bot/bin/python -m tests.gateway.serve_assistant --rasa-port P --router-url U \
-        --service-token T --db PATH --logs DIR
+        --service-token T --rasa-token R --db PATH --logs DIR
 
 Starts the action server on a free port, then Rasa on P (scripts/services.py), with the action
 server pointed at the router (ASSISTANT_ROUTER_URL / ASSISTANT_SERVICE_TOKEN) and a throwaway
-subscriber database (ASSISTANT_DB_PATH). Prints "ready" once both answer; stops both on SIGTERM
-(or SIGINT).
+subscriber database (ASSISTANT_DB_PATH). Rasa's gateway channel and HTTP API require R
+(ASSISTANT_RASA_TOKEN; give the router the same value as ROUTER_RASA_TOKEN); without
+--rasa-token the environment's ASSISTANT_RASA_TOKEN is used. The action server's token and the
+assistant's secrets are fresh per run unless the environment sets them. Prints "ready" once
+both answer; stops both on SIGTERM (or SIGINT).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 import signal
 import sys
@@ -21,6 +25,7 @@ import time
 
 import scripts.services as services
 from scripts.services import assistant_env, free_port, start_actions, start_rasa
+from telecom.secrets import new_secret
 
 
 class Stop(Exception):
@@ -36,6 +41,7 @@ def main() -> int:
     parser.add_argument("--rasa-port", type=int, required=True)
     parser.add_argument("--router-url", required=True)
     parser.add_argument("--service-token", required=True)
+    parser.add_argument("--rasa-token", default=os.environ.get("ASSISTANT_RASA_TOKEN"))
     parser.add_argument("--db", required=True)
     parser.add_argument("--logs", required=True)
     args = parser.parse_args()
@@ -54,9 +60,17 @@ def main() -> int:
         signal.signal(sig, _stop)
 
     logs = pathlib.Path(args.logs)
+    if not args.rasa_token:
+        parser.error("--rasa-token (or ASSISTANT_RASA_TOKEN) is required")
+    secrets = {
+        name: os.environ.get(name) or new_secret()
+        for name in ("ASSISTANT_IDENTITY_SECRET", "ASSISTANT_ID_PEPPER")
+    }
     env = assistant_env(
+        **secrets,
         ASSISTANT_ROUTER_URL=args.router_url,
         ASSISTANT_SERVICE_TOKEN=args.service_token,
+        ASSISTANT_RASA_TOKEN=args.rasa_token,
         ASSISTANT_DB_PATH=args.db,
     )
     try:

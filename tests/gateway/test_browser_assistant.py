@@ -9,6 +9,7 @@ through tests/gateway/serve_assistant.py. Needs the trained model (models/assist
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ import pytest
 
 from router.embedded_redis import free_port
 from tests.gateway.conftest import ADMIN, ROOT, SERVICE, Router, bearer
+from tests.gateway.serve import RASA
 from tests.gateway.test_browser import PHONE, console_login, watch_dialogs
 
 BOT_PYTHON = ROOT / ".venv-bot" / "bin" / "python"
@@ -52,7 +54,8 @@ class Assistant:
         self.out = workdir / "serve_assistant.out"
         command = [str(BOT_PYTHON), "-m", "tests.gateway.serve_assistant",
                    "--rasa-port", str(rasa_port), "--router-url", router_url,
-                   "--service-token", SERVICE, "--db", str(workdir / "subscribers.sqlite3"),
+                   "--service-token", SERVICE, "--rasa-token", RASA,
+                   "--db", str(workdir / "subscribers.sqlite3"),
                    "--logs", str(self.logs)]  # fmt: skip
         with self.out.open("wb") as handle:
             self.process = subprocess.Popen(
@@ -121,32 +124,38 @@ def test_real_assistant_balance_handoff_agent_and_rating(
     try:
         customer_dialogs = watch_dialogs(widget)
         agent_dialogs = watch_dialogs(console)
-        bot = widget.locator("[data-testid=msg-bot]")
+        chat = widget.frame_locator("[data-testid=chat-frame]")
+        bot = chat.locator("[data-testid=msg-bot]")
 
         console_login(console, router, "li.na", token)
         console.get_by_test_id("presence").select_option("available")
         assert console.get_by_test_id("login-form").is_hidden()
 
         widget.goto(f"{router.url}/demo")
-        widget.wait_for_selector("[data-testid=chat-panel][data-connected=true]")
-        conversation_id = widget.get_by_test_id("chat-panel").get_attribute("data-conversation")
+        chat = widget.frame_locator("[data-testid=chat-frame]")
+        chat.locator("[data-testid=chat-panel][data-connected=true]").wait_for()
+        conversation_id = chat.get_by_test_id("chat-panel").get_attribute("data-conversation")
         assert conversation_id
+        frame = next(f for f in widget.frames if "/widget/frame" in f.url)
+        session = json.loads(frame.evaluate("localStorage.getItem('telecomChat.session')"))
+        assert session["id"] == conversation_id
+        resume = {"X-Resume-Token": session["token"]}
 
         # balance: the assistant verifies the customer first (number, then ID last 6)
-        say(widget, "帮我查一下话费")
+        say(chat, "帮我查一下话费")
         bot.filter(has_text="手机号码").last.wait_for(timeout=STEP_MS)
-        say(widget, DEMO_PHONE)
+        say(chat, DEMO_PHONE)
         bot.filter(has_text=f"{DEMO_MASKED} 机主身份证").wait_for(timeout=STEP_MS)
-        say(widget, DEMO_ID_LAST6)
+        say(chat, DEMO_ID_LAST6)
         balance = bot.filter(has_text="余额").filter(has_text=DEMO_MASKED)
         balance.wait_for(timeout=STEP_MS)
         assert "元" in balance.inner_text()
 
         # a human: the action server posts the handoff to the router for this conversation
-        say(widget, "转人工")
+        say(chat, "转人工")
         bot.filter(has_text="已为您转接人工客服").wait_for(timeout=STEP_MS)
-        widget.wait_for_selector("[data-testid=chat-panel][data-owner=queue]", timeout=10_000)
-        state = httpx.get(f"{router.url}/v1/chat/{conversation_id}/state").json()
+        chat.locator("[data-testid=chat-panel][data-owner=queue]").wait_for(timeout=10_000)
+        state = httpx.get(f"{router.url}/v1/chat/{conversation_id}/state", headers=resume).json()
         assert state["handoff_id"], state
 
         offer = console.get_by_test_id("offer")
@@ -157,20 +166,20 @@ def test_real_assistant_balance_handoff_agent_and_rating(
         console.get_by_test_id("accept").click()
         pane = console.get_by_test_id("conversation")
         pane.wait_for()
-        widget.wait_for_selector("[data-testid=chat-panel][data-owner=agent]", timeout=10_000)
-        assert "李娜" in widget.get_by_test_id("chat-status").inner_text()
+        chat.locator("[data-testid=chat-panel][data-owner=agent]").wait_for(timeout=10_000)
+        assert "李娜" in chat.get_by_test_id("chat-status").inner_text()
         # the agent sees the bot's part of the conversation, the customer's number masked
         pane.locator(".summary", has_text=DEMO_MASKED).wait_for()
         pane.locator("[data-testid=msg-bot]", has_text="余额").first.wait_for()
         assert DEMO_PHONE not in console.locator("body").inner_text()
 
         # both ways, with the bot out of the loop
-        say(widget, "这个月的月租是怎么算的？")
+        say(chat, "这个月的月租是怎么算的？")
         pane.locator("[data-testid=msg-customer]", has_text="这个月的月租是怎么算的？").wait_for()
         pane.locator(".reply").fill("您好，月租按自然月计费，本月为 39 元。")
         pane.locator(".compose button").click()
-        widget.locator("[data-testid=msg-agent]", has_text="月租按自然月计费").wait_for()
-        say(widget, "明白了，谢谢")
+        chat.locator("[data-testid=msg-agent]", has_text="月租按自然月计费").wait_for()
+        say(chat, "明白了，谢谢")
         pane.locator("[data-testid=msg-customer]", has_text="明白了，谢谢").wait_for()
         bot_replies = bot.count()
 
@@ -181,11 +190,11 @@ def test_real_assistant_balance_handoff_agent_and_rating(
         pane.locator(".disposition").select_option("resolved")
         pane.locator(".complete").click()
         pane.locator("[data-testid=msg-system]", has_text="会话已结束").wait_for()
-        widget.get_by_role("button", name="5 分").click()
-        widget.get_by_text("还有什么意见或建议").wait_for()
-        say(widget, "很专业")
-        widget.get_by_text("感谢您的反馈").wait_for()
-        widget.wait_for_selector("[data-testid=chat-panel][data-owner=bot]")
+        chat.get_by_role("button", name="5 分").click()
+        chat.get_by_text("还有什么意见或建议").wait_for()
+        say(chat, "很专业")
+        chat.get_by_text("感谢您的反馈").wait_for()
+        chat.locator("[data-testid=chat-panel][data-owner=bot]").wait_for()
         # while the agent owned the conversation nothing reached the bot (only the survey spoke)
         assert bot.count() == bot_replies + 3
 

@@ -14,16 +14,19 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.gateway.conftest import ADMIN, Router, bearer
+from tests.gateway.conftest import ADMIN, Conversation, Router, bearer, open_conversation
 
 pytestmark = pytest.mark.slow
 
 
 class Socket:
-    """A customer's WebSocket; `wait(pred)` returns the first received event matching it."""
+    """A customer's WebSocket, resumed with the conversation's token in its first frame;
+    `wait(pred)` returns the first received event matching it."""
 
-    def __init__(self, url: str) -> None:
-        self.ws = connect(url)
+    def __init__(self, url: str, conversation: Conversation) -> None:
+        self._connection = connect(url)
+        self.ws = self._connection.__enter__()
+        self.ws.send(conversation.resume_frame())
         self.events: list[dict[str, Any]] = []
 
     def wait(self, pred: Callable[[dict[str, Any]], bool], timeout: float = 10) -> dict[str, Any]:
@@ -49,7 +52,7 @@ class Socket:
         self.ws.send(json.dumps(frame))
 
     def close(self) -> None:
-        self.ws.close()
+        self._connection.__exit__(None, None, None)
 
 
 class AgentEvents:
@@ -94,11 +97,11 @@ class AgentEvents:
 
 
 @pytest.fixture
-def sockets() -> Iterator[Callable[[str], Socket]]:
+def sockets() -> Iterator[Callable[[Router, Conversation], Socket]]:
     opened: list[Socket] = []
 
-    def open_socket(url: str) -> Socket:
-        opened.append(Socket(url))
+    def open_socket(router: Router, conversation: Conversation) -> Socket:
+        opened.append(Socket(f"{router.ws_url}/v1/chat/ws", conversation))
         return opened[-1]
 
     yield open_socket
@@ -114,17 +117,14 @@ def is_message(sender: str, contains: str = "") -> Callable[[dict[str, Any]], bo
 
 def test_rest_turn_long_poll_and_sse_replay(start_routers: Callable[..., list[Router]]) -> None:
     (router,) = start_routers(1)
-    cid = "app-conversation-1"
-    sent = httpx.post(
-        f"{router.url}/v1/chat/{cid}/messages",
-        json={
-            "text": "查余额",
-            "metadata": {"login": {"phone": "13800138000", "ts": 1, "sig": "x"}},
-        },
-    )
+    conv = open_conversation(router)
+    cid, auth = conv.id, conv.headers
+    sent = httpx.post(f"{router.url}/v1/chat/{cid}/messages", json={"text": "查余额"}, headers=auth)
     assert sent.status_code == 201
     seq = sent.json()["seq"]
-    polled = httpx.get(f"{router.url}/v1/chat/{cid}/poll", params={"timeout": 0}).json()
+    polled = httpx.get(
+        f"{router.url}/v1/chat/{cid}/poll", params={"timeout": 0}, headers=auth
+    ).json()
     assert [(m["sender"], m["text"][:6]) for m in polled["messages"]] == [
         ("customer", "查余额"),
         ("bot", "您的话费余额"),
@@ -136,7 +136,7 @@ def test_rest_turn_long_poll_and_sse_replay(start_routers: Callable[..., list[Ro
     assert polled["state"]["owner"] == "bot"
     # after the customer's own message: only the reply
     after = httpx.get(
-        f"{router.url}/v1/chat/{cid}/poll", params={"since": seq, "timeout": 0}
+        f"{router.url}/v1/chat/{cid}/poll", params={"since": seq, "timeout": 0}, headers=auth
     ).json()
     assert [m["sender"] for m in after["messages"]] == ["bot"]
     # long poll: waits for the next message
@@ -147,18 +147,22 @@ def test_rest_turn_long_poll_and_sse_replay(start_routers: Callable[..., list[Ro
             httpx.get(
                 f"{router.url}/v1/chat/{cid}/poll",
                 params={"since": last, "timeout": 10},
+                headers=auth,
                 timeout=15,
             ).json()
         )
     )
     thread.start()
     time.sleep(0.3)
-    httpx.post(f"{router.url}/v1/chat/{cid}/messages", json={"text": "谢谢"})
+    httpx.post(f"{router.url}/v1/chat/{cid}/messages", json={"text": "谢谢"}, headers=auth)
     thread.join(15)
     assert waiter["messages"][0]["text"] == "谢谢"
     # SSE resume replays the history after Last-Event-ID
     with httpx.stream(
-        "GET", f"{router.url}/v1/chat/{cid}/events", headers={"Last-Event-ID": seq}, timeout=10
+        "GET",
+        f"{router.url}/v1/chat/{cid}/events",
+        headers={"Last-Event-ID": seq, **auth},
+        timeout=10,
     ) as response:
         lines = []
         for line in response.iter_lines():
@@ -168,21 +172,165 @@ def test_rest_turn_long_poll_and_sse_replay(start_routers: Callable[..., list[Ro
     assert lines[0] == "event: state"
     texts = [json.loads(x[6:])["text"] for x in lines if x.startswith("data: ") and '"seq"' in x]
     assert texts[0].startswith("您的话费余额") and texts[1] == "谢谢"
-    bad = httpx.post(f"{router.url}/v1/chat/x/messages", json={"text": "hi"})
+    bad = httpx.post(f"{router.url}/v1/chat/x/messages", json={"text": "hi"}, headers=auth)
     assert bad.status_code == 422
-    assert httpx.post(f"{router.url}/v1/chat/{cid}/messages", json={"text": " "}).status_code == 400
+    blank = httpx.post(f"{router.url}/v1/chat/{cid}/messages", json={"text": " "}, headers=auth)
+    assert blank.status_code == 400
+
+
+def test_only_the_token_holder_acts_in_a_conversation(
+    start_routers: Callable[..., list[Router]],
+) -> None:
+    (router,) = start_routers(1)
+    conv = open_conversation(router)
+    other = open_conversation(router)
+    assert len(conv.id) >= 22 and conv.id != other.id and conv.token != other.token
+    httpx.post(f"{router.url}/v1/chat/{conv.id}/messages", json={"text": "查余额"},
+               headers=conv.headers)  # fmt: skip
+    made_up = "client-chosen-id-123"
+    for cid, headers in (
+        (conv.id, {}),  # the id alone
+        (conv.id, other.headers),  # someone else's token
+        (conv.id, {"X-Resume-Token": conv.token[:-1] + "x"}),
+        (made_up, conv.headers),  # an id nobody issued
+        (made_up, {}),
+    ):
+        for method, path, body in (
+            ("POST", "messages", {"text": "hi"}),
+            ("GET", "poll?timeout=0", None),
+            ("GET", "state", None),
+            ("GET", "events", None),
+            ("DELETE", "handoff", None),
+        ):
+            reply = httpx.request(method, f"{router.url}/v1/chat/{cid}/{path}", json=body,
+                                  headers=headers)  # fmt: skip
+            assert (reply.status_code, reply.json()) == (401, {"error": "unauthorized"}), path
+    # the socket: an id in the URL, no resume frame, a wrong token → closed (1008)
+    for url, first in (
+        (f"{router.ws_url}/v1/chat/ws?conversation_id={made_up}", None),
+        (f"{router.ws_url}/v1/chat/ws", json.dumps({"type": "resume", "conversation_id": conv.id,
+                                                     "resume_token": other.token})),
+        (f"{router.ws_url}/v1/chat/ws", json.dumps({"type": "message", "text": "hi"})),
+    ):  # fmt: skip
+        try:
+            with connect(url) as ws:
+                if first:
+                    ws.send(first)
+                ws.recv(timeout=5)
+        except Exception as exc:  # refused handshake or closed socket
+            assert "1008" in str(exc) or "403" in str(exc), exc
+        else:
+            raise AssertionError(f"{url} was served")
+    # the history stayed with its owner
+    own = httpx.get(f"{router.url}/v1/chat/{conv.id}/poll?timeout=0", headers=conv.headers)
+    assert [m["sender"] for m in own.json()["messages"]] == ["customer", "bot"]
+
+
+def test_only_allow_listed_metadata_reaches_the_assistant(
+    start_routers: Callable[..., list[Router]],
+) -> None:
+    (router,) = start_routers(1)
+    conv = open_conversation(router, channel="app")
+    login = {"phone": "13800138000", "ts": 1_800_000_000, "nonce": "n" * 16, "sig": "ab" * 32}
+
+    def seen(metadata: dict[str, Any]) -> dict[str, Any]:
+        sent = httpx.post(f"{router.url}/v1/chat/{conv.id}/messages", headers=conv.headers,
+                          json={"text": "元数据", "metadata": metadata})  # fmt: skip
+        assert sent.status_code == 201, sent.text
+        got = httpx.get(
+            f"{router.url}/v1/chat/{conv.id}/poll",
+            params={"since": sent.json()["seq"], "timeout": 0},
+            headers=conv.headers,
+        )
+        reply: dict[str, Any] = json.loads(got.json()["messages"][0]["text"])
+        return reply  # fmt: skip
+
+    forged = seen({"verified_level": "full", "channel": "voice", "client": "x" * 20})
+    assert set(forged) == {"channel", "client"} and forged["channel"] == "app"
+    assert forged["client"] != "x" * 20 and len(forged["client"]) == 32
+    assert seen({"login": login, "extra": 1}) == {**forged, "login": login}
+    for bad in ({**login, "ts": "1"}, {**login, "sig": "x"}, {**login, "more": 1}, "login"):
+        assert seen({"login": bad}) == forged
+    big = httpx.post(f"{router.url}/v1/chat/{conv.id}/messages", headers=conv.headers,
+                     json={"text": "hi", "metadata": {"x": "y" * 5000}})  # fmt: skip
+    assert big.status_code == 422
+    huge = httpx.post(f"{router.url}/v1/chat/{conv.id}/messages", headers=conv.headers,
+                      json={"text": "长" * 7000})  # fmt: skip
+    assert huge.status_code == 413
+    # bidi and control characters never reach the log an agent reads
+    sent = httpx.post(f"{router.url}/v1/chat/{conv.id}/messages", headers=conv.headers,
+                      json={"text": "abc\u202edcba\u2066x\u0007y\u200bz"})  # fmt: skip
+    got = httpx.get(f"{router.url}/v1/chat/{conv.id}/poll",
+                    params={"timeout": 0}, headers=conv.headers).json()["messages"]  # fmt: skip
+    assert [m["text"] for m in got if m["seq"] == sent.json()["seq"]] == ["abcdcbaxyz"]
+
+
+def test_rate_limits_and_stream_slots(start_routers: Callable[..., list[Router]]) -> None:
+    (router,) = start_routers(1, gateway={
+        "rate_conversation_messages": "3/minute", "rate_conversations": "4/minute",
+        "max_streams_per_client": 2,
+    })  # fmt: skip
+    conv = open_conversation(router)
+    url = f"{router.url}/v1/chat/{conv.id}"
+    codes = [httpx.post(f"{url}/messages", json={"text": "hi"}, headers=conv.headers).status_code
+             for _ in range(4)]  # fmt: skip
+    assert codes == [201, 201, 201, 429]
+    limited = httpx.post(f"{url}/messages", json={"text": "hi"}, headers=conv.headers)
+    assert limited.json() == {"error": "rate_limited"}
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    # another conversation of the same client is not limited by this one's rate
+    other = open_conversation(router)
+    assert httpx.post(f"{router.url}/v1/chat/{other.id}/messages", json={"text": "hi"},
+                      headers=other.headers).status_code == 201  # fmt: skip
+    # new conversations per client address
+    opened = [httpx.post(f"{router.url}/v1/chat/conversations").status_code for _ in range(3)]
+    assert opened == [201, 201, 429]
+    # two waiting long-polls per client: the third is refused at once
+    last = httpx.get(f"{url}/poll", params={"timeout": 0}, headers=conv.headers).json()
+    wait = {"since": last["messages"][-1]["seq"], "timeout": 3}
+    results: list[int] = []
+    waiting = [threading.Thread(target=lambda: results.append(httpx.get(
+        f"{url}/poll", params=wait, headers=conv.headers, timeout=10).status_code))
+        for _ in range(2)]  # fmt: skip
+    for thread in waiting:
+        thread.start()
+    time.sleep(0.5)
+    third = httpx.get(f"{url}/poll", params=wait, headers=conv.headers)
+    assert third.status_code == 429 and "Retry-After" in third.headers
+    assert httpx.get(f"{url}/poll", params={"timeout": 0}, headers=conv.headers).status_code == 200
+    for thread in waiting:
+        thread.join(10)
+    assert results == [200, 200]
+    assert (
+        httpx.get(f"{url}/poll", params={"timeout": 0.2}, headers=conv.headers).status_code == 200
+    )
+
+
+def test_socket_origin_allow_list(start_routers: Callable[..., list[Router]]) -> None:
+    (router,) = start_routers(1, gateway={"chat_allowed_origins": "https://shop.example.com"})
+    conv = open_conversation(router, channel="web")
+    ws_url = f"{router.ws_url}/v1/chat/ws"
+    for origin in (router.url, "https://shop.example.com", None):
+        headers = {"Origin": origin} if origin else {}
+        with connect(ws_url, additional_headers=headers) as ws:
+            ws.send(conv.resume_frame())
+            assert json.loads(ws.recv(timeout=5))["type"] == "hello"
+    for origin in ("https://evil.example.net", "null", "http://shop.example.com"):
+        with pytest.raises(Exception, match="403"):
+            connect(ws_url, additional_headers={"Origin": origin})
 
 
 def test_handoff_across_two_processes_and_survey(
     start_routers: Callable[..., list[Router]], make_agent: Callable[..., str],
-    sockets: Callable[[str], Socket],
+    sockets: Callable[[Router, Conversation], Socket],
 ) -> None:  # fmt: skip
     customer_side, agent_side = start_routers(2)
     token = make_agent(agent_side, "li.na", name="李娜")
     other = make_agent(agent_side, "wang.wu", name="王五", skills={"roaming": 3}, available=False)
     events = AgentEvents(agent_side, "li.na", token)
-    cid = "web-conversation-42"
-    customer = sockets(f"{customer_side.ws_url}/v1/chat/ws?conversation_id={cid}")
+    conv = open_conversation(customer_side, channel="web")
+    cid = conv.id
+    customer = sockets(customer_side, conv)
     hello = customer.wait(lambda e: e["type"] == "hello")
     assert hello["conversation_id"] == cid and hello["state"]["owner"] == "bot"
 
@@ -256,7 +404,7 @@ def test_handoff_across_two_processes_and_survey(
 
     # a reconnect on the other process resumes with the history
     customer.close()
-    again = sockets(f"{agent_side.ws_url}/v1/chat/ws?conversation_id={cid}")
+    again = sockets(agent_side, conv)
     assert again.wait(lambda e: e["type"] == "hello")["state"]["owner"] == "agent"
     again.wait(is_message("agent", "我是李娜"))
 
@@ -281,17 +429,20 @@ def test_handoff_across_two_processes_and_survey(
 
 
 def test_queue_position_and_customer_cancel(
-    start_routers: Callable[..., list[Router]], sockets: Callable[[str], Socket]
+    start_routers: Callable[..., list[Router]],
+    sockets: Callable[[Router, Conversation], Socket],
 ) -> None:
     (router,) = start_routers(1)
-    first = sockets(f"{router.ws_url}/v1/chat/ws?conversation_id=queue-first-1")
+    first = sockets(router, open_conversation(router, channel="web"))
     first.wait(lambda e: e["type"] == "hello")
     first.say("转人工")
     first.wait(
         lambda e: e["type"] == "state" and e["owner"] == "queue" and e["queue_position"] == 1
     )
-    second = sockets(f"{router.ws_url}/v1/chat/ws")
+    conv = open_conversation(router, channel="web")
+    second = sockets(router, conv)
     cid = second.wait(lambda e: e["type"] == "hello")["conversation_id"]
+    assert cid == conv.id
     second.say("人工")
     queued = second.wait(is_message("system", "前面还有 1 位"))
     assert "预计等待" in queued["text"]
@@ -300,20 +451,25 @@ def test_queue_position_and_customer_cancel(
     first.ws.send(json.dumps({"type": "cancel_handoff"}))
     first.wait(is_message("system", "已取消"))
     second.wait(lambda e: e["type"] == "state" and e["queue_position"] == 1, timeout=10)
-    assert httpx.delete(f"{router.url}/v1/chat/{cid}/handoff").status_code == 204
+    assert (
+        httpx.delete(f"{router.url}/v1/chat/{cid}/handoff", headers=conv.headers).status_code == 204
+    )
     second.wait(lambda e: e["type"] == "state" and e["owner"] == "bot")
-    assert httpx.delete(f"{router.url}/v1/chat/{cid}/handoff").status_code == 404
+    assert (
+        httpx.delete(f"{router.url}/v1/chat/{cid}/handoff", headers=conv.headers).status_code == 404
+    )
 
 
 def test_a_more_urgent_message_while_queued_raises_the_handoff(
-    start_routers: Callable[..., list[Router]], sockets: Callable[[str], Socket]
+    start_routers: Callable[..., list[Router]],
+    sockets: Callable[[Router, Conversation], Socket],
 ) -> None:
     (router,) = start_routers(1)
-    first = sockets(f"{router.ws_url}/v1/chat/ws?conversation_id=urgent-first-1")
+    first = sockets(router, open_conversation(router, channel="web"))
     first.wait(lambda e: e["type"] == "hello")
     first.say("转人工")
     first.wait(lambda e: e["type"] == "state" and e["queue_position"] == 1)
-    second = sockets(f"{router.ws_url}/v1/chat/ws?conversation_id=urgent-second-1")
+    second = sockets(router, open_conversation(router, channel="web"))
     second.wait(lambda e: e["type"] == "hello")
     second.say("转人工")
     state = second.wait(lambda e: e["type"] == "state" and e["queue_position"] == 2)

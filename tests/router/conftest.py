@@ -25,9 +25,13 @@ from router.app import create_app  # noqa: E402
 from router.embedded_redis import RedisServer, free_port, start_redis  # noqa: E402
 from router.engine import Engine  # noqa: E402
 from router.settings import Settings  # noqa: E402
+from telecom.secrets import new_secret  # noqa: E402
 
-ADMIN = "admin-test-token"
-SERVICE = "service-test-token"
+# generated per test run (telecom/secrets.py's rule), like every deployment's
+ADMIN = new_secret()
+SERVICE = new_secret()
+RASA = new_secret()
+PSEUDONYM = new_secret()
 _prefixes = itertools.count()
 
 
@@ -87,6 +91,8 @@ def make_settings(redis_server: RedisServer) -> Callable[..., Settings]:
             "key_prefix": prefix,
             "admin_token": SecretStr(ADMIN),
             "service_token": SecretStr(SERVICE),
+            "rasa_token": SecretStr(RASA),
+            "pseudonym_secret": SecretStr(PSEUDONYM),
             "offer_timeout_s": 5.0,
             "heartbeat_timeout_s": 10.0,
             "sticky_grace_s": 60.0,

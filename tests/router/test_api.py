@@ -76,7 +76,8 @@ async def test_full_flow(make_client: MakeClient) -> None:
     assert queues.json() == [
         {"skill": "billing", "depth": 0, "oldest_wait_s": 0.0, "agents_available": 1}
     ]
-    metrics = (await client.get("/metrics")).text
+    assert (await client.get("/metrics")).status_code == 401  # closed by default
+    metrics = (await client.get("/metrics", headers=bearer(ADMIN))).text
     assert "router_accepts_total 1.0" in metrics
     assert "router_answered_within_sla_ratio 1.0" in metrics
     assert 'router_assignment_latency_seconds_count{op="create_handoff"}' in metrics

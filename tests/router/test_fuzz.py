@@ -32,6 +32,7 @@ def fuzz_server(redis_server: RedisServer) -> Iterator[dict[str, Any]]:
         key_prefix=f"fuzz{uuid.uuid4().hex}:",
         admin_token=SecretStr(ADMIN),
         service_token=SecretStr(SERVICE),
+        public_docs=True,  # schemathesis reads /openapi.json
     )
     port = free_port()
     server = uvicorn.Server(

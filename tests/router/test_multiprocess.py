@@ -27,7 +27,7 @@ import redis.asyncio as aioredis
 
 from router.embedded_redis import RedisServer, free_port
 from router.keys import Keys
-from tests.router.conftest import ADMIN, ROOT, SERVICE
+from tests.router.conftest import ADMIN, PSEUDONYM, RASA, ROOT, SERVICE
 from tests.router.helpers import RawHTTP, Reply, check_invariants
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
@@ -68,6 +68,8 @@ def routers(redis_server: RedisServer, tmp_path: Path) -> Iterator[Routers]:
         "ROUTER_KEY_PREFIX": prefix,
         "ROUTER_ADMIN_TOKEN": ADMIN,
         "ROUTER_SERVICE_TOKEN": SERVICE,
+        "ROUTER_RASA_TOKEN": RASA,
+        "ROUTER_PSEUDONYM_SECRET": PSEUDONYM,
         "ROUTER_OFFER_TIMEOUT_S": "1.0",
         "ROUTER_HEARTBEAT_TIMEOUT_S": "12.0",
         "ROUTER_REOFFER_DELAY_S": "0.5",

@@ -7,6 +7,7 @@ from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
 from scripts import rasa_server
+from telecom.secrets import InsecureSecret
 
 VALID = {
     "events": [
@@ -153,3 +154,57 @@ def test_the_schema_still_fixes_each_event_shapes_name():
     item = RemoteAction.action_response_format_spec()["properties"]["events"]["items"]
     names = [shape["properties"]["event"]["const"] for shape in item["oneOf"]]
     assert len(names) == len(set(names)) >= 20
+
+
+# ---- the HTTP API only with a token; loopback by default ----
+
+TOKEN = "a-good-rasa-token-0123456789abcdefghijkl"
+RUN = ["run", "--enable-api", "--model", "models/assistant.tar.gz"]
+
+
+@pytest.fixture
+def rasa_defaults(monkeypatch):
+    import rasa.core.constants
+
+    monkeypatch.setattr(rasa.core.constants, "DEFAULT_SERVER_INTERFACE", "0.0.0.0")
+
+
+def _parsed(argv):
+    from rasa.__main__ import create_argument_parser
+
+    return create_argument_parser().parse_known_args(argv)[0]
+
+
+def test_the_api_token_comes_from_the_environment(rasa_defaults):
+    argv = rasa_server.secure_defaults(RUN, {"ASSISTANT_RASA_TOKEN": TOKEN})
+    assert argv == [*RUN, "--auth-token", TOKEN]
+    args = _parsed(argv)
+    assert args.auth_token == TOKEN and args.interface == "127.0.0.1"
+
+
+def test_an_explicit_interface_and_token_are_kept(rasa_defaults):
+    argv = [*RUN, "--interface", "10.0.0.5", "--auth-token", TOKEN]
+    assert rasa_server.secure_defaults(argv, {}) == argv
+    assert _parsed(argv).interface == "10.0.0.5"
+
+
+@pytest.mark.parametrize("token", [None, "", "short", "demo-token-0123456789abcdefghijklmnop"])
+def test_the_api_does_not_start_open_or_with_a_weak_token(rasa_defaults, token):
+    env = {} if token is None else {"ASSISTANT_RASA_TOKEN": token}
+    with pytest.raises(InsecureSecret, match="ASSISTANT_RASA_TOKEN"):
+        rasa_server.secure_defaults(RUN, env)
+
+
+def test_demo_mode_accepts_a_weak_token_but_never_none(rasa_defaults, capsys):
+    demo = {"ASSISTANT_DEMO_MODE": "true"}
+    argv = rasa_server.secure_defaults(RUN, {**demo, "ASSISTANT_RASA_TOKEN": "short"})
+    assert argv[-2:] == ["--auth-token", "short"]
+    assert "demo mode" in capsys.readouterr().err
+    with pytest.raises(InsecureSecret):
+        rasa_server.secure_defaults(RUN, demo)
+
+
+def test_without_the_api_nothing_is_needed(rasa_defaults):
+    argv = ["run", "--model", "models/assistant.tar.gz"]
+    assert rasa_server.secure_defaults(argv, {}) == argv
+    assert rasa_server.secure_defaults(["run", "actions"], {}) == ["run", "actions"]
