@@ -57,7 +57,7 @@ test: env browser
 	@echo "all test suites passed"
 
 test-bot: $(BOT_VENV)/.installed train validate
-	$(BOT_PY) -m pytest tests/telecom tests/components tests/actions tests/scripts tests/e2e
+	$(BOT_PY) -m pytest tests/telecom tests/components tests/actions tests/assistant tests/scripts tests/e2e
 
 test-router: $(ROUTER_VENV)/.installed
 	$(ROUTER_PY) -m pytest tests/router

@@ -1,14 +1,17 @@
-"""Handing a conversation to a human agent: the payload for the router and the HTTP calls.
+"""Handing a conversation to a human agent: the pure decisions (no Rasa import, no I/O).
 
-Pure helpers for the action server (no Rasa import; stdlib only), called by the dialogue's
-handoff action:
+Why the conversation goes to a human (`handoff_reason`), to which skills (`skills_for`), what the
+agent reads (`build_summary`, `transcript_from_events`) and the router's HandoffCreate body
+(`build_handoff`); then what the customer hears about their place in the queue
+(`queued_message`). `actions/router_client.py` sends the body; `actions/flows/handoff.py` holds
+the thin rasa_sdk actions:
 
     payload = build_handoff(conversation_id, intent=..., reason=..., urgency=...,
                             events=tracker.events, phone=..., tier=..., verified_level=...,
                             secret=settings.identity_secret)
-    created = create_handoff(settings.router_url, settings.service_token, payload)
-    # created: {"handoff_id", "status", "queue_position", "estimated_wait_s"}
-    cancel_handoff(settings.router_url, settings.service_token, created["handoff_id"])
+    router = RouterClient(settings.router_url, settings.service_token)
+    created = await router.create_handoff(payload)
+    dispatcher.utter_message(text=queued_message(created, again=...))
 
 The payload follows the router's HandoffCreate (docs: architecture, routing contract): every
 personal number in it is masked; the customer id is a keyed pseudonym of the phone number (stable,
@@ -19,29 +22,32 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import urllib.error
-import urllib.request
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from actions import triage
 from telecom import mask
 
 __all__ = [
     "DEFAULT_SKILL",
+    "ESCALATIONS",
     "INTENT_SKILLS",
     "REASONS",
-    "HandoffError",
+    "bot_actions",
     "build_customer",
     "build_handoff",
     "build_summary",
-    "cancel_handoff",
-    "create_handoff",
     "customer_ref",
+    "failed_turns",
     "handoff_intent",
+    "handoff_reason",
+    "previous_action",
+    "queued_message",
     "skills_for",
     "transcript_from_events",
+    "wait_text",
 ]
 
 # Skills the router's agents hold (agents also list languages; the handoff's language is "zh").
@@ -68,14 +74,30 @@ INTENT_SKILLS: dict[str, str] = {
 # the front desk of the operator's hotline.
 DEFAULT_SKILL = "billing"
 
-# Why the assistant hands off → (skill that overrides the intent's, Chinese reason for the agent).
-REASONS: dict[str, tuple[str | None, str]] = {
-    "request_human": (None, "客户要求转人工"),
-    "fallback": (None, "机器人连续两次未能理解客户"),
-    "major_complaint": ("complaints", "重大投诉，需立即升级处理"),
-    "critical_urgency": (None, "客户情况紧急"),
-    "verification_locked": ("account_security", "身份验证失败次数过多，已锁定"),
-    "repeat_contact": (None, "客户24小时内再次就同一问题来电"),
+# Why the assistant hands off → the reason in Chinese, for the agent. Some reasons also decide
+# the skill whatever the customer asked (`triage.escalation_skill`).
+REASONS: dict[str, str] = {
+    "request_human": "客户要求转人工",
+    "fallback": "机器人连续两次未能理解客户",
+    "major_complaint": "重大投诉，需立即升级处理",
+    "critical_urgency": "客户情况紧急",
+    "verification_locked": "身份验证失败次数过多，已锁定",
+    "repeat_contact": "客户24小时内再次就同一问题来电",
+}
+# Reasons the dialogue sets in the `handoff_reason` slot when it escalates on its own.
+ESCALATIONS = ("critical_urgency", "major_complaint", "repeat_contact")
+
+# What the bot already did, for the agent's summary (action name → Chinese).
+ACTION_LABELS = {
+    "action_answer_balance": "已答复话费余额/账单",
+    "action_answer_data_usage": "已答复剩余流量",
+    "action_answer_plan": "已答复当前套餐",
+    "action_change_plan": "已处理套餐变更",
+    "action_roaming_submit": "已处理国际漫游",
+    "action_reset_password": "已处理密码重置",
+    "action_create_ticket": "已登记工单",
+    "action_list_tickets": "已答复工单进度",
+    "utter_ask_rephrase": "曾请客户换个说法",
 }
 
 INTENT_LABELS: dict[str, str] = {
@@ -110,17 +132,10 @@ _NOT_A_REQUEST = {
 }  # fmt: skip
 
 
-class HandoffError(RuntimeError):
-    """The router refused or could not be reached. `status` is the HTTP status (0: no answer)."""
-
-    def __init__(self, message: str, status: int = 0) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 def skills_for(intent: str | None, reason: str | None = None) -> list[str]:
-    """The router skills for a handoff about `intent` (a reason may override, e.g. complaints)."""
-    override = REASONS.get(reason or "", (None, ""))[0]
+    """The router skills for a handoff about `intent`; a reason may decide instead (a major
+    complaint goes to complaints supervisors whatever was asked)."""
+    override = triage.escalation_skill(reason)
     if override:
         return [override]
     if intent and intent in INTENT_SKILLS:
@@ -210,7 +225,7 @@ def build_summary(
     """What the customer wanted and what the bot did, in Chinese, for the agent."""
     want = INTENT_LABELS.get(intent or "", intent or "未明确")
     lines = [f"客户诉求：{want}"]
-    why = REASONS.get(reason or "", (None, reason or ""))[1]
+    why = REASONS.get(reason or "", reason or "")
     if why:
         lines.append(f"转人工原因：{why}")
     lines.append(f"紧急程度：{URGENCY_LABELS.get(urgency, urgency)}")
@@ -267,46 +282,79 @@ def build_handoff(
     }
 
 
-def _call(method: str, url: str, token: str | None, body: Any = None, timeout: float = 5.0) -> Any:
-    data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
-    request = urllib.request.Request(url, data=data, method=method)
-    request.add_header("Accept", "application/json")
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            raw = response.read()
-    except urllib.error.HTTPError as exc:
-        raise HandoffError(f"router answered {exc.code} to {method}", exc.code) from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise HandoffError(f"router unreachable: {type(exc).__name__}") from None
-    return json.loads(raw) if raw else None
+# ------------------------------------------------------------------------------ why, and what done
 
 
-def create_handoff(
-    router_url: str, service_token: str | None, payload: Mapping[str, Any], timeout: float = 5.0
-) -> dict[str, Any]:
-    """POST /v1/handoffs → {"handoff_id", "status", "queue_position", "estimated_wait_s"}.
+def previous_action(events: Sequence[Mapping[str, Any]]) -> str | None:
+    """The last action (not action_listen) before the latest user message."""
+    seen_user = False
+    for event in reversed(events):
+        kind = event.get("event")
+        if kind == "user" and not seen_user:
+            seen_user = True
+        elif kind == "action" and seen_user and event.get("name") != "action_listen":
+            return str(event.get("name"))
+    return None
 
-    Raises HandoffError (with .status) when the router refuses or cannot be reached.
-    """
-    reply = _call("POST", router_url.rstrip("/") + "/v1/handoffs", service_token, payload, timeout)
-    if not isinstance(reply, dict) or "handoff_id" not in reply:
-        raise HandoffError("router reply without handoff_id")
-    return reply
+
+def handoff_reason(
+    *, intent: str, slot_reason: str | None, previous: str | None, identity_status: str | None
+) -> str:
+    """The router reason for this handoff (keys of REASONS)."""
+    if slot_reason in ESCALATIONS and intent not in ("request_human", "affirm"):
+        return slot_reason
+    if previous == "utter_offer_human":
+        return "fallback"
+    if previous == "verification_form" and identity_status == "failed":
+        return "verification_locked"
+    return "request_human"
 
 
-def cancel_handoff(
-    router_url: str, service_token: str | None, handoff_id: str, timeout: float = 5.0
-) -> bool:
-    """DELETE /v1/handoffs/{id}: True when cancelled, False when it no longer exists (404)."""
-    url = router_url.rstrip("/") + "/v1/handoffs/" + urllib.request.quote(handoff_id, safe="")
-    try:
-        _call("DELETE", url, service_token, None, timeout)
-    except HandoffError as exc:
-        if exc.status == 404:
-            return False
-        raise
-    return True
+def bot_actions(events: Iterable[Mapping[str, Any]], identity_status: str | None) -> list[str]:
+    """What the bot did in this conversation, in Chinese, oldest first, without repeats."""
+    done: list[str] = []
+    for event in events:
+        if event.get("event") != "action":
+            continue
+        label = ACTION_LABELS.get(str(event.get("name")))
+        if label and label not in done:
+            done.append(label)
+    if identity_status == "verified":
+        done.insert(0, "已完成身份核验")
+    elif identity_status == "failed":
+        done.insert(0, "身份核验失败次数过多，已锁定")
+    return done
+
+
+def failed_turns(events: Iterable[Mapping[str, Any]]) -> int:
+    """How many of the customer's turns the NLU did not understand."""
+    return sum(
+        1
+        for e in events
+        if e.get("event") == "user"
+        and ((e.get("parse_data") or {}).get("intent") or {}).get("name") == "nlu_fallback"
+    )
+
+
+# ------------------------------------------------------------------------------ the queue
+
+
+def wait_text(estimated_wait_s: Any) -> str:
+    seconds = estimated_wait_s if isinstance(estimated_wait_s, (int, float)) else 0
+    if seconds < 60:
+        return "预计等待不到1分钟"
+    return f"预计等待约{math.ceil(seconds / 60)}分钟"
+
+
+def queued_message(created: Mapping[str, Any], *, again: bool) -> str:
+    """The customer's place in the queue and the expected wait, in Chinese."""
+    status = created.get("status")
+    position = created.get("queue_position")
+    head = "您的转人工请求正在排队中" if again else "已为您转接人工客服"
+    if status in ("offered", "assigned") or not isinstance(position, int):
+        where = "客服马上就来，请稍候"
+    else:
+        ahead = max(position - 1, 0)
+        where = "您已排在最前面" if ahead == 0 else f"您前面还有{ahead}位"
+        where += f"，{wait_text(created.get('estimated_wait_s'))}"
+    return f"{head}，{where}；等待期间您也可以继续问我问题，说“不用转了”可以取消。"

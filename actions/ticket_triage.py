@@ -1,66 +1,12 @@
-"""Complaint and fault triage as plain functions: category, severity, and what happens next."""
+"""A ticket's text: the description as stored, and what the customer is told happens next.
+
+The keyword checks of a description (category, severity, whether a request already describes the
+problem) are in components/triage_rules.py, with the rest of triage.
+"""
 
 from __future__ import annotations
 
-import re
-
 from telecom import mask
-
-_COMPLAINT_CATEGORIES = (
-    ("other", r"泄露|泄漏|骚扰|诈骗|个人信息|隐私"),
-    ("fee", r"扣费|乱收费|多收|扣钱|收费|退款|退费|账单|话费|费用|扣了|吸费|計費|扣費"),
-    ("network", r"信号|网速|网络|断网|上不了网|掉线|没网|卡顿|通话质量|打不通|網絡|訊號"),
-    ("service", r"态度|客服|营业员|服务|不理|推诿|效率|排队|等了"),
-    ("product", r"套餐|功能|业务|产品|APP|app|流量包"),
-)
-_MAJOR = r"泄露|泄漏|工信部|工信|投诉到|媒体|曝光|起诉|律师|报警|监管|12300|315"
-_MODERATE = r"网速|信号|断网|上不了网|掉线|没网|态度|很差|太差|一直|好几天|多次|反复"
-
-_FAULT_CATEGORIES = (
-    ("hardware", r"光猫|路由器|机顶盒|线路|网线|光纤|设备|指示灯|红灯|断电|电源"),
-    ("software", r"APP|app|软件|系统|病毒|闪退|登录不了|登不上"),
-    ("network", r"断网|上不了网|网速|信号|没网|掉线|DNS|dns|IP|ip|网络"),
-    ("business", r"停机|开通不了|办理不了|无法办理|配置|功能用不了"),
-)
-_SERVICES = (
-    ("broadband", r"宽带|光猫|WiFi|wifi|无线网|路由器|光纤"),
-    ("tv", r"电视|机顶盒|IPTV|iptv"),
-)
-
-SUBSTANTIVE_MIN_CHARS = 8  # "我要投诉" alone is no description
-
-
-def _first(patterns, text: str, default: str) -> str:
-    return next((name for name, pattern in patterns if re.search(pattern, text)), default)
-
-
-def complaint_category(text: str) -> str:
-    return _first(_COMPLAINT_CATEGORIES, text or "", "other")
-
-
-def complaint_severity(text: str) -> str:
-    text = text or ""
-    if re.search(_MAJOR, text):
-        return "major"
-    if re.search(_MODERATE, text):
-        return "moderate"
-    return "minor"
-
-
-def fault_category(text: str) -> str:
-    return _first(_FAULT_CATEGORIES, text or "", "network")
-
-
-def fault_service(text: str, entity: str | None = None) -> str:
-    if entity in ("mobile", "broadband", "tv"):
-        return entity
-    return _first(_SERVICES, text or "", "mobile")
-
-
-def is_substantive(text: str) -> bool:
-    """Whether the request message already describes the problem."""
-    core = re.sub(r"[\s\W]|我要|我想|投诉|报修|报障|故障|人工|转|一下|你们|帮我", "", text or "")
-    return len(core) >= SUBSTANTIVE_MIN_CHARS - 4 and len(text.strip()) >= SUBSTANTIVE_MIN_CHARS
 
 
 def clean_description(text: str, limit: int = 1000) -> str:

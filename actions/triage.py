@@ -1,7 +1,15 @@
-"""Final urgency and ticket SLAs: pure functions for the dialogue (no Rasa import).
+"""The dialogue's triage decisions: pure functions (no Rasa import, no I/O).
 
-The NLU component gives each message an urgency from its text (`latest_message["urgency"]`). What
-the text cannot show comes from the conversation and the store; `final_urgency` combines them:
+The NLU component gives each message an urgency from its text (`latest_message["urgency"]`) and,
+for a complaint or a fault, a category and severity; the keyword rules for what the parse result
+does not carry are in components/triage_rules.py (the one triage module). Here:
+
+- what the parse result says (`text_urgency`, `complaint_severity`, `ticket_category`);
+- whether a complaint or fault goes to a human at once (`escalation`, `repeat_ticket`), and to
+  which skill whatever was asked (`escalation_skill`);
+- the final urgency of a handoff and the ticket SLAs, below.
+
+What the text cannot show comes from the conversation and the store; `final_urgency` combines them:
 
     text urgency  +1 step for each of: platinum or gold tier, another contact within 24 h,
                   a verified outage in the customer's area, repeated failed turns in this
@@ -20,19 +28,42 @@ within 45 minutes (target 30).
 from __future__ import annotations
 
 import itertools
-import re
-import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-URGENCY_LEVELS: tuple[str, ...] = ("low", "normal", "high", "critical")
-SEVERITY_LEVELS: tuple[str, ...] = ("minor", "moderate", "major")
+from components import triage_rules as rules
+from components.triage_rules import SEVERITY_LEVELS, URGENCY_LEVELS
+
+__all__ = [
+    "SEVERITY_LEVELS",
+    "SUPERVISOR_SKILL",
+    "URGENCY_LEVELS",
+    "TicketSla",
+    "UrgencyDecision",
+    "complaint_severity",
+    "escalation",
+    "escalation_skill",
+    "final_urgency",
+    "raise_level",
+    "repeat_contact",
+    "repeat_ticket",
+    "sla_state",
+    "text_urgency",
+    "ticket_category",
+    "ticket_sla",
+    "tone_rising",
+]
+
 RAISING_TIERS = frozenset({"platinum", "gold"})
 CONTEXT_CAP = "high"  # context alone never makes a message critical
 REPEAT_WINDOW = timedelta(hours=24)
 FAILED_TURNS_THRESHOLD = 2
 SUPERVISOR_SKILL = "complaints_supervisor"
+# Handoff reasons that decide the skill whatever the customer asked (domain.md: a major complaint
+# is escalated to management at once; a locked verification is account security's).
+ESCALATION_SKILLS = {"major_complaint": SUPERVISOR_SKILL, "verification_locked": "account_security"}
 
 # domain.md
 COMPLAINT_RESPOND = timedelta(hours=24)
@@ -46,13 +77,9 @@ OTHER_FAULT_RESPOND = timedelta(hours=24)
 CALLBACK_RESPOND = timedelta(hours=24)
 
 
-def _index(level: str | None, order: Sequence[str]) -> int:
-    return order.index(level) if level in order else -1
-
-
 def raise_level(level: str, steps: int = 1, cap: str = CONTEXT_CAP) -> str:
     """`level` raised by `steps`, not beyond `cap`; a level already above the cap stays."""
-    i = _index(level, URGENCY_LEVELS)
+    i = rules.level_index(level, URGENCY_LEVELS)
     if i < 0:
         i = URGENCY_LEVELS.index("normal")
     cap_i = URGENCY_LEVELS.index(cap)
@@ -62,70 +89,69 @@ def raise_level(level: str, steps: int = 1, cap: str = CONTEXT_CAP) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Tone
+# What the parse result says, and escalation
 # ---------------------------------------------------------------------------------------------
 
-_ANGRY = re.compile(
-    "|".join(
-        [
-            r"垃圾",
-            r"骗子",
-            r"骗人",
-            r"气死",
-            r"太差",
-            r"真差",
-            r"什么破",
-            r"破(网|玩意|服务)",
-            r"滚",
-            r"傻",
-            r"坑(人|爹)?",
-            r"烂",
-            r"无语",
-            r"呵呵",
-            r"服了",
-            r"受不了",
-            r"忍无可忍",
-            r"凭什么",
-            r"到底",
-            r"还不",
-            r"再不",
-            r"投诉",
-            r"曝光",
-            r"工信部",
-            r"12300",
-            r"消协",
-            r"媒体",
-            r"不要脸",
-            r"恶心",
-            r"欺负",
-            r"敷衍",
-            r"搞什么",
-            r"有病",
-            r"混蛋",
-            r"tmd",
-            r"妈的",
-            r"怎么回事",
-            r"失望",
-            r"离谱",
-            r"急死",
-            r"赶紧",
-            r"马上",
-        ]
-    )
-)
-_CALM = re.compile(r"谢谢|麻烦|请问|您好|不好意思|辛苦|不急|没关系")
+
+def text_urgency(latest_message: Mapping[str, Any] | None) -> str:
+    """The NLU component's urgency of the message; absent or unknown → normal."""
+    urgency = (latest_message or {}).get("urgency")
+    name = urgency.get("name") if isinstance(urgency, Mapping) else None
+    return name if name in URGENCY_LEVELS else "normal"
 
 
-def negative_tone(text: str) -> float:
-    """A 0–1 score of how negative and agitated one customer turn reads (lexicon + punctuation)."""
-    t = unicodedata.normalize("NFKC", text or "").lower()
-    if not t.strip():
-        return 0.0
-    hits = len(_ANGRY.findall(t))
-    bangs = len(re.findall(r"[!?]{2,}", t)) + 0.5 * t.count("!")
-    calm = len(_CALM.findall(t))
-    score = 0.22 * hits + 0.15 * bangs - 0.15 * calm
-    return round(max(0.0, min(1.0, score)), 3)
+def complaint_severity(latest_message: Mapping[str, Any] | None, text: str) -> str:
+    """Severity from the parse result when the component gave one, else the ticket check's.
+
+    Either one saying major is enough: a major complaint must never wait in the normal queue.
+    """
+    complaint = (latest_message or {}).get("complaint")
+    parsed = complaint.get("severity") if isinstance(complaint, Mapping) else None
+    own = rules.ticket_complaint_severity(text)
+    return "major" if "major" in (parsed, own) else (parsed or own)
+
+
+def ticket_category(kind: str, latest_message: Mapping[str, Any] | None, text: str) -> str:
+    """Category of a complaint or fault: the parse result's, else the ticket check's."""
+    parsed = (latest_message or {}).get(kind)
+    category = parsed.get("category") if isinstance(parsed, Mapping) else None
+    if category:
+        return str(category)
+    if kind == "complaint":
+        return rules.ticket_complaint_category(text)
+    return rules.ticket_fault_category(text)
+
+
+def repeat_ticket(tickets: Iterable[Any], kind: str, category: str, now: datetime) -> Any:
+    """The newest ticket of the same kind and category created in the 24 h before `now`."""
+    for ticket in tickets:
+        recent = timedelta(0) <= now - ticket.created_at <= REPEAT_WINDOW
+        if recent and ticket.kind == kind and ticket.category == category:
+            return ticket
+    return None
+
+
+def escalation(*, urgency: str, intent: str, severity: str | None, repeat: bool) -> str | None:
+    """Why this message goes to a human at once, or None: critical urgency first, then a major
+    complaint, then the same issue again within 24 h."""
+    if urgency == "critical":
+        return "critical_urgency"
+    if intent == "complain" and severity == "major":
+        return "major_complaint"
+    if repeat:
+        return "repeat_contact"
+    return None
+
+
+def escalation_skill(reason: str | None) -> str | None:
+    """The one skill a handoff for `reason` goes to whatever the customer asked, or None (the
+    skill follows the request)."""
+    return ESCALATION_SKILLS.get(reason or "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Tone
+# ---------------------------------------------------------------------------------------------
 
 
 def tone_rising(
@@ -185,12 +211,13 @@ def final_urgency(
     now, previous_contacts   aware datetimes; a contact in the 24 h before `now` counts as repeat
     verified_outage    an open outage covers the customer's area
     failed_turns       fallbacks / failed validations in this conversation so far
-    tone_history       `negative_tone` of the customer's turns, oldest first, current last
+    tone_history       `triage_rules.negative_tone` of the customer's turns, oldest first
     """
     text_level = text_urgency if text_urgency in URGENCY_LEVELS else "normal"
     reasons = []
-    if (tier or "").lower() in RAISING_TIERS:
-        reasons.append(f"tier_{tier.lower()}")
+    tier_name = (tier or "").lower()
+    if tier_name in RAISING_TIERS:
+        reasons.append(f"tier_{tier_name}")
     if now is not None and repeat_contact(previous_contacts, now):
         reasons.append("repeat_contact_24h")
     if verified_outage:
@@ -203,11 +230,6 @@ def final_urgency(
     if level == text_level:
         reasons = []  # nothing changed (already at or above the cap)
     return UrgencyDecision(level, text_level, tuple(reasons))
-
-
-def should_reprioritise(queued_level: str | None, new_level: str | None) -> bool:
-    """A queued handoff's customer wrote something more urgent: ask the router to re-prioritise."""
-    return _index(new_level, URGENCY_LEVELS) > _index(queued_level, URGENCY_LEVELS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,7 +249,7 @@ class TicketSla:
     handoff_skill: str | None = None  # major complaints: complaints_supervisor at once
     escalate_now: bool = False
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """ISO strings, for ticket `extra` and slots."""
         out = {}
         for key, value in self.__dict__.items():
@@ -262,7 +284,7 @@ def ticket_sla(
             resolve_by=created_at + COMPLAINT_RESOLVE,
             result_by=created_at + COMPLAINT_RESULT,
             satisfaction_by=created_at + COMPLAINT_SATISFACTION,
-            handoff_skill=SUPERVISOR_SKILL if major else None,
+            handoff_skill=escalation_skill("major_complaint") if major else None,
             escalate_now=major,
         )
     if kind == "fault":

@@ -51,11 +51,11 @@ def in_process_parse(texts: list[str]) -> list[float]:
     from rasa.utils.log_utils import configure_structlog
     from rasa.utils.tensorflow.environment import setup_tf_environment
 
-    from scripts import rasa_fastpaths
-    from scripts.rasa_server import freeze_loaded_model
+    from assistant import fastpaths
+    from assistant.fastpaths.gc_freeze import freeze_loaded_model
 
     configure_structlog(logging.INFO)  # as `rasa run` does at its default level: no debug output
-    rasa_fastpaths.install()  # as the server does before it loads the model
+    fastpaths.install()  # as the server does before it loads the model
     setup_tf_environment()  # as `rasa run` does at start-up
     agent = Agent.load(str(MODEL))
     freeze_loaded_model()  # as the server does once it has loaded the model

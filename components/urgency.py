@@ -17,8 +17,9 @@ and, when it is `report_fault`:
                   "service_confidence": ..., "area": "朝阳区" | None}
 
 `reasons` name the keyword rules that raised the level (empty when the model's level stands); rules
-only raise, never lower (components/triage_rules.py). The model (components/triage_model.py) is
-trained by `rasa train` from the NLU data: labels come from per-example metadata
+only raise, never lower (components/triage_rules.py; the word lists are
+catalog/triage_keywords.yml). The model (components/triage_model.py) is trained by `rasa train`
+from the NLU data: labels come from per-example metadata
 
     - text: 你们乱扣我话费……
       metadata: {urgency: high, complaint_category: fee, severity: major}
@@ -54,6 +55,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from components import triage_rules
 from components.triage_model import (
     DEFAULT_INTENT_URGENCY,
     DEFAULT_URGENCY,
@@ -120,6 +122,10 @@ class UrgencyClassifier(GraphComponent):
         self._model_storage = model_storage
         self._resource = resource
         self._model = model
+        if self._config["use_rules"]:
+            # read the keyword file now: a malformed one stops the model from loading instead of
+            # failing every message, and the first message does not pay for reading it
+            triage_rules.keywords()
 
     # -- construction -------------------------------------------------------------------------
     @classmethod

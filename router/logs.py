@@ -18,9 +18,9 @@ from typing import Any
 from telecom import mask
 
 _installed = False
-# ASCII identifiers (event names, handoff ids like h000000000123, offer and agent ids) are kept
-# as they are; the masker sees what lies between them
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]*")
+# The router's handoff ids (h + 12 digits) and offer ids (o + up to 10) are kept as they are
+# (the masker would take h000000000123 for a long digit run); it sees everything else.
+_IDENTIFIER = re.compile(r"(?<![A-Za-z0-9])(?:h[0-9]{12}|o[0-9]{1,10})(?![0-9])")
 
 
 def short_hash(value: str) -> str:
@@ -29,7 +29,7 @@ def short_hash(value: str) -> str:
 
 
 def mask_line(line: str) -> str:
-    """`line` with every phone and ID number outside ASCII identifiers masked."""
+    """`line` with every phone and ID number masked (handoff and offer ids kept)."""
     out: list[str] = []
     start = 0
     for match in _IDENTIFIER.finditer(line):

@@ -84,7 +84,9 @@ async def purge(redis: aioredis.Redis, keys: Keys, now_ms: int, retention_s: int
     report.handoffs = await _purge_handoffs(redis, keys, cutoff)
     for agent_id in sorted(await redis.smembers(keys.agents())):
         stream = keys.agent_events(str(agent_id))
-        report.agent_events += int(await redis.xtrim(stream, minid=f"{cutoff}-0"))
+        report.agent_events += int(
+            await redis.xtrim(stream, minid=f"{cutoff}-0", approximate=False)
+        )
     return report
 
 

@@ -120,7 +120,7 @@ def endpoints_yaml(actions_url: str) -> str:
     environment when it loads the file (the file itself holds no secret); Rasa sends it as the
     `token` query parameter. `enable_selective_domain`: the 18 KB domain goes only to the
     actions that read it (the forms' `validate_*` actions, which Rasa marks itself), not with
-    every action call. The tracker store forgets idle conversations (scripts/tracker_store.py).
+    every action call. The tracker store forgets idle conversations (assistant/tracker_store.py).
     """
     return (
         "action_endpoint:\n"
@@ -128,7 +128,7 @@ def endpoints_yaml(actions_url: str) -> str:
         "  token: ${ASSISTANT_ACTIONS_TOKEN}\n"
         "  enable_selective_domain: true\n"
         "tracker_store:\n"
-        "  type: scripts.tracker_store.IdleExpiringTrackerStore\n"
+        "  type: assistant.tracker_store.IdleExpiringTrackerStore\n"
     )
 
 
@@ -140,7 +140,7 @@ def start_rasa(
     model: pathlib.Path = MODEL,
 ) -> Service:
     """The Rasa server on 127.0.0.1:`port` with the gateway channel (credentials.yml) and the
-    HTTP API, both behind ASSISTANT_RASA_TOKEN — which `scripts.rasa_server` passes to Rasa as
+    HTTP API, both behind ASSISTANT_RASA_TOKEN — which `assistant.server` passes to Rasa as
     `--auth-token` from the environment, so it is not on the command line."""
     log_dir.mkdir(parents=True, exist_ok=True)
     endpoints = log_dir / f"endpoints-{port}.yml"
@@ -148,7 +148,7 @@ def start_rasa(
     command = [
         str(BIN / "python"),
         "-m",
-        "scripts.rasa_server",  # rasa, with the action-response check compiled once
+        "assistant.server",  # rasa, with safer defaults and the fast paths
         "run",
         "--enable-api",
         "--model",

@@ -52,17 +52,27 @@ def name(value: str | None) -> str:
 
 # The shadow string has ASCII digits where the text has any digit (full-width, spoken Chinese),
 # and the same length, so spans found in it are spans in the original.
-_SEP = r"[ \-‐–—.·\u3000]?"
-_ID_IN_SHADOW = re.compile(rf"(?<![0-9])[1-9](?:{_SEP}[0-9]){{16}}{_SEP}[0-9Xx](?![0-9Xx])")
+# Between digits, any run of the separators the parsers skip (telecom/numbers.py, _SEP_LOOSE):
+# whatever the assistant reads as one number is masked as one.
+_SEP_CHARS = r" \t\u3000\-‐‑–—_.·/()（）,，、"
+_SEP = rf"[{_SEP_CHARS}]*"
+_X = "Xx叉×"  # an ID card's check character as typed or said
+_ID_IN_SHADOW = re.compile(
+    rf"(?<![0-9])[1-9](?:{_SEP}[0-9]){{16}}{_SEP}[0-9{_X}](?![0-9Xx])"
+)
 _PHONE_IN_SHADOW = re.compile(
-    rf"(?<![0-9])(?:(?:\+|00)?86{_SEP})?1[3-9](?:{_SEP}[0-9]){{9}}(?![0-9])"
+    rf"(?<![0-9])(?:(?:\+|00)?86{_SEP})?1{_SEP}[3-9](?:{_SEP}[0-9]){{9}}(?![0-9])"
 )
 _LONG_DIGITS = re.compile(r"(?<![0-9])[0-9]{12,}(?![0-9])")  # bank cards and the like
 
 
-# A bare run of six (the last may be X) is what customers type as the ID card's last six during
-# verification; ticket numbers (T20261123-000123) are left readable.
-_ID_LAST6_IN_SHADOW = re.compile(r"(?<![0-9A-Za-z*\-])[0-9]{5}[0-9Xx](?![0-9A-Za-z])")
+# Six on their own (the last may be X), also spaced ('151 238'): what customers type as the ID
+# card's last six during verification; not part of a longer number, so ticket numbers
+# (T20261123-000123) and dates are left readable.
+_ID_LAST6_IN_SHADOW = re.compile(
+    rf"(?<![0-9A-Za-z*\-])(?<![0-9][{_SEP_CHARS}])"
+    rf"[0-9](?:{_SEP}[0-9]){{4}}{_SEP}[0-9{_X}](?![0-9A-Za-z])(?!{_SEP}[0-9])"
+)
 
 
 def text(value: str | None) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
-from actions.flows.handoff import text_urgency
+from actions.triage import text_urgency
 
 FALLBACK_INTENT = "nlu_fallback"
 

@@ -8,8 +8,9 @@ from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import SlotSet
 
 from actions import replies, ticket_triage, triage
-from actions.flows import common, handoff
+from actions.flows import common
 from actions.store.base import NoSuchOutage
+from components import triage_rules
 from telecom import mask
 from telecom.numbers import parse_phone
 
@@ -28,13 +29,13 @@ def escalate(tracker, kind: str, text: str, phone: str | None, severity: str | N
     """(reason, earlier ticket) when this complaint or fault goes to a human at once: critical
     urgency, a major complaint, or the same issue from the same number within 24 h."""
     repeat = None
-    if phone and kind in ("complaint", "fault") and ticket_triage.is_substantive(text):
-        category = category or handoff.ticket_category(kind, tracker.latest_message, text)
-        repeat = handoff.repeat_ticket(
+    if phone and kind in ("complaint", "fault") and triage_rules.is_substantive(text):
+        category = category or triage.ticket_category(kind, tracker.latest_message, text)
+        repeat = triage.repeat_ticket(
             common.store().get_tickets(phone), kind, category, common.now()
         )
-    reason = handoff.escalation(
-        urgency=handoff.text_urgency(tracker.latest_message),
+    reason = triage.escalation(
+        urgency=triage.text_urgency(tracker.latest_message),
         intent="complain" if kind == "complaint" else kind,
         severity=severity,
         repeat=repeat is not None,
@@ -97,13 +98,13 @@ class ActionStartTicket(Action):
         kind = KIND_FOR_INTENT.get(common.latest_intent(tracker), "complaint")
         events = [SlotSet("ticket_kind", kind), SlotSet("ticket_description", None)]
         text = common.latest_text(tracker)
-        if ticket_triage.is_substantive(text):
+        if triage_rules.is_substantive(text):
             events[1] = SlotSet("ticket_description", ticket_triage.clean_description(text))
         phone = common.verified_phone(tracker) or parse_phone(
             str(tracker.get_slot("phone_number") or "")
         )
         events.append(SlotSet("phone_number", phone))
-        severity = handoff.complaint_severity(tracker.latest_message, text)
+        severity = triage.complaint_severity(tracker.latest_message, text)
         reason, repeat = escalate(
             tracker, kind, text, phone, severity if kind == "complaint" else None
         )
@@ -150,13 +151,13 @@ class ActionCreateTicket(Action):
         now = common.now()
         severity, extra, sla_category = None, {}, None
         if kind == "complaint":
-            category = ticket_triage.complaint_category(description)
-            severity = handoff.complaint_severity(None, description)
+            category = triage_rules.ticket_complaint_category(description)
+            severity = triage.complaint_severity(None, description)
         elif kind == "fault":
-            category = ticket_triage.fault_category(description)
+            category = triage_rules.ticket_fault_category(description)
             parsed_fault = parsed.get("fault") if isinstance(parsed.get("fault"), dict) else {}
             extra = {
-                "service": ticket_triage.fault_service(
+                "service": triage_rules.ticket_fault_service(
                     description, tracker.get_slot("service") or parsed_fault.get("service")
                 )
             }
@@ -165,7 +166,7 @@ class ActionCreateTicket(Action):
         if kind != "callback":
             # SLA: the parse result's category when the component gave one (stored category and
             # escalation stay on the keyword check, so the returned events do not change)
-            sla_category = handoff.ticket_category(kind, parsed, description)
+            sla_category = triage.ticket_category(kind, parsed, description)
         # A contact number is not a verified one: the next account request asks again.
         reset = [
             SlotSet("ticket_description", None),
@@ -187,7 +188,7 @@ class ActionCreateTicket(Action):
         sla = None
         if kind in ("complaint", "fault"):
             urgency = max(
-                (handoff.text_urgency(parsed), handoff.text_urgency(tracker.latest_message)),
+                (triage.text_urgency(parsed), triage.text_urgency(tracker.latest_message)),
                 key=triage.URGENCY_LEVELS.index,
             )
             sla = triage.ticket_sla(

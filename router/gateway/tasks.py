@@ -20,6 +20,13 @@ from router.gateway.service import Gateway
 log = logging.getLogger(__name__)
 
 
+def _cancelling() -> bool:
+    """This task was asked to stop, though the CancelledError may not have reached it (as in
+    router/token_cache.py: redis-py's read timeouts can swallow a cancellation)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
@@ -33,6 +40,8 @@ async def consume_router_events(gateway: Gateway, stream: str, claim_idle_ms: in
     last_claim = 0.0
     loop = asyncio.get_running_loop()
     while True:
+        if _cancelling():  # a cancellation redis-py swallowed (its reads' asyncio.timeout)
+            raise asyncio.CancelledError()
         try:
             entries: Sequence[replies.PendingEntry] = []
             if loop.time() - last_claim > claim_idle_ms / 1000:
@@ -64,6 +73,8 @@ async def consume_router_events(gateway: Gateway, stream: str, claim_idle_ms: in
             log.warning("gateway.events.error error=%s", type(exc).__name__)
             await asyncio.sleep(0.5)
         except (RedisError, OSError) as exc:
+            if _cancelling():  # a cancellation redis-py turned into an error: stop
+                raise asyncio.CancelledError() from exc
             log.warning("gateway.events.error error=%s", type(exc).__name__)
             await asyncio.sleep(0.5)
 
@@ -93,4 +104,6 @@ async def refresh_queue_positions(gateway: Gateway, hub: Hub, period_s: float) -
         except asyncio.CancelledError:
             raise
         except (RedisError, OSError) as exc:
+            if _cancelling():
+                raise asyncio.CancelledError() from exc
             log.warning("gateway.queue_refresh.error error=%s", type(exc).__name__)

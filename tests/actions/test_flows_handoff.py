@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from actions.flows import common
-from actions.flows import handoff as flow
 from actions.flows.fallback import ActionFallbackStage
 from actions.flows.handoff import ActionCancelHandoff, ActionHandoff
 from actions.flows.tickets import ActionCreateTicket, ActionStartTicket
@@ -359,64 +358,6 @@ def test_critical_message_not_understood_goes_to_a_human(flows):
         slot("handoff_now", True),
         slot("handoff_reason", "critical_urgency"),
     ]
-
-
-@pytest.mark.parametrize(
-    ("intent", "slot_reason", "previous", "identity", "reason"),
-    [
-        ("request_human", None, "action_answer_balance", None, "request_human"),
-        ("request_human", None, "utter_offer_human", None, "fallback"),
-        ("affirm", None, "utter_offer_human", None, "fallback"),
-        ("affirm", None, "verification_form", "failed", "verification_locked"),
-        ("request_human", None, "verification_form", "failed", "verification_locked"),
-        ("complain", "major_complaint", "action_start_ticket", None, "major_complaint"),
-        ("inform", "repeat_contact", "ticket_form", None, "repeat_contact"),
-        ("request_human", "repeat_contact", "action_listen", None, "request_human"),
-    ],
-)
-def test_handoff_reason(intent, slot_reason, previous, identity, reason):
-    assert (
-        flow.handoff_reason(
-            intent=intent, slot_reason=slot_reason, previous=previous, identity_status=identity
-        )
-        == reason
-    )
-
-
-def test_previous_action_skips_listen_and_this_turn():
-    events = [
-        {"event": "action", "name": "verification_form"},
-        {"event": "active_loop", "name": None},
-        {"event": "action", "name": "action_listen"},
-        {"event": "user", "text": "好的"},
-        {"event": "action", "name": "action_something_this_turn"},
-    ]
-    assert flow.previous_action(events) == "verification_form"
-
-
-@pytest.mark.parametrize(
-    ("created", "text"),
-    [
-        (
-            {"status": "queued", "queue_position": 4, "estimated_wait_s": 150},
-            "您前面还有3位，预计等待约3分钟",
-        ),
-        (
-            {"status": "queued", "queue_position": 1, "estimated_wait_s": 0},
-            "您已排在最前面，预计等待不到1分钟",
-        ),
-        ({"status": "offered", "queue_position": None, "estimated_wait_s": 0}, "客服马上就来"),
-    ],
-)
-def test_queued_message(created, text):
-    assert text in flow.queued_message(created, again=False)
-
-
-def test_urgency_absent_or_odd_is_normal():
-    assert flow.text_urgency({}) == "normal"
-    assert flow.text_urgency({"urgency": "critical"}) == "normal"
-    assert flow.text_urgency({"urgency": {"name": "panic"}}) == "normal"
-    assert flow.text_urgency({"urgency": {"name": "high", "confidence": 0.8}}) == "high"
 
 
 def test_an_open_outage_in_the_customers_district_raises_urgency(online):

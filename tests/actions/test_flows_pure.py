@@ -1,4 +1,4 @@
-"""The pure decisions behind the flows: identity, fallback stage, roaming words, triage."""
+"""The pure decisions behind the flows: identity, fallback stage, roaming words."""
 
 from __future__ import annotations
 
@@ -7,12 +7,6 @@ import pytest
 from actions.flows.fallback import ActionFallbackStage, fallback_stage
 from actions.replies import decide_identity, privacy_notice
 from actions.roaming_quote import infer_roaming_action, unknown_destination
-from actions.ticket_triage import (
-    complaint_category,
-    complaint_severity,
-    fault_service,
-    is_substantive,
-)
 from tests.actions.flows_support import run, slot
 
 
@@ -101,26 +95,3 @@ def test_roaming_words(text, action):
 def test_unknown_destination_text_is_safe():
     assert "<" not in unknown_destination("<img src=x onerror=alert(1)>")
     assert "“这个地方”" not in unknown_destination("火星") and "火星" in unknown_destination("火星")
-
-
-@pytest.mark.parametrize(
-    ("text", "category", "severity"),
-    [
-        ("乱扣费，要退款", "fee", "minor"),
-        ("信号太差一直掉线", "network", "moderate"),
-        ("我的个人信息被泄露了", "other", "major"),
-        ("营业员态度很差", "service", "moderate"),
-        ("再不解决我就去工信部投诉", "other", "major"),
-    ],
-)
-def test_complaint_triage(text, category, severity):
-    assert complaint_category(text) == category
-    assert complaint_severity(text) == severity
-
-
-def test_fault_service_and_substance():
-    assert fault_service("宽带断网了") == "broadband"
-    assert fault_service("机顶盒没信号") == "tv"
-    assert fault_service("手机没信号", "broadband") == "broadband"
-    assert not is_substantive("我要投诉")
-    assert is_substantive("我要投诉你们乱扣我话费")

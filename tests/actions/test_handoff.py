@@ -1,12 +1,9 @@
-"""actions/handoff.py: the handoff payload and the calls to the router (a local stand-in server)."""
+"""actions/handoff.py: why and to whom a conversation goes, the payload, the queue reply."""
 
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
@@ -50,7 +47,8 @@ EVENTS = [
         ("roaming", "fallback", ["roaming"]),
         ("reset_password", None, ["account_security"]),
         ("query_balance", "verification_locked", ["account_security"]),
-        ("query_plan", "major_complaint", ["complaints"]),
+        ("query_plan", "major_complaint", ["complaints_supervisor"]),
+        ("complain", "major_complaint", ["complaints_supervisor"]),
         ("complain", None, ["complaints"]),
         ("report_fault", "critical_urgency", ["network_faults"]),
         (None, "request_human", [handoff.DEFAULT_SKILL]),
@@ -119,70 +117,52 @@ def test_reasons_raise_urgency() -> None:
     assert "未验证" in unverified and "未提供手机号" in unverified
 
 
-class FakeRouter(BaseHTTPRequestHandler):
-    calls: ClassVar[list[tuple[str, str, str | None, Any]]] = []
-
-    def _reply(self, status: int, body: Any = None) -> None:
-        raw = json.dumps(body).encode() if body is not None else b""
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length", "0"))
-        body = json.loads(self.rfile.read(length))
-        self.calls.append(("POST", self.path, self.headers.get("Authorization"), body))
-        if self.headers.get("Authorization") != "Bearer svc":
-            return self._reply(401, {"detail": "unauthorized"})
-        return self._reply(
-            201,
-            {"handoff_id": "h1", "status": "queued", "queue_position": 1, "estimated_wait_s": 30},
+@pytest.mark.parametrize(
+    ("intent", "slot_reason", "previous", "identity", "reason"),
+    [
+        ("request_human", None, "action_answer_balance", None, "request_human"),
+        ("request_human", None, "utter_offer_human", None, "fallback"),
+        ("affirm", None, "utter_offer_human", None, "fallback"),
+        ("affirm", None, "verification_form", "failed", "verification_locked"),
+        ("request_human", None, "verification_form", "failed", "verification_locked"),
+        ("complain", "major_complaint", "action_start_ticket", None, "major_complaint"),
+        ("inform", "repeat_contact", "ticket_form", None, "repeat_contact"),
+        ("request_human", "repeat_contact", "action_listen", None, "request_human"),
+    ],
+)
+def test_handoff_reason(intent, slot_reason, previous, identity, reason):
+    assert (
+        handoff.handoff_reason(
+            intent=intent, slot_reason=slot_reason, previous=previous, identity_status=identity
         )
-
-    def do_DELETE(self) -> None:
-        self.calls.append(("DELETE", self.path, self.headers.get("Authorization"), None))
-        self._reply(204 if self.path.endswith("/h1") else 404)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        == reason
+    )
 
 
-@pytest.fixture
-def router_url() -> Iterator[str]:
-    FakeRouter.calls = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeRouter)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-
-
-def test_create_and_cancel(router_url: str) -> None:
-    payload = handoff.build_handoff("conv-9", intent="roaming", secret=SECRET)
-    created = handoff.create_handoff(router_url, "svc", payload)
-    assert created == {
-        "handoff_id": "h1",
-        "status": "queued",
-        "queue_position": 1,
-        "estimated_wait_s": 30,
-    }
-    assert handoff.cancel_handoff(router_url, "svc", "h1") is True
-    assert handoff.cancel_handoff(router_url, "svc", "gone") is False
-    assert [(m, p, a) for m, p, a, _ in FakeRouter.calls] == [
-        ("POST", "/v1/handoffs", "Bearer svc"),
-        ("DELETE", "/v1/handoffs/h1", "Bearer svc"),
-        ("DELETE", "/v1/handoffs/gone", "Bearer svc"),
+def test_previous_action_skips_listen_and_this_turn():
+    events = [
+        {"event": "action", "name": "verification_form"},
+        {"event": "active_loop", "name": None},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "好的"},
+        {"event": "action", "name": "action_something_this_turn"},
     ]
-    assert FakeRouter.calls[0][3] == payload
+    assert handoff.previous_action(events) == "verification_form"
 
 
-def test_errors_carry_the_status(router_url: str) -> None:
-    with pytest.raises(handoff.HandoffError) as refused:
-        handoff.create_handoff(router_url, "wrong", {"conversation_id": "c"})
-    assert refused.value.status == 401
-    with pytest.raises(handoff.HandoffError) as down:
-        handoff.create_handoff("http://127.0.0.1:9", "svc", {}, timeout=1)
-    assert down.value.status == 0
+@pytest.mark.parametrize(
+    ("created", "text"),
+    [
+        (
+            {"status": "queued", "queue_position": 4, "estimated_wait_s": 150},
+            "您前面还有3位，预计等待约3分钟",
+        ),
+        (
+            {"status": "queued", "queue_position": 1, "estimated_wait_s": 0},
+            "您已排在最前面，预计等待不到1分钟",
+        ),
+        ({"status": "offered", "queue_position": None, "estimated_wait_s": 0}, "客服马上就来"),
+    ],
+)
+def test_queued_message(created, text):
+    assert text in handoff.queued_message(created, again=False)

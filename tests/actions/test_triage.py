@@ -1,4 +1,5 @@
-"""Final urgency from text + context, tone, re-prioritisation and ticket SLAs (domain.md)."""
+"""What the parse result says, escalation and its skill, final urgency from text + context, tone
+and ticket SLAs (domain.md)."""
 
 from __future__ import annotations
 
@@ -74,15 +75,6 @@ def test_critical_text_stays_critical_and_nothing_lowers() -> None:
     assert t.final_urgency("high", tier="gold").level == "high"
 
 
-def test_negative_tone() -> None:
-    calm = t.negative_tone("您好，麻烦帮我查一下话费，谢谢")
-    annoyed = t.negative_tone("怎么还没好？到底什么时候能修好")
-    angry = t.negative_tone("你们这什么破服务！！垃圾！再不解决我就去工信部投诉！！")
-    assert calm == 0.0
-    assert 0 < annoyed < angry <= 1.0
-    assert t.negative_tone("") == 0.0
-
-
 def test_tone_rising() -> None:
     assert t.tone_rising([0.0, 0.2, 0.6])
     assert not t.tone_rising([0.6, 0.2, 0.6])  # falls in between
@@ -91,11 +83,28 @@ def test_tone_rising() -> None:
     assert t.tone_rising([0.9, 0.0, 0.3, 0.6])  # only the last three count
 
 
-def test_should_reprioritise() -> None:
-    assert t.should_reprioritise("normal", "high")
-    assert t.should_reprioritise(None, "low")
-    assert not t.should_reprioritise("high", "high")
-    assert not t.should_reprioritise("critical", "high")
+def test_urgency_absent_or_odd_is_normal() -> None:
+    assert t.text_urgency({}) == "normal"
+    assert t.text_urgency({"urgency": "critical"}) == "normal"
+    assert t.text_urgency({"urgency": {"name": "panic"}}) == "normal"
+    assert t.text_urgency({"urgency": {"name": "high", "confidence": 0.8}}) == "high"
+
+
+@pytest.mark.parametrize(
+    ("reason", "skill"),
+    [
+        ("major_complaint", "complaints_supervisor"),
+        ("verification_locked", "account_security"),
+        ("critical_urgency", None),
+        ("repeat_contact", None),
+        ("request_human", None),
+        (None, None),
+    ],
+)
+def test_escalation_skill(reason: str | None, skill: str | None) -> None:
+    """The one place that decides a reason's skill: the handoff's skills and a major
+    complaint's ticket SLA both read it."""
+    assert t.escalation_skill(reason) == skill
 
 
 def test_complaint_sla_moderate() -> None:
@@ -109,7 +118,7 @@ def test_complaint_sla_moderate() -> None:
 
 def test_complaint_sla_major_goes_to_supervisor_at_once() -> None:
     sla = t.ticket_sla("complaint", NOW, category="other", severity="major")
-    assert sla.handoff_skill == "complaints_supervisor"
+    assert sla.handoff_skill == t.escalation_skill("major_complaint")
     assert sla.escalate_now
     assert sla.respond_by == NOW
     assert sla.resolve_by == NOW + timedelta(hours=48)

@@ -1,11 +1,16 @@
-"""Keyword rules: what raises severity and urgency, what does not, and that rules never lower."""
+"""Keyword rules: what raises severity and urgency, what does not, that rules never lower; the
+ticket checks, the tone score, and the keyword file's checks."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import opencc
 import pytest
+import yaml
 
 from components import triage_rules as r
+from components.triage_keywords import KEYWORDS_FILE, KeywordsError, load_keywords
 
 t2s = opencc.OpenCC("t2s").convert
 s2t = opencc.OpenCC("s2t").convert
@@ -185,3 +190,70 @@ def test_reasons_explain_the_final_level() -> None:
     assert level == "major" and "regulator_threat" in reasons
     # the model is above every rule: no rule reason
     assert r.combine_urgency("我要去工信部投诉你们", "critical") == ("critical", [])
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "severity"),
+    [
+        ("乱扣费，要退款", "fee", "minor"),
+        ("信号太差一直掉线", "network", "moderate"),
+        ("我的个人信息被泄露了", "other", "major"),
+        ("营业员态度很差", "service", "moderate"),
+        ("再不解决我就去工信部投诉", "other", "major"),
+    ],
+)
+def test_ticket_complaint_checks(text: str, category: str, severity: str) -> None:
+    assert r.ticket_complaint_category(text) == category
+    assert r.ticket_complaint_severity(text) == severity
+
+
+def test_ticket_fault_service_and_substance() -> None:
+    assert r.ticket_fault_service("宽带断网了") == "broadband"
+    assert r.ticket_fault_service("机顶盒没信号") == "tv"
+    assert r.ticket_fault_service("手机没信号", "broadband") == "broadband"
+    assert not r.is_substantive("我要投诉")
+    assert r.is_substantive("我要投诉你们乱扣我话费")
+
+
+def test_ticket_checks_see_the_text_as_written() -> None:
+    # unlike the NLU votes, the ticket checks do not fold case or width
+    assert r.ticket_fault_category("ＡＰＰ闪退") == "software"  # 闪退, not ＡＰＰ
+    assert r.ticket_complaint_category("ＡＰＰ不好用") == "other"  # not product's APP
+    assert r.ticket_fault_service("家里的Wifi连不上") == "mobile"
+
+
+def test_negative_tone() -> None:
+    calm = r.negative_tone("您好，麻烦帮我查一下话费，谢谢")
+    annoyed = r.negative_tone("怎么还没好？到底什么时候能修好")
+    angry = r.negative_tone("你们这什么破服务！！垃圾！再不解决我就去工信部投诉！！")
+    assert calm == 0.0
+    assert 0 < annoyed < angry <= 1.0
+    assert r.negative_tone("") == 0.0
+
+
+def test_the_keyword_file_loads_and_keeps_its_order() -> None:
+    kw = load_keywords()
+    assert [label for label, _ in kw.votes["complaint_category"]] == [
+        "other", "fee", "network", "service", "product",
+    ]  # fmt: skip
+    assert kw.large_amount_yuan == 500
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d["signals"].pop("fraud"), "signals: missing ['fraud']"),
+        (lambda d: d["signals"].update(frod=["x"]), "unknown ['frod']"),
+        (lambda d: d["votes"]["fault_service"].update(radio=["收音机"]), "unknown labels"),
+        (lambda d: d["tone"].update(calm=[]), "tone.calm: expected a non-empty list"),
+        (lambda d: d["tickets"].update(major=["(泄露"]), "tickets.major: bad pattern"),
+        (lambda d: d.update(large_amount_yuan="500"), "large_amount_yuan"),
+    ],
+)
+def test_a_malformed_keyword_file_names_the_key(tmp_path: Path, edit, message: str) -> None:
+    data = yaml.safe_load(KEYWORDS_FILE.read_text(encoding="utf-8"))
+    edit(data)
+    path = tmp_path / "triage_keywords.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(KeywordsError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_keywords(path)

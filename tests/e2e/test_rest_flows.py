@@ -28,7 +28,7 @@ def demo(**wanted):
 
 
 class Chat:
-    """One customer conversation over the gateway channel (channels/gateway.py)."""
+    """One customer conversation over the gateway channel (assistant/gateway_channel.py)."""
 
     def __init__(self, rasa_url: str, token: str, metadata=None):
         """`metadata`: a dict, or a function of the sender id (a login is signed for it)."""

@@ -1,10 +1,11 @@
-"""channels.gateway: only the gateway contract's metadata reaches the dialogue; the token."""
+"""assistant.gateway_channel: only the gateway contract's metadata reaches the dialogue; the
+token."""
 
 from __future__ import annotations
 
 import pytest
 
-from channels.gateway import GatewayInput, allowed_metadata, bearer_token, parse_turn
+from assistant.gateway_channel import GatewayInput, allowed_metadata, bearer_token, parse_turn
 from telecom.secrets import InsecureSecret, new_secret
 
 LOGIN = {"phone": "13800138000", "ts": 1763870000, "nonce": "n" * 22, "sig": "ab" * 32}

@@ -1,17 +1,17 @@
-"""scripts.tracker_store: idle conversations are dropped; the kept-replay fast path still works."""
+"""assistant.tracker_store: idle conversations are dropped, with the replays kept for them."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from scripts import dialogue_fastpaths
-from scripts.tracker_store import (
+from assistant import fastpaths
+from assistant.fastpaths import dialogue_states
+from assistant.tracker_store import (
     DEFAULT_RETENTION_S,
     IdleExpiringTrackerStore,
     retention_from_env,
@@ -27,14 +27,11 @@ class Clock:
 
 
 @pytest.fixture
-def kept_replays(monkeypatch):
-    """Rasa's states and store methods restored after the test; the fast paths installed."""
+def rasa_states(monkeypatch):
+    """Rasa's own states (restored after the test); the kept states installed."""
     monkeypatch.setattr(Domain, "states_for_tracker_history", Domain.states_for_tracker_history)
-    monkeypatch.setattr(InMemoryTrackerStore, "save", InMemoryTrackerStore.save)
-    monkeypatch.setattr(InMemoryTrackerStore, "_retrieve", InMemoryTrackerStore._retrieve)
     rasa_states = Domain.states_for_tracker_history
-    dialogue_fastpaths.install_states_cache()
-    dialogue_fastpaths.install_kept_replays()
+    dialogue_states.install()
     return rasa_states
 
 
@@ -91,19 +88,17 @@ def test_the_retention_comes_from_the_environment(domain, monkeypatch):
     assert IdleExpiringTrackerStore(domain).retention_s == 120
 
 
-def test_kept_replays_go_on_and_are_dropped_with_their_conversation(domain, kept_replays):
-    """The fast path wraps Rasa's save and retrieval; the store calls them, so a conversation
-    still carries its replay from one turn to the next — and loses it when it expires."""
-    rasa_states = kept_replays
+def test_kept_replays_go_on_and_are_dropped_with_their_conversation(domain, rasa_states):
+    """A conversation carries its replay from one turn to the next — and loses it when it
+    expires."""
     clock = Clock()
-    store = IdleExpiringTrackerStore(domain, retention_s=60, clock=clock)
-    kept = store.__dict__
+    store = IdleExpiringTrackerStore(domain, retention_s=60, clock=clock, keep_replays=True)
 
     async def run() -> list[bool]:
         carried = []
         for n in range(3):
             tracker = await store.get_or_create_tracker("a", append_action_listen=False)
-            carried.append(bool(tracker.__dict__.get(dialogue_fastpaths._REPLAYS)))
+            carried.append(bool(tracker.__dict__.get(dialogue_states.REPLAYS)))
             tracker.update(ActionExecuted("action_listen"))
             tracker.update(UserUttered(f"第{n}句", {"name": "greet", "confidence": 1}))
             fresh = DialogueStateTracker.from_events("a", list(tracker.events), domain.slots)
@@ -111,8 +106,16 @@ def test_kept_replays_go_on_and_are_dropped_with_their_conversation(domain, kept
             await store.save(tracker)
         clock.now += 61
         await store.save(_turn(domain, "b", "你好"))  # any activity drops what expired
-        carried.append("a" in kept.get("_fastpaths_kept", {}))
+        carried.append("a" in store.replays.entries)
         return carried
 
     assert asyncio.run(run()) == [False, True, True, False]
     assert list(store.store) == ["b"]
+
+
+def test_replays_are_kept_only_once_their_fast_path_is_installed(domain, monkeypatch):
+    monkeypatch.setattr(fastpaths, "_installed", [])
+    assert IdleExpiringTrackerStore(domain).replays is None
+    monkeypatch.setattr(fastpaths, "_installed", ["dialogue_states", "kept_replays"])
+    assert IdleExpiringTrackerStore(domain).replays is not None
+    assert IdleExpiringTrackerStore(domain, keep_replays=False).replays is None

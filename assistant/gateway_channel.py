@@ -1,6 +1,6 @@
 """The Rasa input channel the router's gateway posts customer turns to.
 
-credentials.yml names it (`channels.gateway.GatewayInput`, token `${ASSISTANT_RASA_TOKEN}`,
+credentials.yml names it (`assistant.gateway_channel.GatewayInput`, token `${ASSISTANT_RASA_TOKEN}`,
 interpolated by Rasa from the environment); it answers at
 
     POST /webhooks/gateway/webhook
@@ -131,7 +131,7 @@ class GatewayInput(RestInput):
         check_secret("ASSISTANT_RASA_TOKEN", token, demo_mode=_demo_mode())  # raises when bad
         reason = problem(token)
         if reason is not None:
-            logger.warning("channels.gateway.demo_mode ASSISTANT_RASA_TOKEN is %s", reason)
+            logger.warning("assistant.gateway_channel.demo_mode ASSISTANT_RASA_TOKEN is %s", reason)
         return cls(token or "")
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Any:
@@ -163,7 +163,7 @@ class GatewayInput(RestInput):
             try:
                 await on_new_message(message)
             except Exception as error:  # the customer's text stays out of the log
-                logger.error("channels.gateway.turn_failed %s", type(error).__name__)
+                logger.error("assistant.gateway_channel.turn_failed %s", type(error).__name__)
                 return response.json({"error": "internal error"}, status=500)
             return response.json(collector.messages)
 

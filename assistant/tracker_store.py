@@ -3,17 +3,17 @@
 Rasa's `InMemoryTrackerStore` keeps every conversation (the customer's words, numbers and
 verification state) for as long as the server runs. `IdleExpiringTrackerStore` is that store
 with a retention: a conversation not saved for `retention_s` seconds (ASSISTANT_TRACKER_RETENTION_S,
-default 24 h) is dropped — its saved text, and the dialogue replays the fast path keeps for it
-(`scripts.dialogue_fastpaths.forget_kept_replays`). Expired conversations are looked for on every
-save, retrieval and listing, oldest first, so the work is proportional to what is dropped.
+default 24 h) is dropped — its saved text, and the dialogue replays kept for it. Expired
+conversations are looked for on every save, retrieval and listing, oldest first, so the work is
+proportional to what is dropped.
 
 endpoints.yml names it (Rasa's extension point for tracker stores):
 
     tracker_store:
-      type: scripts.tracker_store.IdleExpiringTrackerStore
+      type: assistant.tracker_store.IdleExpiringTrackerStore
 
-It is an `InMemoryTrackerStore` and calls Rasa's own save and retrieval, so the kept-replay fast
-path (`scripts.dialogue_fastpaths.install_kept_replays`, which wraps those two) works unchanged.
+When the fast path `kept_replays` is installed (assistant.fastpaths), it also carries each
+conversation's dialogue replays from one turn to the next (`assistant.fastpaths.kept_replays`).
 A durable store is a different class (issue 13).
 """
 
@@ -27,7 +27,8 @@ from typing import Any
 
 from rasa.core.tracker_store import InMemoryTrackerStore
 
-from scripts.dialogue_fastpaths import forget_kept_replays
+from assistant import fastpaths
+from assistant.fastpaths.kept_replays import KeptReplays, carry_over
 
 __all__ = ["DEFAULT_RETENTION_S", "IdleExpiringTrackerStore", "retention_from_env"]
 
@@ -49,7 +50,10 @@ def retention_from_env(env: Mapping[str, str]) -> float:
 
 
 class IdleExpiringTrackerStore(InMemoryTrackerStore):
-    """`InMemoryTrackerStore` that drops conversations idle for longer than `retention_s`."""
+    """`InMemoryTrackerStore` that drops conversations idle for longer than `retention_s`.
+
+    `keep_replays`: carry dialogue replays between turns; by default when the fast path
+    `kept_replays` is installed in this process."""
 
     def __init__(
         self,
@@ -57,12 +61,16 @@ class IdleExpiringTrackerStore(InMemoryTrackerStore):
         event_broker: Any = None,
         retention_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        keep_replays: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(domain, event_broker, **kwargs)
         self.retention_s = retention_from_env(os.environ) if retention_s is None else retention_s
         self.clock = clock
         self.last_saved: OrderedDict[str, float] = OrderedDict()  # oldest save first
+        if keep_replays is None:
+            keep_replays = "kept_replays" in fastpaths.installed()
+        self.replays = KeptReplays() if keep_replays else None
 
     def drop_idle(self) -> list[str]:
         """Drops every conversation not saved within the retention; returns their ids."""
@@ -74,19 +82,27 @@ class IdleExpiringTrackerStore(InMemoryTrackerStore):
                 break
             del self.last_saved[sender_id]
             self.store.pop(sender_id, None)
-            forget_kept_replays(self, sender_id)
+            if self.replays is not None:
+                self.replays.forget(sender_id)
             dropped.append(sender_id)
         return dropped
 
     async def save(self, tracker: Any) -> None:
         self.drop_idle()
         await super().save(tracker)
+        if self.replays is not None:
+            self.replays.keep(tracker, self.store[tracker.sender_id])
         self.last_saved.pop(tracker.sender_id, None)
         self.last_saved[tracker.sender_id] = self.clock()
 
     async def _retrieve(self, sender_id: str, fetch_all_sessions: bool) -> Any:
         self.drop_idle()
-        return await super()._retrieve(sender_id, fetch_all_sessions)
+        if self.replays is None:
+            return await super()._retrieve(sender_id, fetch_all_sessions)
+        entry = self.replays.take(sender_id)
+        tracker = await super()._retrieve(sender_id, fetch_all_sessions)
+        carry_over(entry, self.store.get(sender_id), tracker)
+        return tracker
 
     async def keys(self) -> Iterable[str]:
         self.drop_idle()

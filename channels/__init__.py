@@ -1,1 +1,0 @@
-"""Rasa input channels of the assistant (named in credentials.yml)."""

@@ -1,0 +1,69 @@
+"""The router's secrets at start-up: telecom/secrets.py's rule, one line when refused."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from router.settings import Settings
+from telecom.secrets import InsecureSecret, new_secret
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = {name: SecretStr(new_secret()) for name in
+        ("admin_token", "service_token", "rasa_token", "pseudonym_secret")}  # fmt: skip
+
+
+def test_good_secrets_pass() -> None:
+    assert Settings(**GOOD).check_secrets(gateway=True) == []
+
+
+@pytest.mark.parametrize("name", sorted(GOOD))
+@pytest.mark.parametrize("value", [None, "demo-admin-token", "service-token", "x" * 31])
+def test_a_bad_secret_is_refused_naming_it(name: str, value: str | None) -> None:
+    values = {**GOOD, name: SecretStr(value) if value is not None else None}
+    with pytest.raises(InsecureSecret) as refused:
+        Settings(**values).check_secrets(gateway=True)
+    assert f"ROUTER_{name.upper()}" in str(refused.value)
+    assert "\n" not in str(refused.value)
+    if value:
+        assert value not in str(refused.value)  # the bad value itself is never printed
+
+
+def test_demo_mode_accepts_bad_secrets_and_names_them() -> None:
+    values = {**GOOD, "admin_token": SecretStr("demo-admin-token"), "rasa_token": None}
+    weak = Settings(**values, demo_mode=True).check_secrets(gateway=True)
+    assert weak == ["ROUTER_ADMIN_TOKEN", "ROUTER_RASA_TOKEN"]
+
+
+def test_the_gateway_secrets_only_with_the_gateway() -> None:
+    values = {**GOOD, "rasa_token": None, "pseudonym_secret": None}
+    assert Settings(**values).check_secrets(gateway=False) == []
+    with pytest.raises(InsecureSecret):
+        Settings(**values).check_secrets(gateway=True)
+
+
+def _router(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ROUTER_")}
+    return subprocess.run(
+        [sys.executable, "-m", "router"],
+        env={**clean, "PYTHONPATH": str(ROOT), "ROUTER_PORT": "9", **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.slow
+def test_python_m_router_refuses_in_one_line(tmp_path: Path) -> None:
+    env = {f"ROUTER_{k.upper()}": v.get_secret_value() for k, v in GOOD.items()}
+    done = _router({**env, "ROUTER_SERVICE_TOKEN": "short"}, tmp_path)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ROUTER_SERVICE_TOKEN" in lines[0], done.stderr
+    assert not (tmp_path / "var").exists()  # refused before starting anything
