@@ -58,9 +58,10 @@ from router.embedded_redis import RedisServer, free_port, start_redis
 from router.engine import Engine
 from router.models import HandoffCreate, Presence, Urgency
 from router.settings import Settings
+from telecom.secrets import new_secret
 
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN, SERVICE = "bench-admin", "bench-service"
+ADMIN, SERVICE = new_secret(), new_secret()  # per run: the router refuses published tokens
 CONCURRENCY = 32
 SERIAL = 300  # assignments measured with one caller: latency without queueing in the client
 

@@ -14,9 +14,9 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
 from router import errors
-from router.audit import Audit
 from router.api import admin, agents, audit, docs, handoffs, offers
 from router.api.fast import FastHandoffCreate
+from router.audit import Audit
 from router.embedded_redis import RedisServer, start_or_join
 from router.engine import Clock, Engine, wall_clock_ms
 from router.gateway import install as install_gateway

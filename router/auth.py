@@ -18,7 +18,6 @@ from pydantic import SecretStr
 
 from router import errors
 
-
 AGENT_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 _AGENT_ID = re.compile(AGENT_ID_PATTERN)
 SECRET_BYTES = 32

@@ -80,9 +80,13 @@ def _new_conversations(entries: Any, seen: set[str]) -> list[str]:
     out: list[str] = []
     for _entry_id, fields in entries:
         conversation = fields.get("conversation")
-        if fields.get("type") == "customer_message" and conversation:
-            if conversation not in seen and conversation not in out:
-                out.append(str(conversation))
+        if (
+            fields.get("type") == "customer_message"
+            and conversation
+            and conversation not in seen
+            and conversation not in out
+        ):
+            out.append(str(conversation))
     return out
 
 

@@ -161,6 +161,8 @@ def main() -> None:
             "ROUTER_RASA_TOKEN": secrets["ASSISTANT_RASA_TOKEN"],
             "ROUTER_RASA_URL": rasa.url,
             "ROUTER_DATA_DIR": where.router_data(os.environ),
+            # the API docs are open on a developer's machine (closed by default in production)
+            "ROUTER_PUBLIC_DOCS": os.environ.get("ROUTER_PUBLIC_DOCS", "true"),
         }
         router_env.pop("ASSISTANT_SERVICE_TOKEN", None)
         router = services.start_router(where.router_port, where.logs, router_env)

@@ -57,9 +57,7 @@ def name(value: str | None) -> str:
 _SEP_CHARS = r" \t\u3000\-‐‑–—_.·/()（）,，、"
 _SEP = rf"[{_SEP_CHARS}]*"
 _X = "Xx叉×"  # an ID card's check character as typed or said
-_ID_IN_SHADOW = re.compile(
-    rf"(?<![0-9])[1-9](?:{_SEP}[0-9]){{16}}{_SEP}[0-9{_X}](?![0-9Xx])"
-)
+_ID_IN_SHADOW = re.compile(rf"(?<![0-9])[1-9](?:{_SEP}[0-9]){{16}}{_SEP}[0-9{_X}](?![0-9Xx])")
 _PHONE_IN_SHADOW = re.compile(
     rf"(?<![0-9])(?:(?:\+|00)?86{_SEP})?1{_SEP}[3-9](?:{_SEP}[0-9]){{9}}(?![0-9])"
 )

@@ -11,7 +11,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from router import audit, auth, errors
 from router.api.deps import Caller
 from router.auth import Role
-from telecom import mask
 from router.gateway.models import (
     CONVERSATION_ID_PATTERN,
     Accepted,
@@ -20,6 +19,7 @@ from router.gateway.models import (
     Sender,
 )
 from router.gateway.service import Gateway
+from telecom import mask
 
 router = APIRouter(tags=["agent chat"])
 ConversationPath = Annotated[str, Path(pattern=CONVERSATION_ID_PATTERN)]

@@ -33,7 +33,10 @@ log = logging.getLogger(__name__)
 
 # When the assistant does not answer: said plainly, with a human offered (the button, or the word
 # the message tells them to type); the gateway then makes the handoff itself.
-BOT_DOWN = "抱歉，智能助手暂时无法回复。您可以稍后再试，或点击“转人工”（也可以直接输入“人工”），由人工客服为您服务。"
+BOT_DOWN = (
+    "抱歉，智能助手暂时无法回复。您可以稍后再试，"
+    "或点击“转人工”（也可以直接输入“人工”），由人工客服为您服务。"
+)
 HUMAN_PAYLOAD = "/request_human"
 HUMAN_BUTTON = Button(title="转人工", payload=HUMAN_PAYLOAD)
 HUMAN_WORDS = frozenset({"人工", "转人工", HUMAN_BUTTON.title})

@@ -63,9 +63,12 @@ async def _wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> None
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("asks", [CustomerMessage(text="人工"),
-                                  CustomerMessage(text="转人工", payload=HUMAN_PAYLOAD)])  # fmt: skip
-async def test_a_human_without_the_bot(gateway_app: tuple[Any, DeadBot], asks: CustomerMessage) -> None:
+@pytest.mark.parametrize(
+    "asks", [CustomerMessage(text="人工"), CustomerMessage(text="转人工", payload=HUMAN_PAYLOAD)]
+)
+async def test_a_human_without_the_bot(
+    gateway_app: tuple[Any, DeadBot], asks: CustomerMessage
+) -> None:
     app, bot = gateway_app
     gateway = app.state.gateway
     conversation_id = "down" + uuid.uuid4().hex

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from tests.router.conftest import SERVICE, ADMIN, bearer
+from tests.router.conftest import ADMIN, SERVICE, bearer
 
 pytestmark = pytest.mark.anyio
 MakeClient = Callable[..., Awaitable[httpx.AsyncClient]]

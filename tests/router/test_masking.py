@@ -29,8 +29,13 @@ from router.gateway.settings import GatewaySettings
 from router.logs import install_masking, mask_line
 from router.settings import Settings
 from telecom import mask
-from telecom.numbers import SPOKEN_DIGITS, id_check_digit, parse_id_last6, parse_id_number
-from telecom.numbers import parse_phone
+from telecom.numbers import (
+    SPOKEN_DIGITS,
+    id_check_digit,
+    parse_id_last6,
+    parse_id_number,
+    parse_phone,
+)
 from tests.router.conftest import ADMIN, PSEUDONYM, RASA, SERVICE, bearer
 from tests.router.helpers import available_agent_http
 
@@ -39,8 +44,24 @@ _SPOKEN: dict[str, list[str]] = {}
 for _char, _digit in SPOKEN_DIGITS.items():
     _SPOKEN.setdefault(_digit, []).append(_char)
 DIGIT_FORMS = {d: [d, chr(0xFF10 + int(d)), *_SPOKEN[d]] for d in "0123456789"}
-STRICT_SEPARATORS = [" ", "\t", "\u3000", "-", "‐", "‑", "–", "—", "_", ".", "·", "/", "(", ")",
-                     "（", "）"]  # fmt: skip
+STRICT_SEPARATORS = [
+    " ",
+    "\t",
+    "\u3000",
+    "-",
+    "‐",
+    "‑",
+    "–",
+    "—",
+    "_",
+    ".",
+    "·",
+    "/",
+    "(",
+    ")",
+    "（",
+    "）",
+]
 LOOSE_SEPARATORS = [",", "，", "、"]
 PREFIXES = ["", "+86", "86", "0086", "+86 ", "0086-"]
 BEFORE = ["", "我的号码是", "手机 ", "身份证：", "后六位", "请查一下"]
@@ -63,8 +84,9 @@ def written(draw: st.DrawFn, digits: str) -> str:
 
 @st.composite
 def phones(draw: st.DrawFn) -> tuple[str, str]:
-    number = "1" + draw(st.sampled_from("3456789")) + draw(st.text("0123456789", min_size=9,
-                                                                     max_size=9))
+    number = (
+        "1" + draw(st.sampled_from("3456789")) + draw(st.text("0123456789", min_size=9, max_size=9))
+    )
     return number, draw(st.sampled_from(PREFIXES)) + draw(written(number))
 
 
@@ -161,9 +183,13 @@ def served(redis_server: RedisServer) -> Iterator[Served]:
         token = await available_agent_http(
             client,
             "li",
-            {"display_name": "李", "skills": {"billing": 3}, "languages": ["zh"],
-             "max_concurrent": 2},
-        )  # fmt: skip
+            {
+                "display_name": "李",
+                "skills": {"billing": 3},
+                "languages": ["zh"],
+                "max_concurrent": 2,
+            },
+        )
         conversation_id = "maskconv" + uuid.uuid4().hex
         body = {"conversation_id": conversation_id, "skills": ["billing"]}
         r = await client.post("/v1/handoffs", json=body, headers=bearer(SERVICE))
@@ -172,8 +198,9 @@ def served(redis_server: RedisServer) -> Iterator[Served]:
         r = await client.post(f"/v1/offers/{offers[0]['offer_id']}/accept", headers=bearer(token))
         assert r.status_code == 200, r.text
         rt = app.state.runtime
-        return Served(loop, app, client, conversation_id, token,
-                      rt.engine.keys.agent_events("li"), rt.redis)  # fmt: skip
+        return Served(
+            loop, app, client, conversation_id, token, rt.engine.keys.agent_events("li"), rt.redis
+        )
 
     served_ = loop.run_until_complete(start())
     yield served_

@@ -56,8 +56,11 @@ async def test_purge_deletes_what_is_older_than_the_retention(
     await r.zadd(gw.conversations(), {"old-conversation": now - 8 * DAY_MS})  # as if 8 days ago
     await agent(engine, "li")
     await r.delete(engine.keys.agent_events("li"))  # an entry 8 days old in li's stream:
-    await r.xadd(engine.keys.agent_events("li"), {"type": "customer_message", "text": "x"},
-                 id=f"{now - 8 * DAY_MS}-0")  # fmt: skip
+    await r.xadd(
+        engine.keys.agent_events("li"),
+        {"type": "customer_message", "text": "x"},
+        id=f"{now - 8 * DAY_MS}-0",
+    )
     ended = await engine.create_handoff(handoff("old-conversation"))
     live = await engine.create_handoff(handoff("new-conversation"))
     await engine.abandon(ended.handoff_id)
@@ -83,8 +86,12 @@ def test_python_m_router_purge(redis_server: RedisServer, tmp_path: Path) -> Non
     prefix = f"purge{uuid.uuid4().hex[:6]}:"
     done = subprocess.run(
         [sys.executable, "-m", "router", "purge"],
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-             "REDIS_URL": redis_server.url, "ROUTER_KEY_PREFIX": prefix},  # fmt: skip
+        env={
+            **os.environ,
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+            "REDIS_URL": redis_server.url,
+            "ROUTER_KEY_PREFIX": prefix,
+        },
         cwd=tmp_path,
         capture_output=True,
         text=True,
