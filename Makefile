@@ -26,15 +26,19 @@ help:
 
 env: $(BOT_VENV)/.installed $(ROUTER_VENV)/.installed
 
-$(BOT_VENV)/.installed: requirements/bot.txt
+# Both environments get the shared kernel (kernel/telecom), installed editable: a change to its
+# code needs nothing, a change to kernel/pyproject.toml reinstalls it.
+$(BOT_VENV)/.installed: requirements/bot.txt kernel/pyproject.toml
 	@test -x $(BOT_PY) || $$(scripts/find_python310.sh) -m venv $(BOT_VENV)
 	$(BOT_PY) -m pip install -q --upgrade "pip<24.1"
 	$(BOT_PY) -m pip install -q -r requirements/bot.txt
+	$(BOT_PY) -m pip install -q -e kernel
 	@touch $@
 
-$(ROUTER_VENV)/.installed: requirements/router.txt
+$(ROUTER_VENV)/.installed: requirements/router.txt kernel/pyproject.toml
 	@test -x $(ROUTER_PY) || { test -n "$(PY311)" || { echo "Python >= 3.11 not found: install python3.11 or newer" >&2; exit 1; }; $(PY311) -m venv $(ROUTER_VENV); }
 	$(ROUTER_PY) -m pip install -q -r requirements/router.txt
+	$(ROUTER_PY) -m pip install -q -e kernel
 	@touch $@
 
 # Real-browser tests use Debian's Chromium (never a downloaded browser) and CJK fonts.

@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from components.triage_keywords import Keywords, Labelled, keywords
+from telecom.numbers import parse_quantity
+from telecom.urgency import LEVELS as URGENCY_LEVELS  # the kernel's, beside SEVERITY_LEVELS
 
-URGENCY_LEVELS: tuple[str, ...] = ("low", "normal", "high", "critical")
 SEVERITY_LEVELS: tuple[str, ...] = ("minor", "moderate", "major")
 COMPLAINT_CATEGORIES: tuple[str, ...] = ("service", "product", "fee", "network", "other")
 FAULT_CATEGORIES: tuple[str, ...] = ("hardware", "software", "network", "business")
@@ -80,57 +81,6 @@ def max_level(levels: Iterable[str | None], order: Sequence[str]) -> str | None:
 # Amounts
 # ---------------------------------------------------------------------------------------------
 
-_CN_DIGITS = {
-    "零": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "几": 3,
-}
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
-
-
-def chinese_number(s: str) -> float | None:
-    """'三千二' → 3200, '一千五' → 1500, '两百' → 200, '几千' → 3000, '1500' → 1500.
-
-    None if unparsable."""
-    s = s.strip()
-    if not s:
-        return None
-    if re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", s):
-        return float(s)
-    m = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([十百千万])", s)
-    if m:
-        return float(m.group(1)) * _CN_UNITS[m.group(2)]
-    total, section, digit = 0, 0, None
-    last_unit = 1
-    for ch in s:
-        if ch in _CN_DIGITS:
-            digit = _CN_DIGITS[ch]
-        elif ch in _CN_UNITS:
-            unit = _CN_UNITS[ch]
-            if unit == 10000:
-                section = (section + (digit or 0)) * unit
-                total += section
-                section = 0
-            else:
-                section += (digit if digit is not None else 1) * unit
-            digit, last_unit = None, unit
-        else:
-            return None
-    if digit is not None:
-        # '三千二' means 3200: a trailing digit counts in the next-lower unit.
-        section += digit * (last_unit // 10 if last_unit >= 100 else 1)
-    return float(total + section)
-
-
 _NUM = r"[0-9]+(?:\.[0-9]+)?[十百千万]?|[零一二两三四五六七八九十百千万几]+"
 _MONEY_AFTER = re.compile(rf"({_NUM})\s*(?:多)?\s*(?:块|元|rmb|¥)")
 _MONEY_FEE = re.compile(rf"({_NUM})\s*多?\s*的?.{{0,4}}费")
@@ -148,7 +98,8 @@ def amounts_yuan(text: str) -> list[float]:
     found = []
     for rx in (_MONEY_AFTER, _MONEY_FEE, _money_before(keywords())):
         for m in rx.finditer(t):
-            value = chinese_number(m.group(1))
+            # 几 ("a few") reads as 三: 几千 counts as 3000
+            value = parse_quantity(m.group(1).replace("几", "三"))
             if value is not None:
                 found.append(value)
     return found

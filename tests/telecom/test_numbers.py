@@ -10,6 +10,7 @@ from telecom.numbers import (
     parse_id_last6,
     parse_id_number,
     parse_phone,
+    parse_quantity,
 )
 
 
@@ -161,10 +162,27 @@ def test_parse_days_none(text):
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("7", 7), ("十", 10), ("十五", 15), ("二十一", 21), ("一百", 100), ("两", 2), ("x", None)],
-)
+    [
+        ("7", 7), ("十", 10), ("十五", 15), ("二十一", 21), ("一百", 100), ("两", 2), ("x", None),
+        ("", None), ("两三", 3), ("一两", 2), ("二〇二六", 2026), ("一百零五", 105),
+        ("一百五", 150), ("三千二", 3200), ("三千零二", 3002), ("一千零五十", 1050),
+        ("一万二", 12000), ("两万三千", 23000), ("两万零五百", 20500), ("十万", 100000),
+    ],
+)  # fmt: skip
 def test_cn_number(text, value):
     assert cn_number(text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("三千二", 3200), ("一千五", 1500), ("两百", 200), ("八百", 800), ("十五", 15),
+        ("三万", 30000), ("960", 960), ("2千", 2000), ("1.5万", 15000), ("12.5", 12.5),
+        ("１２", 12), ("x", None), ("", None),
+    ],
+)  # fmt: skip
+def test_parse_quantity(text, value):
+    assert parse_quantity(text) == value
 
 
 @pytest.mark.parametrize(("text", "days"), [("兩個禮拜", 14), ("一個多月", 30), ("三個月", 90)])

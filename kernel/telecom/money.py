@@ -33,23 +33,6 @@ def parse_amount(text: str | None) -> int | None:
     if re.fullmatch(r"\d+(?:\.\d{1,2})?", raw):
         whole, _, cents = raw.partition(".")
         return int(whole) * 100 + int((cents + "00")[:2])
-    value = _cn_large(raw)
+    value = cn_number(raw)
     return None if value is None else value * 100
 
-
-def _cn_large(text: str) -> int | None:
-    if "万" in text:
-        high, _, low = text.partition("万")
-        high_value = cn_number(high) if high else 1
-        low_value = _cn_large(low) if low else 0
-        if high_value is None or low_value is None:
-            return None
-        return high_value * 10000 + low_value
-    if "千" in text:
-        high, _, low = text.partition("千")
-        high_value = cn_number(high) if high else 1
-        low_value = cn_number(low.lstrip("零")) if low.lstrip("零") else 0
-        if high_value is None or low_value is None:
-            return None
-        return high_value * 1000 + low_value
-    return cn_number(text)

@@ -19,6 +19,7 @@ __all__ = [
     "parse_id_last6",
     "parse_id_number",
     "parse_phone",
+    "parse_quantity",
 ]
 
 # Spoken digits, one character each, so a translated string keeps its length (mask.py relies on it).
@@ -134,11 +135,18 @@ def parse_id_last6(text: str | None) -> str | None:
 
 _CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5,
              "六": 6, "七": 7, "八": 8, "九": 9}  # fmt: skip
-_CN_UNIT = {"十": 10, "百": 100}
+_CN_UNIT = {"十": 10, "百": 100, "千": 1000}
+_MYRIAD = "万"
 
 
 def cn_number(text: str) -> int | None:
-    """'7', '十五', '二十一', '一百', '两' → int; ranges like '两三' give the upper bound."""
+    """Chinese numerals (or ASCII digits) → int; None when `text` is not one number.
+
+    '7' 7, '十五' 15, '二十一' 21, '一百零五' 105, '两万三千' 23000. A digit after 百, 千 or 万
+    counts in the next lower unit, as people say amounts: '一百五' 150, '三千二' 3200, '一万二'
+    12000 ('三千零二' 3002). A string of digits reads digit by digit ('二〇二六' 2026), except two
+    neighbours, which say a range and give its upper bound: '两三' 3, '一两' 2.
+    """
     text = unicodedata.normalize("NFKC", text).strip()
     if not text:
         return None
@@ -150,16 +158,37 @@ def cn_number(text: str) -> int | None:
         if len(text) == 1:
             return _CN_DIGIT[text]
         return int("".join(str(_CN_DIGIT[c]) for c in text))
-    total, current = 0, None
+    total, section, digit, last_unit, zero = 0, 0, None, 1, False
     for char in text:
         if char in _CN_DIGIT:
-            current = _CN_DIGIT[char]
+            digit = _CN_DIGIT[char]
+            zero = zero or digit == 0
         elif char in _CN_UNIT:
-            total += (1 if current is None else current) * _CN_UNIT[char]
-            current = None
+            section += (1 if digit is None else digit) * _CN_UNIT[char]
+            digit, last_unit, zero = None, _CN_UNIT[char], False
+        elif char == _MYRIAD:
+            total += (section + (digit or 0) or 1) * 10000
+            section, digit, last_unit, zero = 0, None, 10000, False
         else:
             return None
-    return total + (current or 0)
+    if digit is not None:
+        section += digit * (last_unit // 10 if last_unit >= 100 and not zero else 1)
+    return total + section
+
+
+_QUANTITY = re.compile(r"([0-9]+(?:\.[0-9]+)?)([十百千万]?)")
+_UNIT_VALUE = {**_CN_UNIT, _MYRIAD: 10000}
+
+
+def parse_quantity(text: str) -> float | None:
+    """A number as customers write amounts: '1500', '12.5', '2千', '1.5万', or Chinese numerals
+    (`cn_number`: '三千二' 3200.0). None when `text` is not one number."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    match = _QUANTITY.fullmatch(text)
+    if match:
+        return float(match.group(1)) * _UNIT_VALUE.get(match.group(2), 1)
+    value = cn_number(text)
+    return None if value is None else float(value)
 
 
 _NUM = r"\d+|[零〇一二两俩三四五六七八九十百]+"
