@@ -21,7 +21,7 @@ help:
 	@echo "make test   - set up what is missing and run every test"
 	@echo "make train  - build NLU resources and train the assistant (skips when nothing changed)"
 	@echo "make shell  - chat with the assistant in the terminal"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff check, ruff format --check, mypy --strict"
 	@echo "make bench  - benchmarks"
 
 env: $(BOT_VENV)/.installed $(ROUTER_VENV)/.installed
@@ -64,7 +64,7 @@ test-bot: $(BOT_VENV)/.installed train validate
 	$(BOT_PY) -m pytest tests/telecom tests/components tests/actions tests/assistant tests/scripts tests/e2e
 
 test-router: $(ROUTER_VENV)/.installed
-	$(ROUTER_PY) -m pytest tests/router
+	$(ROUTER_PY) -m pytest tests/router tests/telecom
 
 test-gateway: $(ROUTER_VENV)/.installed browser train
 	$(ROUTER_PY) -m pytest tests/gateway
@@ -79,10 +79,20 @@ run: env train
 shell: $(BOT_VENV)/.installed train
 	$(BOT_PY) -m scripts.run --shell
 
-lint: env
+# mypy's settings are in pyproject.toml. The router and the kernel are checked in the router's
+# environment; the kernel (again, on Python 3.10), the actions and the components in the
+# assistant's, where rasa and rasa_sdk import (requirements/lint-bot.txt adds mypy to it).
+KERNEL_SRC := kernel/telecom
+
+$(BOT_VENV)/.lint-installed: requirements/lint-bot.txt $(BOT_VENV)/.installed
+	$(BOT_PY) -m pip install -q -r requirements/lint-bot.txt
+	@touch $@
+
+lint: env $(BOT_VENV)/.lint-installed
 	$(ROUTER_VENV)/bin/ruff check .
 	$(ROUTER_VENV)/bin/ruff format --check .
-	$(ROUTER_VENV)/bin/mypy --strict router
+	$(ROUTER_VENV)/bin/mypy --strict router $(KERNEL_SRC)
+	$(BOT_PY) -m mypy --strict $(KERNEL_SRC) actions components
 
 bench: env train
 	$(BOT_PY) -m bench.nlu

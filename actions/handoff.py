@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 from actions import triage
 from telecom import mask
+from telecom.urgency import LABELS as URGENCY_LABELS
+from telecom.urgency import known, rank
+from telecom.wait import wait_text
 
 __all__ = [
     "DEFAULT_SKILL",
@@ -47,7 +49,6 @@ __all__ = [
     "queued_message",
     "skills_for",
     "transcript_from_events",
-    "wait_text",
 ]
 
 # Skills the router's agents hold (agents also list languages; the handoff's language is "zh").
@@ -121,7 +122,6 @@ INTENT_LABELS: dict[str, str] = {
     "faq/vanity_number": "靓号",
     "faq/payment": "充值缴费",
 }
-URGENCY_LABELS = {"low": "低", "normal": "普通", "high": "高", "critical": "紧急"}
 TIER_LABELS = {"regular": "普通", "silver": "银卡", "gold": "金卡", "platinum": "白金卡"}
 VERIFIED_LABELS = {"basic": "已验证（手机号+身份证后六位）", "full": "已验证（完整身份证号）"}
 
@@ -255,11 +255,10 @@ def build_handoff(
     """The POST /v1/handoffs body. `intent` defaults to the last real request in `events`."""
     events = list(events)
     intent = intent if intent and intent not in _NOT_A_REQUEST else handoff_intent(events) or intent
-    if urgency not in URGENCY_LABELS:
-        urgency = "normal"
+    urgency = known(urgency)
     if reason == "critical_urgency":
         urgency = "critical"
-    elif reason == "major_complaint" and urgency in ("low", "normal"):
+    elif reason == "major_complaint" and rank(urgency) < rank("high"):
         urgency = "high"
     return {
         "conversation_id": conversation_id,
@@ -339,13 +338,6 @@ def failed_turns(events: Iterable[Mapping[str, Any]]) -> int:
 # ------------------------------------------------------------------------------ the queue
 
 
-def wait_text(estimated_wait_s: Any) -> str:
-    seconds = estimated_wait_s if isinstance(estimated_wait_s, (int, float)) else 0
-    if seconds < 60:
-        return "预计等待不到1分钟"
-    return f"预计等待约{math.ceil(seconds / 60)}分钟"
-
-
 def queued_message(created: Mapping[str, Any], *, again: bool) -> str:
     """The customer's place in the queue and the expected wait, in Chinese."""
     status = created.get("status")
@@ -356,5 +348,6 @@ def queued_message(created: Mapping[str, Any], *, again: bool) -> str:
     else:
         ahead = max(position - 1, 0)
         where = "您已排在最前面" if ahead == 0 else f"您前面还有{ahead}位"
-        where += f"，{wait_text(created.get('estimated_wait_s'))}"
+        wait = created.get("estimated_wait_s")
+        where += f"，{wait_text(wait if isinstance(wait, (int, float)) else None)}"
     return f"{head}，{where}；等待期间您也可以继续问我问题，说“不用转了”可以取消。"

@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from typing import Any, Protocol
 
 from telecom import mask
 
@@ -63,7 +63,7 @@ def sign_login(phone: str, ts: int, conversation_id: str, nonce: str, secret: st
 
 def login_metadata(
     phone: str, ts: int, conversation_id: str, secret: str, nonce: str | None = None
-) -> dict:
+) -> dict[str, Any]:
     """Message metadata with a login as the gateway passes it (a fresh nonce unless given)."""
     nonce = nonce or secrets.token_urlsafe(18)
     sig = sign_login(phone, ts, conversation_id, nonce, secret)
@@ -71,7 +71,7 @@ def login_metadata(
 
 
 def check_login(
-    metadata: Mapping | None, secret: str, now: datetime, conversation_id: str
+    metadata: Mapping[str, Any] | None, secret: str, now: datetime, conversation_id: str
 ) -> Login | None:
     """The login in `metadata` when its shape, signature and age are right, else None (pure:
     whether its nonce was used before is `verify_login`'s part).
@@ -113,7 +113,7 @@ def check_login(
 
 
 def verify_login(
-    metadata: Mapping | None,
+    metadata: Mapping[str, Any] | None,
     secret: str,
     now: datetime,
     conversation_id: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from telecom.catalog import Plan
 from telecom.dates import next_month_first
@@ -52,6 +53,16 @@ def allowances(plan: Plan) -> list[Allowance]:
     return included
 
 
+class MonthlyRecord(Protocol):
+    """One month's use (e.g. the store's MonthlyUsage)."""
+
+    @property
+    def data_mb(self) -> int: ...
+
+    @property
+    def voice_min(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class UsageProfile:
     avg_data_mb: int
@@ -60,7 +71,7 @@ class UsageProfile:
     months: int = 0
 
     @classmethod
-    def from_history(cls, history: Iterable) -> UsageProfile:
+    def from_history(cls, history: Iterable[MonthlyRecord]) -> UsageProfile:
         """From monthly records with `data_mb` and `voice_min` attributes (e.g. MonthlyUsage)."""
         rows = list(history)
         if not rows:

@@ -9,10 +9,16 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from telecom import mask
 from telecom.dates import CHINA_TZ
 from telecom.money import yuan
+
+if TYPE_CHECKING:
+    from actions.store.base import Bill, BillItem, Charges, Outage, Package, Ticket
+    from actions.triage import TicketSla
+    from telecom.catalog import Plan
 
 # intent → (pending_request, verification level it needs)
 SENSITIVE_REQUESTS = {
@@ -107,11 +113,11 @@ def wrong_id_message(remaining: int, full: bool) -> str:
 # ------------------------------------------------------------------------------ billing
 
 
-def _items(items) -> str:
+def _items(items: Sequence[BillItem]) -> str:
     return "；".join(f"{item.name} {yuan(item.amount)}" for item in items) or "无明细"
 
 
-def balance_reply(phone: str, balance: int, status: str, charges) -> str:
+def balance_reply(phone: str, balance: int, status: str, charges: Charges) -> str:
     lines = [f"{mask.phone(phone)} 的账户情况："]
     if balance < 0:
         lines.append(
@@ -129,7 +135,7 @@ def balance_reply(phone: str, balance: int, status: str, charges) -> str:
     return "\n".join(lines)
 
 
-def bill_reply(phone: str, month: str, bill) -> str:
+def bill_reply(phone: str, month: str, bill: Bill | None) -> str:
     if bill is None:
         return f"抱歉，没有查到 {mask.phone(phone)} 在 {month} 的账单，目前可以查询近6个月的账单。"
     paid = "已缴清" if bill.paid else "未缴清"
@@ -148,7 +154,7 @@ def _amount(value: int, unit: str) -> str:
     return f"{value}{unit}"
 
 
-def usage_reply(phone: str, packages: Sequence) -> tuple[str, bool]:
+def usage_reply(phone: str, packages: Sequence[Package]) -> tuple[str, bool]:
     """The usage text and whether a data package is nearly used up (≥ 90 %)."""
     if not packages:
         return f"{mask.phone(phone)} 目前没有查到套餐内的用量信息。", False
@@ -173,7 +179,7 @@ DATA_PACK_OFFER = (
 # ------------------------------------------------------------------------------ plans
 
 
-def plan_summary(plan) -> str:
+def plan_summary(plan: Plan) -> str:
     sms = f"、短信{plan.sms}条" if plan.sms else ""
     return (
         f"{plan.name}：月费 {yuan(plan.monthly_fee)}，"
@@ -183,7 +189,10 @@ def plan_summary(plan) -> str:
 
 
 def current_plan_reply(
-    phone: str, plan, pending_plan=None, pending_effective: date | None = None
+    phone: str,
+    plan: Plan,
+    pending_plan: Plan | None = None,
+    pending_effective: date | None = None,
 ) -> str:
     text = f"{mask.phone(phone)} 当前套餐是{plan_summary(plan)}。"
     if pending_plan is not None and pending_effective is not None:
@@ -199,7 +208,9 @@ def difference_text(diff: int) -> str:
     return "月费不变"
 
 
-def plan_change_question(phone: str, current, target, diff: int, effective: date) -> str:
+def plan_change_question(
+    phone: str, current: Plan, target: Plan, diff: int, effective: date
+) -> str:
     return (
         f"为 {mask.phone(phone)} 办理套餐变更：\n"
         f"· 当前：{plan_summary(current)}\n"
@@ -210,7 +221,7 @@ def plan_change_question(phone: str, current, target, diff: int, effective: date
     )
 
 
-def plan_changed_reply(phone: str, target, effective: date) -> str:
+def plan_changed_reply(phone: str, target: Plan, effective: date) -> str:
     return (
         f"已为 {mask.phone(phone)} 办理成功：{target.name} 将于 {effective:%Y年%-m月%-d日} 生效，"
         "生效前本月仍按原套餐计费。稍后会有短信通知。"
@@ -256,13 +267,13 @@ def duration_text(delta: timedelta) -> str:
     return f"{hours // 24}天" if hours >= 72 and hours % 24 == 0 else f"{hours}小时"
 
 
-def sla_extra(sla) -> dict:
+def sla_extra(sla: TicketSla) -> dict[str, Any]:
     """The deadlines of a `triage.TicketSla` for ticket `extra` (ISO strings; None left out)."""
     data = sla.as_dict()
     return {k: data[k] for k in SLA_KEYS if data.get(k) is not None}
 
 
-def _parse_time(value) -> datetime | None:
+def _parse_time(value: Any) -> datetime | None:
     try:
         moment = datetime.fromisoformat(str(value))
     except (TypeError, ValueError):
@@ -270,7 +281,7 @@ def _parse_time(value) -> datetime | None:
     return moment if moment.tzinfo else None
 
 
-def sla_of_ticket(ticket):
+def sla_of_ticket(ticket: Ticket) -> TicketSla | None:
     """The `triage.TicketSla` stored in a ticket's `extra`, or None (older tickets, outages)."""
     from actions import triage
 
@@ -278,14 +289,20 @@ def sla_of_ticket(ticket):
     respond_by = _parse_time(extra.get("respond_by"))
     if respond_by is None:
         return None
-    times = {k: _parse_time(extra.get(k)) for k in ("resolve_by", "result_by", "satisfaction_by",
-                                                     "respond_target")}  # fmt: skip
     return triage.TicketSla(
-        kind=ticket.kind, created_at=ticket.created_at, respond_by=respond_by, **times
+        kind=ticket.kind,
+        created_at=ticket.created_at,
+        respond_by=respond_by,
+        resolve_by=_parse_time(extra.get("resolve_by")),
+        result_by=_parse_time(extra.get("result_by")),
+        satisfaction_by=_parse_time(extra.get("satisfaction_by")),
+        respond_target=_parse_time(extra.get("respond_target")),
     )
 
 
-def ticket_created_reply(kind: str, severity: str | None, ticket_id: str, phone, sla) -> str:
+def ticket_created_reply(
+    kind: str, severity: str | None, ticket_id: str, phone: str | None, sla: TicketSla
+) -> str:
     """What the customer is told when a complaint or fault ticket is recorded: the ticket number
     and, from its SLA (`triage.TicketSla`), when they will hear back."""
     who = f"，结果会通知到 {mask.phone(phone)}" if phone else ""
@@ -326,7 +343,7 @@ def ticket_created_reply(kind: str, severity: str | None, ticket_id: str, phone,
     return f"非常抱歉给您带来不好的体验。投诉已登记，工单号 {ticket_id}。{first}，{resolve}{who}。"
 
 
-def outage_reply(outage, ticket_id: str, phone) -> str:
+def outage_reply(outage: Outage, ticket_id: str, phone: str | None) -> str:
     """A fault report attached to a known outage: say so, with the expected restoration time."""
     service = SERVICE_NAMES.get(outage.service, outage.service)
     restore = (
@@ -343,13 +360,13 @@ def outage_reply(outage, ticket_id: str, phone) -> str:
     )
 
 
-def _status_text(ticket, now: datetime | None) -> str:
+def _status_text(ticket: Ticket, now: datetime | None) -> str:
     from actions import triage
 
     extra = ticket.extra or {}
     if ticket.status == "attached":
         restore = _parse_time(extra.get("expected_restore_at"))
-        service = SERVICE_NAMES.get(extra.get("service"), "")
+        service = SERVICE_NAMES.get(extra.get("service") or "", "")
         where = f"{extra.get('area') or ''}{service}"
         return f"已关联到{where}已知故障" + (
             f"，预计 {local_datetime(restore)} 恢复" if restore else "，正在抢修"
@@ -375,7 +392,7 @@ def _status_text(ticket, now: datetime | None) -> str:
             f"处理中，已超过承诺的响应时间（{local_datetime(sla.respond_by)}），"
             "非常抱歉，我们会优先跟进" + result
         )
-    if state == "resolve_overdue":
+    if state == "resolve_overdue" and sla.resolve_by is not None:  # only past that deadline
         return (
             f"处理中，已超过承诺的处理时限（{local_datetime(sla.resolve_by)}），"
             "非常抱歉，我们会优先跟进"
@@ -383,7 +400,7 @@ def _status_text(ticket, now: datetime | None) -> str:
     return "处理中" + result  # in_progress
 
 
-def tickets_reply(phone: str, tickets: Sequence, now: datetime | None = None) -> str:
+def tickets_reply(phone: str, tickets: Sequence[Ticket], now: datetime | None = None) -> str:
     """Ticket status for "我的投诉处理得怎么样了": each ticket's SLA state and deadlines."""
     if not tickets:
         return f"{mask.phone(phone)} 名下目前没有投诉、报修或回电工单。"

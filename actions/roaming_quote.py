@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from telecom import mask
+from telecom.catalog import Destination, RoamingTariff
 from telecom.money import yuan
 
 _DEACTIVATE = re.compile(r"(关闭|关掉|关了|取消|停掉|停用|不要了|注销|關閉|取消掉)")
@@ -30,7 +31,7 @@ def _size(mb: int) -> str:
     return f"{mb // 1024}GB" if mb % 1024 == 0 else f"{mb}MB"
 
 
-def tariff_lines(tariff, days: int | None = None) -> list[str]:
+def tariff_lines(tariff: RoamingTariff, days: int | None = None) -> list[str]:
     """Daily pass, packages and voice/SMS prices of one zone; the best package for `days`."""
     dp = tariff.daily_pass
     lines = [
@@ -58,12 +59,14 @@ def tariff_lines(tariff, days: int | None = None) -> list[str]:
     return lines
 
 
-def quote(destinations: Sequence, tariffs: dict, days: int | None = None) -> str:
+def quote(
+    destinations: Sequence[Destination], tariffs: dict[str, RoamingTariff], days: int | None = None
+) -> str:
     """The quote for one destination or a group; members sharing a zone are quoted once.
 
     `tariffs` maps destination code → RoamingTariff.
     """
-    by_zone: dict[str, list] = {}
+    by_zone: dict[str, list[Destination]] = {}
     for d in destinations:
         by_zone.setdefault(d.zone, []).append(d)
     parts = []

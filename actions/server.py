@@ -52,13 +52,14 @@ def create_app(token: str, package: str = ACTIONS_PACKAGE) -> Any:
 
     app = sdk_create_app(package, cors_origins=None)
 
-    @app.on_request
     async def require_token(request: Any) -> Any:
         if request.path in OPEN_PATHS:
             return None
         if token_matches(request.args.get("token"), token):
             return None
         return response.json({"error": "unauthorized"}, status=401)
+
+    app.on_request(require_token)  # called, not a decorator: sanic 21's is untyped
 
     async def internal_error(request: Any, exception: Exception) -> Any:
         logger.error("actions.server.error %s", type(exception).__name__, exc_info=exception)

@@ -34,7 +34,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from components import triage_rules as rules
-from components.triage_rules import SEVERITY_LEVELS, URGENCY_LEVELS
+from components.triage_rules import SEVERITY_LEVELS
+from telecom.urgency import LEVELS as URGENCY_LEVELS
+from telecom.urgency import known, rank
 
 __all__ = [
     "SEVERITY_LEVELS",
@@ -79,10 +81,7 @@ CALLBACK_RESPOND = timedelta(hours=24)
 
 def raise_level(level: str, steps: int = 1, cap: str = CONTEXT_CAP) -> str:
     """`level` raised by `steps`, not beyond `cap`; a level already above the cap stays."""
-    i = rules.level_index(level, URGENCY_LEVELS)
-    if i < 0:
-        i = URGENCY_LEVELS.index("normal")
-    cap_i = URGENCY_LEVELS.index(cap)
+    i, cap_i = rank(known(level)), rank(cap)
     if i >= cap_i:
         return URGENCY_LEVELS[i]
     return URGENCY_LEVELS[min(i + steps, cap_i)]
@@ -97,7 +96,7 @@ def text_urgency(latest_message: Mapping[str, Any] | None) -> str:
     """The NLU component's urgency of the message; absent or unknown → normal."""
     urgency = (latest_message or {}).get("urgency")
     name = urgency.get("name") if isinstance(urgency, Mapping) else None
-    return name if name in URGENCY_LEVELS else "normal"
+    return known(name)
 
 
 def complaint_severity(latest_message: Mapping[str, Any] | None, text: str) -> str:
@@ -180,7 +179,7 @@ class UrgencyDecision:
     @property
     def priority(self) -> int:
         """0 (low) … 3 (critical), e.g. for the router's queue."""
-        return URGENCY_LEVELS.index(self.level)
+        return rank(self.level)
 
     @property
     def raised(self) -> bool:
@@ -213,7 +212,7 @@ def final_urgency(
     failed_turns       fallbacks / failed validations in this conversation so far
     tone_history       `triage_rules.negative_tone` of the customer's turns, oldest first
     """
-    text_level = text_urgency if text_urgency in URGENCY_LEVELS else "normal"
+    text_level = known(text_urgency)
     reasons = []
     tier_name = (tier or "").lower()
     if tier_name in RAISING_TIERS:

@@ -114,9 +114,7 @@ class Decision:
     remaining: int  # failures allowed before a lock, over every scope (0 when locked)
 
 
-def _left(failures: Iterable[datetime] | None, now: datetime, limit: int, window) -> int | None:
-    if failures is None:
-        return None
+def _left(failures: Iterable[datetime], now: datetime, limit: int, window: timedelta) -> int:
     return max(limit - sum(1 for at in failures if now - window < at <= now), 0)
 
 
@@ -133,7 +131,7 @@ def decide(
     number_attempts = None if number_attempts is None else list(number_attempts)
     conversation_failures = None if conversation_failures is None else list(conversation_failures)
     client_failures = None if client_failures is None else list(client_failures)
-    left = []
+    left: list[int] = []
     if number_attempts is not None:
         state = evaluate(number_attempts, now)
         if state.locked_until is not None:

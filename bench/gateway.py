@@ -134,7 +134,8 @@ async def run(
 
 class RawHttp:
     """A keep-alive HTTP/1.1 connection on asyncio streams: the timed part of the client stays
-    lean, so the CPU it shares with the servers goes to the servers (httpx costs ~10× more)."""
+    lean, so the CPU it shares with the servers goes to the servers (httpx costs far more CPU
+    per request: docs/benchmarks.md)."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer

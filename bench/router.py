@@ -361,7 +361,8 @@ def start_routers(
         "ROUTER_OFFER_TIMEOUT_S": "600",
         "ROUTER_HEARTBEAT_TIMEOUT_S": "3600",
         "ROUTER_LOG_LEVEL": "warning",
-        "ROUTER_GATEWAY": "false",  # the routing API alone (bench/gateway.py measures the gateway)
+        # the routing API alone (bench/gateway.py measures the gateway)
+        "ROUTER_GATEWAY__ENABLED": "false",
     }
     for i in range(count):
         port = free_port()

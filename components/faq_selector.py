@@ -1,9 +1,9 @@
 """Rasa's ResponseSelector, run only for the messages it can matter for.
 
 The ResponseSelector picks the answer within a retrieval intent (faq/invoice, faq/porting…),
-but Rasa runs its TensorFlow model on every message, whatever the intent — about 8 ms a parse,
-a third of the NLU time, spent on greetings, balance questions and phone numbers whose answer
-it never chooses. This subclass predicts only when the intent classifier's top intent is the
+but Rasa runs its TensorFlow model on every message, whatever the intent — a large share of the
+NLU time (docs/benchmarks.md), spent on greetings, balance questions and phone numbers whose
+answer it never chooses. This subclass predicts only when the intent classifier's top intent is the
 retrieval intent; training and the prediction itself are the ResponseSelector's own.
 """
 

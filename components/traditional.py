@@ -2,15 +2,12 @@
 
 Customers in Hong Kong, Taiwan and Macau, and people typing on a Traditional input method, write
 話費還剩多少. The rest of the pipeline (jieba, the spaCy entity ruler, DIET) is trained on
-Simplified text, so this component rewrites the message text first. It uses OpenCC's
-Traditional→Simplified tables (opencc-python-reimplemented) plus a few telecom words where the
-generic table picks a variant our data does not use (帳單 → 帐单 generically, 账单 here).
+Simplified text, so this component rewrites the message text first, with the one conversion
+(components/simplified.py: OpenCC's tables plus a few telecom words).
 """
 
 from __future__ import annotations
 
-import functools
-import re
 from typing import Any  # Rasa's signatures
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -21,30 +18,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-# Variants OpenCC's generic table leaves in a form customers of a mainland operator don't write.
-TELECOM_FIXES = {
-    "帐单": "账单",
-    "帐户": "账户",
-    "帐号": "账号",
-    "对帐": "对账",
-    "转帐": "转账",
-}
-_FIX_PATTERN = re.compile("|".join(sorted(map(re.escape, TELECOM_FIXES), key=len, reverse=True)))
-
-
-@functools.lru_cache(maxsize=1)
-def _converter() -> Any:
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
-def to_simplified(text: str) -> str:
-    """Returns `text` in Simplified Chinese; other scripts and ASCII are left as they are."""
-    if not text:
-        return text
-    simplified = _converter().convert(text)
-    return _FIX_PATTERN.sub(lambda match: TELECOM_FIXES[match.group(0)], simplified)
+from components.simplified import to_simplified
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)

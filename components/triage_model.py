@@ -25,6 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
+
+from components.simplified import to_simplified
+from telecom import urgency
 
 TASKS = ("urgency", "complaint_category", "severity", "fault_category", "service")
 COMPLAIN_INTENT = "complain"
@@ -57,25 +61,15 @@ DEFAULT_INTENT_URGENCY: dict[str, str] = {
     "report_fault": "normal",
     "request_human": "normal",
 }
-DEFAULT_URGENCY = "normal"
+DEFAULT_URGENCY = urgency.DEFAULT
 
 _ENTITY_MARKUP = re.compile(r"\[([^\]]+)\]\((?:[^)]+)\)|\[([^\]]+)\]\{[^}]*\}")
 
-_t2s = None
-
-
-def to_simplified(text: str) -> str:
-    """Traditional → Simplified with opencc-python-reimplemented (idempotent on Simplified)."""
-    global _t2s
-    if _t2s is None:
-        import opencc
-
-        _t2s = opencc.OpenCC("t2s")
-    return _t2s.convert(text)
-
 
 def prepare(text: str, convert_traditional: bool = True) -> str:
-    """What the model and the rules see: Simplified, NFKC-folded, lower case."""
+    """What the model and the rules see: Simplified, NFKC-folded, lower case. Text that has been
+    through the pipeline's components.traditional is Simplified already (`convert_traditional`
+    False: the conversion runs once per message)."""
     text = to_simplified(text) if convert_traditional else text
     text = unicodedata.normalize("NFKC", text)
     return re.sub(r"\s+", " ", text).strip().lower()
@@ -136,7 +130,7 @@ class _ConstantHead:
     def __init__(self, label: str) -> None:
         self.classes_ = np.array([label])
 
-    def predict_proba(self, x: Any) -> np.ndarray:
+    def predict_proba(self, x: Any) -> NDArray[np.float64]:
         return np.ones((x.shape[0], 1))
 
 
@@ -218,8 +212,8 @@ class TriageModel:
         x = self.vectorizer.fit_transform(texts)
         self.heads = {}
         for task in TASKS:
-            rows = [(i, self.task_label(e, task)) for i, e in enumerate(examples)]
-            rows = [(i, y) for i, y in rows if y]
+            labels = [(i, self.task_label(e, task)) for i, e in enumerate(examples)]
+            rows = [(i, y) for i, y in labels if y]
             if not rows:
                 continue
             idx = [i for i, _ in rows]
@@ -227,7 +221,8 @@ class TriageModel:
             if len(set(y)) == 1:
                 self.heads[task] = _ConstantHead(y[0])
                 continue
-            # liblinear (one-vs-rest) trains ~50x faster than lbfgs here at the same accuracy
+            # liblinear (one-vs-rest) trains much faster than lbfgs here at the same accuracy
+            # (docs/benchmarks.md)
             clf = LogisticRegression(
                 C=self.C,
                 class_weight="balanced",
@@ -249,12 +244,12 @@ class TriageModel:
         `_fast_features`)."""
         return self.vectorizer.transform([prepare(text, self.convert_traditional)])
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_fast", None)  # analyzer closures are rebuilt after loading
         return state
 
-    def _fast_parts(self) -> list:
+    def _fast_parts(self) -> list[tuple[Any, dict[str, int], NDArray[np.float64], int]]:
         fast = self.__dict__.get("_fast")
         if fast is None:
             fast, offset = [], 0
@@ -264,9 +259,10 @@ class TriageModel:
             self._fast = fast
         return fast
 
-    def _fast_features(self, clean_text: str) -> tuple[np.ndarray, np.ndarray]:
+    def _fast_features(self, clean_text: str) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
         """Sparse (indices, values) of one prepared message, identical to `vectorize` but without
-        scikit-learn's per-call overhead (a single message costs ~0.3 ms instead of ~4 ms)."""
+        scikit-learn's per-call overhead, which dominates for a single message
+        (docs/benchmarks.md)."""
         from collections import Counter
 
         all_idx, all_val = [], []
@@ -287,22 +283,24 @@ class TriageModel:
         return np.concatenate(all_idx), np.concatenate(all_val)
 
     @staticmethod
-    def _head_proba(head: Any, feats: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    def _head_proba(
+        head: Any, feats: tuple[NDArray[np.int64], NDArray[np.float64]]
+    ) -> NDArray[np.float64]:
         if isinstance(head, _ConstantHead):
             return np.ones(1)
         idx, val = feats
-        scores = head.coef_[:, idx] @ val + head.intercept_
+        scores: NDArray[np.float64] = head.coef_[:, idx] @ val + head.intercept_
         if scores.shape[0] == 1:  # binary logistic regression
             p = 1.0 / (1.0 + np.exp(-scores[0]))
             return np.array([1.0 - p, p])
         if (
             head.solver == "liblinear" or head.multi_class == "ovr"
         ):  # as LogisticRegression.predict_proba
-            p = 1.0 / (1.0 + np.exp(-scores))
-            return p / p.sum()
+            ovr: NDArray[np.float64] = 1.0 / (1.0 + np.exp(-scores))
+            return ovr / float(ovr.sum())
         scores = scores - scores.max()
-        e = np.exp(scores)
-        return e / e.sum()
+        e: NDArray[np.float64] = np.exp(scores)
+        return e / float(e.sum())
 
     def predict_task(self, task: str, feats: Any) -> tuple[str, float, dict[str, float]] | None:
         """(label, confidence, full distribution) for one message's features, or None.
@@ -323,9 +321,15 @@ class TriageModel:
     def predict(
         self, text: str, tasks: Iterable[str] = TASKS
     ) -> dict[str, tuple[str, float, dict[str, float]]]:
+        return self.predict_prepared(prepare(text, self.convert_traditional), tasks)
+
+    def predict_prepared(
+        self, clean_text: str, tasks: Iterable[str] = TASKS
+    ) -> dict[str, tuple[str, float, dict[str, float]]]:
+        """`predict` for text already through `prepare`."""
         if not self.is_trained:
             return {}
-        x = self._fast_features(prepare(text, self.convert_traditional))
+        x = self._fast_features(clean_text)
         out = {}
         for task in tasks:
             pred = self.predict_task(task, x)
@@ -369,7 +373,7 @@ def triage(
     elif intent == FAULT_INTENT:
         tasks += ["fault_category", "service"]
     preds = (
-        model.predict(clean, tasks)
+        model.predict_prepared(clean, tasks)
         if (use_model and model is not None and model.is_trained)
         else {}
     )
@@ -443,7 +447,7 @@ def triage(
 
 
 def _pick(
-    pred: tuple[str, float, dict] | None,
+    pred: tuple[str, float, dict[str, float]] | None,
     rule_label: str | None,
     fallback: str,
     min_conf: float,

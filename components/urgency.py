@@ -55,7 +55,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components import triage_rules
+from components import triage_keywords
 from components.triage_model import (
     DEFAULT_INTENT_URGENCY,
     DEFAULT_URGENCY,
@@ -86,7 +86,8 @@ class UrgencyClassifier(GraphComponent):
             "use_rules": True,
             # below this model confidence a keyword vote decides the complaint/fault category
             "category_min_confidence": 0.5,  # chosen by 5-fold CV on the training data
-            # convert Traditional → Simplified internally too (cheap, idempotent)
+            # convert Traditional → Simplified itself; false when components.traditional runs
+            # earlier in the pipeline (config.yml), so each message is converted once
             "convert_traditional": True,
             # logistic regression inverse regularisation; features kept per vectoriser
             "C": 10.0,
@@ -125,7 +126,7 @@ class UrgencyClassifier(GraphComponent):
         if self._config["use_rules"]:
             # read the keyword file now: a malformed one stops the model from loading instead of
             # failing every message, and the first message does not pay for reading it
-            triage_rules.keywords()
+            triage_keywords.keywords()
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -172,7 +173,7 @@ class UrgencyClassifier(GraphComponent):
         )
 
     @staticmethod
-    def training_triples(training_data: TrainingData) -> list[tuple]:
+    def training_triples(training_data: TrainingData) -> list[tuple[str, Any, Any]]:
         """(text, intent, example metadata) for every NLU example with text and intent."""
         out = []
         for message in training_data.intent_examples:
@@ -209,7 +210,8 @@ class UrgencyClassifier(GraphComponent):
         if name == FALLBACK_INTENT:
             for item in message.get(INTENT_RANKING_KEY) or []:
                 if item.get(INTENT_NAME_KEY) != FALLBACK_INTENT:
-                    return item.get(INTENT_NAME_KEY)
+                    best: str | None = item.get(INTENT_NAME_KEY)
+                    return best
         return name
 
     def process(self, messages: list[Message]) -> list[Message]:

@@ -34,12 +34,13 @@ def main(argv: list[str] | None = None) -> int:
         print(asyncio.run(run_purge(settings)).summary())
         return 0
     try:
-        settings.check_secrets(gateway=settings.gateway)  # the lifespan logs demo-mode warnings
+        # the lifespan logs the demo-mode warnings
+        settings.check_secrets(gateway=settings.gateway.enabled)
     except InsecureSecret as exc:
         print(f"router: refusing to start: {exc}", file=sys.stderr)
         return 2
     uvicorn.run(
-        create_app(settings, gateway=settings.gateway),
+        create_app(settings, gateway=settings.gateway.enabled),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

@@ -19,7 +19,7 @@ from router.api.fast import FastHandoffCreate
 from router.audit import Audit
 from router.embedded_redis import RedisServer, start_or_join
 from router.engine import Clock, Engine, wall_clock_ms
-from router.gateway import install as install_gateway
+from router.gateway.mount import install as install_gateway
 from router.limits import BodyLimit
 from router.metrics import Metrics
 from router.runtime import Runtime

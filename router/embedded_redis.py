@@ -83,15 +83,17 @@ def start_redis(data_dir: Path, *, appendonly: bool = True, timeout: float = 15.
         "--logfile", "redis.log",
         # hashes of more than 16 fields (a handoff has about 20) as hash tables, not one packed
         # list: every script reads and writes a handoff's fields many at a time, and in a packed
-        # list each field is a linear search (≈ 15 % of the Redis CPU of an accept + complete).
-        # Agents (14 fields) and offers stay packed. Costs memory: ≈ 1.6 KB more per handoff
-        # hash. (Real handoffs with a summary or transcript over 64 bytes were tables already.)
+        # list each field is a linear search (a good share of the Redis CPU of an accept and a
+        # complete: docs/benchmarks.md). Agents (14 fields) and offers stay packed. Costs some
+        # memory per handoff hash. (Real handoffs with a summary or transcript over 64 bytes were
+        # tables already.)
         # The 6.2 name; Redis 7 knows it as an alias of hash-max-listpack-entries.
         "--hash-max-ziplist-entries", "16",
         # every sorted set as a skip list, never a packed list: an agent index of up to 128
         # members (every index with fewer agents than that) was a packed list whose ZADD and
-        # ZRANGEBYSCORE scan it and parse each score (≈ 15 % of an arrival's Redis CPU at 100
-        # agents). The sorted sets are few (indexes, queues, deadlines): the memory is small.
+        # ZRANGEBYSCORE scan it and parse each score (a good share of an arrival's Redis CPU:
+        # docs/benchmarks.md). The sorted sets are few (indexes, queues, deadlines): the memory
+        # is small.
         "--zset-max-ziplist-entries", "0",
     ]  # fmt: skip
     process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)

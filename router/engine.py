@@ -1,11 +1,14 @@
-"""The routing engine: async functions over Redis. Decisions run inside the Lua scripts."""
+"""The routing engine: async functions over Redis. Decisions run inside the Lua scripts.
+
+It owns every script of a router process: the routing ones (router/scripts.py) and the customer
+gateway's changes to its conversations (router/chat_scripts.py), each reached through a typed
+method below.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -13,10 +16,9 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError, ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from router import errors, scripts
+from router import chat_scripts, errors, scripts
+from router.batch import Batch
 from router.keys import Keys
 from router.lua_lib import script_source
 from router.metrics import Metrics
@@ -40,6 +42,7 @@ _ERRORS: dict[str, type[errors.RouterError]] = {
     "forbidden": errors.Forbidden,
     "offer_closed": errors.OfferClosed,
     "wrong_state": errors.WrongState,
+    "no_active_handoff": errors.NotFound,
 }
 
 
@@ -82,118 +85,41 @@ class TickResult:
     swept: int
 
 
-_Call = tuple[AsyncScript, list[Any], "asyncio.Future[Any]"]
+@dataclass(frozen=True)
+class HandoffState:
+    """The active handoff of a conversation: its id, status and agent (when it has one)."""
 
-# Calls per write to Redis at most. Measured with 32 concurrent callers (bench.router, arrival):
-# 16 gave the most assignments per second; 4-8 cost more CPU per call on both sides (more
-# socket writes and reads), no cap left the engine and Redis taking turns.
-MAX_BATCH = 16
-
-
-def _pack(script: AsyncScript, keys_and_args: list[Any]) -> bytes:
-    """One `EVALSHA sha 1 key args...` in the Redis protocol (arguments: str, int or float)."""
-    out = [b"*%d\r\n$7\r\nEVALSHA\r\n$40\r\n%s\r\n$1\r\n1\r\n"
-           % (len(keys_and_args) + 3, script.sha.encode())]  # fmt: skip
-    for arg in keys_and_args:
-        data = arg.encode() if isinstance(arg, str) else str(arg).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
+    handoff_id: str
+    status: str
+    agent_id: str | None
 
 
-class _Batch:
-    """Script calls made together go to Redis in one write, a few at a time.
+@dataclass(frozen=True)
+class Turn:
+    """A customer's message stored: its seq, the conversation's hash as it was before it, and
+    the conversation's active handoff (None when there is none)."""
 
-    Under concurrency (many requests in one router process, or many callers of the engine) this
-    turns N writes and N reads of a socket into one of each, the way auto-pipelining clients do.
-    Calls made in the same turn of the event loop are sent together, at most `max_size` per
-    write: a full batch leaves at once on a connection of its own, so that Redis runs one batch
-    while this process prepares the next (batches that alternate between the two processes leave
-    each idle half the time). Each call stays one atomic EVALSHA, the calls of a batch run in the
-    order they were made, and a caller awaits only its own reply; an error reply goes to its
-    caller alone. A batch is not a transaction: nothing else changes.
-    """
-
-    def __init__(self, redis: aioredis.Redis, max_size: int = MAX_BATCH) -> None:
-        self.redis = redis
-        self.max_size = max_size
-        self.pending: list[_Call] = []
-        self._scheduled = False  # a _flush is due at the end of this turn of the loop
-
-    def call(self, script: AsyncScript, keys_and_args: list[Any]) -> asyncio.Future[Any]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self.pending.append((script, keys_and_args, future))
-        if len(self.pending) >= self.max_size:
-            self._start()
-        elif not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self._flush)
-        return future
-
-    def _flush(self) -> None:
-        self._scheduled = False
-        if self.pending:
-            self._start()
-
-    def _start(self) -> None:
-        batch, self.pending = self.pending, []
-        task = asyncio.ensure_future(self._send(batch))
-        _inflight.add(task)
-        task.add_done_callback(_inflight.discard)
-
-    async def _send(self, batch: list[_Call]) -> None:
-        try:
-            replies = await self._exchange(batch)
-            for i, reply in enumerate(replies):
-                if isinstance(reply, NoScriptError):  # Redis restarted: load, run again
-                    script, argv, _ = batch[i]
-                    try:
-                        replies[i] = await script(keys=argv[:1], args=argv[1:])
-                    except Exception as exc:  # handed to its caller
-                        replies[i] = exc
-        except Exception as exc:
-            for _, _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        except BaseException:  # cancelled (shutdown): so are the calls waiting on it
-            for _, _, future in batch:
-                future.cancel()
-            raise
-        for (_, _, future), reply in zip(batch, replies, strict=True):
-            if future.done():  # its caller went away (cancelled)
-                continue
-            if isinstance(reply, Exception):
-                future.set_exception(reply)
-            else:
-                future.set_result(reply)
-
-    async def _exchange(self, batch: list[_Call]) -> list[Any]:
-        """The batch's EVALSHAs in one write on a connection of the pool; their replies, in
-        order (an error reply as its exception). Packed here: redis-py's pipeline machinery cost
-        more CPU per call than the packing itself."""
-        pool = self.redis.connection_pool
-        conn = await pool.get_connection()  # type: ignore[no-untyped-call]  # untyped in redis-py
-        try:
-            data = b"".join([_pack(script, argv) for script, argv, _ in batch])
-            await conn.send_packed_command(data, check_health=False)
-            replies: list[Any] = []
-            try:
-                # the connection's socket timeout once for the batch, not a timer per reply
-                async with asyncio.timeout(conn.socket_timeout):
-                    for _ in batch:
-                        try:
-                            replies.append(await conn.read_response(timeout=math.inf))
-                        except ResponseError as exc:  # its caller's (NoScript: run again)
-                            replies.append(exc)
-            except TimeoutError:  # the read was cancelled: the connection is closed
-                raise RedisTimeoutError("Timeout reading from Redis") from None
-            return replies
-        finally:
-            await pool.release(conn)
+    seq: str
+    meta: dict[str, str]
+    handoff: HandoffState | None
 
 
-_inflight: set[asyncio.Future[None]] = set()  # strong references to the flushes under way
+@dataclass(frozen=True)
+class ChatState:
+    """What the customer sees about who serves them: the conversation's hash, its active
+    handoff, and the assigned agent's display name."""
+
+    meta: dict[str, str]
+    handoff: HandoffState | None
+    agent_name: str | None
+
+
+def _handoff_state(handoff_id: str, status: str, agent_id: str) -> HandoffState | None:
+    return HandoffState(handoff_id, status, agent_id or None) if status else None
+
+
+def _pairs(flat: Sequence[str]) -> dict[str, str]:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 class Engine:
@@ -215,19 +141,21 @@ class Engine:
         config = settings.engine_config()  # written into the scripts' source
         self.scripts: dict[str, AsyncScript] = {
             name: redis.register_script(script_source(body, config))
-            for name, body in scripts.ALL.items()
+            for name, body in (scripts.ALL | chat_scripts.ALL).items()
         }
-        self._batch = _Batch(redis)
-        # one histogram child per script, looked up once (labels() takes a lock each call)
+        self._batch = Batch(redis)
+        # one histogram child per routing script, looked up once (labels() takes a lock each call)
         self._latency = (
             {name: metrics.assignment_latency.labels(name) for name in scripts.ALL}
             if metrics is not None
             else {}
         )
 
-    async def _run(self, name: str, *args: str | int | float) -> list[str]:
+    async def _run(self, name: str, *args: str | int | float, now: int | None = None) -> list[str]:
+        """Run script `name` at `now` (default: the clock) with ARGV[2..] = `args`."""
         started = time.perf_counter()
-        reply = await self._batch.call(self.scripts[name], [self._prefix, self.clock(), *args])
+        at = self.clock() if now is None else now
+        reply = await self._batch.call(self.scripts[name], [self._prefix, at, *args])
         latency = self._latency.get(name)
         if latency is not None:
             latency.observe(time.perf_counter() - started)
@@ -337,6 +265,45 @@ class Engine:
         """No heartbeat lapse is judged (by any process's TICK) for the next `grace_s`."""
         if grace_s > 0:
             await self.redis.set(self.keys.heartbeat_grace(), "1", px=max(1, round(grace_s * 1000)))
+
+    # -- the customer gateway's conversations (router/chat_scripts.py) ------------------------
+    async def chat_append(self, conversation_id: str, body: str) -> str:
+        """Append a message (its JSON, without seq) to the conversation's log and publish it;
+        returns its seq."""
+        return (await self._run("chat_append", conversation_id, body))[1]
+
+    async def customer_turn(
+        self, conversation_id: str, channel: str, body: str, ts: int, sender: str, agent_text: str
+    ) -> Turn:
+        """Store and publish a customer's message (`body`, its JSON without seq, sent at `ts`);
+        creates the conversation's hash when new and, when an agent is assigned, sends them
+        `agent_text` (the masked text) on their event stream."""
+        reply = await self._run(
+            "customer_turn", conversation_id, channel, body, sender, agent_text, now=ts
+        )
+        return Turn(reply[1], _pairs(reply[5:]), _handoff_state(*reply[2:5]))
+
+    async def agent_message(self, conversation_id: str, agent_id: str, head: str, tail: str) -> str:
+        """Store and publish the assigned agent's message, its JSON (without seq) cut where its
+        agent_name goes (`head` + `tail`; the agent's current display name is put there);
+        returns its seq. The caller has checked the agent's token. NotFound without an active
+        handoff, Forbidden when it is not assigned to this agent."""
+        return (await self._run("agent_message", conversation_id, agent_id, head, tail))[1]
+
+    async def conversation_handoffs(
+        self, conversation_ids: Sequence[str]
+    ) -> list[HandoffState | None]:
+        """The active handoff of each conversation, in their order, in one call."""
+        reply = await self._run("conversation_handoffs", *conversation_ids)
+        return [_handoff_state(*reply[i : i + 3]) for i in range(1, len(reply), 3)]
+
+    async def conversation_state(self, conversation_id: str) -> ChatState:
+        reply = await self._run("conversation_state", conversation_id)
+        return ChatState(_pairs(reply[5:]), _handoff_state(*reply[1:4]), reply[4] or None)
+
+    async def claim_awaiting(self, conversation_id: str, expected: str, new: str) -> bool:
+        """Compare-and-set of the conversation's survey step (a double click rates once)."""
+        return (await self._run("claim_awaiting", conversation_id, expected, new))[1] == "1"
 
     async def load_script_cache(self) -> None:
         """Load every script into Redis (after a restart of Redis they are reloaded on demand)."""

@@ -1,9 +1,14 @@
-"""Every Redis key the router uses, behind one prefix.
+"""Every Redis key and channel of a router process, behind one prefix: the routing engine's
+and the customer gateway's ("gw:…").
 
 The Lua scripts build the same names from the same templates: a script's `k_<name>(...)` is
 written out as the expression `lua_key_expression()` makes of the template below, so this module
 is the only place a key name is written. Ids in keys are validated by the API (no ':' in agent
 ids, skills or languages).
+
+The layout expects one Redis (a primary, with replicas if wanted), not a cluster: a script
+derives the keys it touches from the prefix it is given (KEYS[1]), often from ids it reads on
+the way (a conversation's handoff, a handoff's agent), so they cannot all be declared up front.
 """
 
 from __future__ import annotations
@@ -75,7 +80,31 @@ TEMPLATES: dict[str, str] = {
     "token_revocations": "tokens:revoked",
     "seq_handoff": "seq:handoff",
     "seq_offer": "seq:offer",
+    # -- the customer gateway's (router/gateway), under "gw:" ---------------------------------
+    # hash: the gateway's state of one conversation: resume (SHA-256 of its resume token),
+    # channel, created_ms, updated_ms, handoff_id, agent_id, agent_name, awaiting, rating,
+    # comment…
+    "chat": "gw:conv:{}",
+    # stream: every message of one conversation (field m = JSON), the replay source
+    "chat_log": "gw:log:{}",
+    # pub/sub channel: live messages ("<seq> <json>") and transient events ("- <json>": typing,
+    # queue, state) of one conversation
+    "chat_live": "gw:live:{}",
+    # pub/sub channel no one publishes on: keeps a process's subscription open while no customer
+    # is connected to it (router/gateway/hub.py)
+    "chat_hub": "gw:hub",
+    # zset: conversation id -> time of its last message (ms); `python -m router purge` deletes
+    # the conversations whose last message is older than the retention
+    "chats": "gw:conversations",
+    # zset: conversation id -> time of its last satisfaction rating (ms)
+    "ratings": "gw:ratings",
+    # prefix of the rate limits' keys (the `limits` library adds ":LIMITER/<rule>/<id>/…": a
+    # client's pseudonymous key or a conversation id, never an address)
+    "rate_limits": "gw:limits",
 }
+
+# consumer group of the gateway on the event stream `events` (one process handles each event)
+GATEWAY_GROUP = "gateway"
 
 ANY_LANGUAGE = "_any"  # the language part of the queues and indexes that accept any language
 _PLACEHOLDER = re.compile(r"\{\}")
@@ -175,6 +204,27 @@ class Keys:
 
     def seq_offer(self) -> str:
         return self._fmt("seq_offer")
+
+    def chat(self, conversation_id: str) -> str:
+        return self._fmt("chat", conversation_id)
+
+    def chat_log(self, conversation_id: str) -> str:
+        return self._fmt("chat_log", conversation_id)
+
+    def chat_live(self, conversation_id: str) -> str:
+        return self._fmt("chat_live", conversation_id)
+
+    def chat_hub(self) -> str:
+        return self._fmt("chat_hub")
+
+    def chats(self) -> str:
+        return self._fmt("chats")
+
+    def ratings(self) -> str:
+        return self._fmt("ratings")
+
+    def rate_limits(self) -> str:
+        return self._fmt("rate_limits")
 
 
 def lua_key_expression(name: str, args: Sequence[str]) -> str:

@@ -88,7 +88,7 @@ class RateLimits:
     identifier: a client's pseudonymous key, a conversation id.
 
     `rules` maps a name to a rate in the library's notation ("30/minute;500/hour"). The keys live
-    under `key_prefix` (router/gateway/keys.py), on the caller's connection pool."""
+    under `key_prefix` (router/keys.py, `rate_limits`), on the caller's connection pool."""
 
     def __init__(
         self, pool: aioredis.ConnectionPool, key_prefix: str, rules: Mapping[str, str]

@@ -1,8 +1,10 @@
-"""Lua shared by every routing script: key names, loaders, eligibility, offers, queues.
+"""Lua shared by every script of the engine: key names, loaders, eligibility, offers, queues,
+events, and the gateway's conversations (their log and active handoff).
 
-Each script in router/scripts.py runs as `script_source(body, config)`: the library functions
-its body uses (directly or through each other), nothing more — every function defined is a
-closure Redis creates on each call, so an unused one is pure cost. Called with KEYS[1] = key
+Each script in router/scripts.py and router/chat_scripts.py runs as
+`script_source(body, config)`: the library functions its body uses (directly or through each
+other), nothing more — every function defined is a closure Redis creates on each call, so an
+unused one is pure cost. Called with KEYS[1] = key
 prefix P; every key is derived from it: a call `k_agent(aid)` in this source is written out as
 `(P .. 'agent:' .. aid)` from the template in router/keys.py (`inline_keys`), not a function.
 ARGV[1] = now in ms; ARGV[2..] = the script's own arguments. The engine
@@ -31,13 +33,18 @@ local function fmt(n) return string.format('%.0f', n) end
 
 local NOWS = fmt(NOW)
 
-local function emit(kind, hid, aid, oid, extra)
+-- An event: appended to the stream `events` and, when it concerns an agent, to that agent's own.
+-- agent_only: to the agent's stream alone (a customer's message: `events`, which every process
+-- reads and the archive keeps, holds no conversation text).
+local function emit(kind, hid, aid, oid, extra, agent_only)
   local args = {'type', kind, 'ts', NOWS}
   if hid then args[#args + 1] = 'handoff'; args[#args + 1] = hid end
   if aid then args[#args + 1] = 'agent'; args[#args + 1] = aid end
   if oid then args[#args + 1] = 'offer'; args[#args + 1] = oid end
   if extra then for i = 1, #extra do args[#args + 1] = extra[i] end end
-  redis.call('XADD', k_events(), 'MAXLEN', '~', CFGS.events_maxlen, '*', unpack(args))
+  if not agent_only then
+    redis.call('XADD', k_events(), 'MAXLEN', '~', CFGS.events_maxlen, '*', unpack(args))
+  end
   if aid then
     redis.call('XADD', k_agent_events(aid), 'MAXLEN', '~', CFGS.agent_events_maxlen, '*',
       unpack(args))
@@ -489,6 +496,33 @@ local function record_handle_time(h, assigned_ms)
   local avg = tonumber(v[1] or '0')
   avg = avg + (d - avg) / math.min(n, CFG.handle_window)
   redis.call('HSET', key, 'avg_ms', fmt(avg), 'n', n)
+end
+
+-- -- the customer gateway's conversations (router/chat_scripts.py) ---------------------------
+
+-- The active handoff of conversation cid: its id, status and agent id ('' for each where there
+-- is none; status '' also when the handoff itself is gone).
+local function conversation_handoff(cid)
+  local hid = redis.call('GET', k_conv(cid))
+  if not hid then return '', '', '' end
+  local h = redis.call('HMGET', k_handoff(hid), 'status', 'agent_id')
+  return hid, h[1] or '', h[2] or ''
+end
+
+-- Append a message (JSON, field m) to conversation cid's log and publish "<seq> <json>" on its
+-- live channel; its hash and its place in the index of conversations follow its last message.
+-- Returns the message's seq (its log id).
+local function append_message(cid, body)
+  local log = k_chat_log(cid)
+  local key = k_chat(cid)
+  local seq = redis.call('XADD', log, 'MAXLEN', '~', CFGS.history_maxlen, '*', 'm', body)
+  local ms = string.match(seq, '^(%d+)')
+  redis.call('EXPIRE', log, CFGS.retention_s)
+  redis.call('HSET', key, 'updated_ms', ms)
+  redis.call('EXPIRE', key, CFGS.retention_s)
+  redis.call('ZADD', k_chats(), ms, cid)
+  redis.call('PUBLISH', k_chat_live(cid), seq .. ' ' .. body)
+  return seq
 end
 """
 

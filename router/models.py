@@ -23,6 +23,7 @@ class Presence(StrEnum):
     offline = "offline"
 
 
+# The kernel's levels (telecom.urgency.LEVELS) in its order: tests/router/test_models.py.
 class Urgency(StrEnum):
     low = "low"
     normal = "normal"

@@ -26,7 +26,6 @@ import redis.asyncio as aioredis
 
 from router import scripts
 from router.embedded_redis import RedisServer, start_or_join
-from router.gateway.keys import GatewayKeys
 from router.keys import Keys
 from router.settings import Settings
 
@@ -64,23 +63,22 @@ class PurgeReport:
 async def purge(redis: aioredis.Redis, keys: Keys, now_ms: int, retention_s: int) -> PurgeReport:
     """Delete what is older than `retention_s` at `now_ms`; returns the counts deleted."""
     cutoff = cutoff_ms(now_ms, retention_s)
-    gw = GatewayKeys(keys.prefix)
     report = PurgeReport()
     conversation = redis.register_script(scripts.PURGE_CONVERSATION)
     while True:
-        ids: Any = await redis.zrangebyscore(gw.conversations(), "-inf", cutoff, 0, BATCH)
+        ids: Any = await redis.zrangebyscore(keys.chats(), "-inf", cutoff, 0, BATCH)
         if not ids:
             break
         async with redis.pipeline(transaction=False) as pipe:
             for conversation_id in ids:
                 cid = str(conversation_id)
-                keys_ = [gw.conversations(), gw.log(cid), gw.conv(cid), gw.ratings()]
+                keys_ = [keys.chats(), keys.chat_log(cid), keys.chat(cid), keys.ratings()]
                 await conversation(keys=keys_, args=[cid, cutoff], client=pipe)
             results = await pipe.execute()
         report.conversations += sum(1 for r in results if int(r) == 1)
         if len(ids) < BATCH:
             break
-    report.ratings = int(await redis.zremrangebyscore(gw.ratings(), "-inf", cutoff))
+    report.ratings = int(await redis.zremrangebyscore(keys.ratings(), "-inf", cutoff))
     report.handoffs = await _purge_handoffs(redis, keys, cutoff)
     for agent_id in sorted(await redis.smembers(keys.agents())):
         stream = keys.agent_events(str(agent_id))

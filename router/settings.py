@@ -1,14 +1,19 @@
-"""The one Settings object: ROUTER_* environment variables (REDIS_URL also accepted)."""
+"""The one Settings object of a router process: ROUTER_* environment variables (REDIS_URL also
+accepted); the gateway's part nested in it as `settings.gateway` (ROUTER_GATEWAY__<FIELD>)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from router.models import Skill, Urgency
-from telecom.secrets import check_secret, problem
+from router.gateway.settings import GatewaySettings
+from router.models import Urgency
+from telecom.secrets import check_secret, new_secret, problem
+
+log = logging.getLogger(__name__)
 
 # The secrets every router process checks at start-up (telecom/secrets.py's rule); the gateway's
 # only when the gateway is mounted.
@@ -17,7 +22,9 @@ GATEWAY_SECRETS = ("rasa_token", "pseudonym_secret")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ROUTER_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="ROUTER_", env_nested_delimiter="__", extra="ignore", populate_by_name=True
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(default=8400, ge=0, le=65535)
@@ -69,22 +76,21 @@ class Settings(BaseSettings):
     # every sweep_every_s each process offers the heads of every queue again (a safety net)
     sweep_per_queue: int = Field(default=2, ge=0)
     sweep_every_s: float = Field(default=1.0, gt=0)
+    # conversation text expires this long after its last use: the gateway's conversations (log,
+    # rating) after their last message, handoffs (summary, transcript) after they end
     retention_s: int = Field(default=7 * 24 * 3600, ge=60)
     events_maxlen: int = Field(default=1_000_000, ge=1000)
     agent_events_maxlen: int = Field(default=1000, ge=10)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    # connections of the router's Redis pool (the engine's scripts, agents' event streams); the
+    # gateway's own pool is gateway.redis_max_connections
     redis_max_connections: int = Field(default=1024, ge=8)
     # every Redis call: connecting, and waiting for a reply (a hung Redis is a 503 after this);
     # blocking reads (agent events, long polls) block at most redis_block_s() per call
     redis_connect_timeout_s: float = Field(default=2.0, gt=0)
     redis_timeout_s: float = Field(default=5.0, ge=1)
-    # the skill of a handoff the gateway makes itself when the assistant is down (the
-    # assistant's own default skill, actions/handoff.py DEFAULT_SKILL)
-    fallback_skill: Skill = "billing"
     # who read which conversation or customer record (router/audit.py), kept this long
     audit_retention_s: int = Field(default=180 * 24 * 3600, ge=3600)
-    # the customer gateway and the pages (router/gateway, router/web); off: routing API only
-    gateway: bool = True
     # the estimated wait per queue position (router/wait.py) before any handle time of the
     # handoff's skill is measured, or while no available agent holds its skills (the prior)
     estimate_s_per_position: float = Field(default=30.0, ge=0)
@@ -92,6 +98,8 @@ class Settings(BaseSettings):
     # average over about this many; one completion counts at most handle_time_cap_s
     handle_time_window: int = Field(default=20, ge=1, le=10_000)
     handle_time_cap_s: float = Field(default=3600.0, gt=0)
+    # the customer gateway: ROUTER_GATEWAY__ENABLED, ROUTER_GATEWAY__RASA_URL, …
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
 
     def redis_block_ms(self, wanted_ms: int) -> int:
         """A blocking read's BLOCK, short enough to be answered within the read timeout."""
@@ -111,6 +119,18 @@ class Settings(BaseSettings):
             if problem(value) is not None:
                 weak.append(env)
         return weak
+
+    def pseudonym_key(self) -> bytes:
+        """The HMAC key of the gateway's client pseudonyms (ROUTER_PSEUDONYM_SECRET), refused
+        when missing or weak unless in demo mode; then a missing one is a random one of this
+        process, with a warning (the `client` keys then differ between processes and restarts)."""
+        secret = self.pseudonym_secret
+        given = secret.get_secret_value() if secret is not None else None
+        checked = check_secret("ROUTER_PSEUDONYM_SECRET", given, demo_mode=self.demo_mode)
+        if checked and problem(checked) is None:
+            return checked.encode()
+        log.warning("gateway.pseudonym_secret.demo reason=%s", problem(checked))
+        return (checked or new_secret()).encode()
 
     def sla_s(self, urgency: Urgency) -> float:
         return {
@@ -137,4 +157,5 @@ class Settings(BaseSettings):
             "agent_events_maxlen": self.agent_events_maxlen,
             "handle_window": self.handle_time_window,
             "handle_cap_ms": round(self.handle_time_cap_s * 1000),
+            "history_maxlen": self.gateway.history_maxlen,
         }

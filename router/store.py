@@ -38,6 +38,10 @@ def _decode(raw: dict[Any, Any]) -> dict[str, str]:
     }
 
 
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def agent_public(agent_id: str, h: dict[str, str]) -> AgentPublic:
     offers, assigned = int(h.get("offers", 0)), int(h.get("assigned", 0))
     return AgentPublic(
@@ -119,6 +123,17 @@ class Store:
         if not h:
             raise errors.NoSuchHandoff()
         return handoff_public(h)
+
+    async def handoff_fields(self, handoff_id: str, *fields: str) -> list[str | None]:
+        """Fields of a handoff's hash (None where absent, every one when there is no such
+        handoff)."""
+        values = await self.redis.hmget(self.keys.handoff(handoff_id), *fields)
+        return [None if v is None else _text(v) for v in values]
+
+    async def agent_name(self, agent_id: str) -> str | None:
+        """An agent's display name; None when there is no such agent."""
+        value = await self.redis.hget(self.keys.agent(agent_id), "display_name")
+        return None if value is None else _text(value)
 
     async def offers(self, agent_id: str) -> list[OfferPublic]:
         ids = sorted(await self.redis.smembers(self.keys.agent_offers(agent_id)))

@@ -25,6 +25,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from router.cancel import cancelling
+
 log = logging.getLogger(__name__)
 
 TTL_S = 60.0  # how long a process keeps a hash it has read
@@ -84,7 +86,7 @@ async def follow_revocations(redis: aioredis.Redis, channel: str, cache: TokenCa
             await pubsub.subscribe(channel)
             await _listen(pubsub, cache)
         except (RedisError, OSError) as exc:
-            if _cancelling():  # a cancellation redis-py turned into an error
+            if cancelling():  # a cancellation redis-py turned into an error
                 raise asyncio.CancelledError() from exc
             log.warning("router.tokens.unsubscribed error=%s", type(exc).__name__)
         finally:
@@ -98,7 +100,7 @@ async def _listen(pubsub: PubSub, cache: TokenCache) -> None:
     loop = asyncio.get_running_loop()
     last_heard = next_ping = loop.time()
     while True:
-        if _cancelling():  # a cancellation redis-py swallowed (Python 3.11's asyncio.timeout(0))
+        if cancelling():  # a cancellation redis-py swallowed (Python 3.11's asyncio.timeout(0))
             raise asyncio.CancelledError()
         now = loop.time()
         if now >= next_ping:
@@ -119,12 +121,6 @@ async def _listen(pubsub: PubSub, cache: TokenCache) -> None:
             continue
         last_heard = loop.time()
         cache.heard()
-
-
-def _cancelling() -> bool:
-    """This task was asked to stop, though the CancelledError may not have reached it."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
 
 
 async def _close(pubsub: PubSub) -> None:

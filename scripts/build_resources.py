@@ -96,7 +96,8 @@ def build(root: pathlib.Path = ROOT, models: pathlib.Path | None = None) -> None
     userdict = dict_dir / "userdict.txt"
     userdict.write_text(jieba_userdict(names, telecom_terms(root)), encoding="utf-8")
     jieba.setLogLevel(60)
-    jieba.load_userdict(str(userdict))  # the ruler's patterns must be segmented as at run time
+    with userdict.open("rb") as lines:  # jieba leaves a file it opened itself open
+        jieba.load_userdict(lines)  # the ruler's patterns must be segmented as at run time
     lookups = root / "nlu_data" / "lookups" / "catalog.yml"
     lookups.parent.mkdir(parents=True, exist_ok=True)
     lookups.write_text(lookups_yaml(names), encoding="utf-8")

@@ -20,6 +20,9 @@ TRAINING_INPUTS = [
     ROOT / "nlu_data",
     ROOT / "catalog",
     ROOT / "components",
+    # the kernel module the triage model's training reads (the default urgency of unlabelled
+    # examples); the rest of the kernel is used at inference only
+    ROOT / "kernel" / "telecom" / "urgency.py",
     ROOT / "scripts" / "build_resources.py",
     ROOT / "requirements" / "bot.txt",
 ]

@@ -159,7 +159,7 @@ def main() -> None:
             **{k: v for k, v in env.items() if k not in ASSISTANT_SECRETS},
             **{name: secrets[name] for name in ROUTER_SECRETS},
             "ROUTER_RASA_TOKEN": secrets["ASSISTANT_RASA_TOKEN"],
-            "ROUTER_RASA_URL": rasa.url,
+            "ROUTER_GATEWAY__RASA_URL": rasa.url,
             "ROUTER_DATA_DIR": where.router_data(os.environ),
             # the API docs are open on a developer's machine (closed by default in production)
             "ROUTER_PUBLIC_DOCS": os.environ.get("ROUTER_PUBLIC_DOCS", "true"),

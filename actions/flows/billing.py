@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from rasa_sdk.events import SlotSet
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions import replies
 from actions.flows import common
@@ -13,7 +15,9 @@ class ActionAnswerBalance(common.VerifiedAction):
     def name(self) -> str:
         return "action_answer_balance"
 
-    def answer(self, dispatcher, tracker, phone):
+    def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, phone: str
+    ) -> list[EventType]:
         store, today = common.store(), common.today()
         month_text = tracker.get_slot("month")
         month = parse_month(month_text, today) if month_text else None
@@ -23,6 +27,7 @@ class ActionAnswerBalance(common.VerifiedAction):
             )
         else:
             sub = store.get_subscriber(phone, today)
+            assert sub is not None, "a verified phone has a subscriber"
             charges = store.month_to_date(phone, today)
             dispatcher.utter_message(
                 text=replies.balance_reply(phone, sub.balance, sub.status, charges)

@@ -12,37 +12,47 @@ import logging
 import re
 from abc import ABCMeta, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.identity import verify_login
 from actions.settings import Settings, SettingsError, load_settings
+from actions.store.base import SubscriberStore
 from telecom.dates import CHINA_TZ
 from telecom.secrets import InsecureSecret
 
 log = logging.getLogger(__name__)
 
 
-_state: dict[str, Any] = {"store": None, "settings": None, "clock": None}
+@dataclass
+class _State:
+    store: SubscriberStore | None = None
+    settings: Settings | None = None
+    clock: Callable[[], datetime] | None = None
+
+
+_state = _State()
 
 
 def settings() -> Settings:
-    if _state["settings"] is None:
-        _state["settings"] = load_settings()
-    return _state["settings"]
+    if _state.settings is None:
+        _state.settings = load_settings()
+    return _state.settings
 
 
-def store():
+def store() -> SubscriberStore:
     """The subscriber store of this process, opened on first use."""
-    if _state["store"] is None:
+    if _state.store is None:
         from actions.store import open_store
 
-        _state["store"] = open_store(settings())
-    return _state["store"]
+        _state.store = open_store(settings())
+    return _state.store
 
 
 def start() -> Settings:
@@ -53,28 +63,28 @@ def start() -> Settings:
     from actions.store import StoreError
 
     try:
-        _state["settings"] = load_settings()
+        loaded = _state.settings = load_settings()
         store()
     except (InsecureSecret, SettingsError, StoreError) as exc:
         raise SystemExit(f"action server not started: {exc}") from None
-    return _state["settings"]
+    return loaded
 
 
-def use_store(value, settings_value: Settings | None = None) -> None:
+def use_store(value: SubscriberStore | None, settings_value: Settings | None = None) -> None:
     """Install a store (and optionally settings) for this process; tests use a temporary one."""
-    _state["store"] = value
+    _state.store = value
     if settings_value is not None:
-        _state["settings"] = settings_value
+        _state.settings = settings_value
 
 
 def use_clock(clock: Callable[[], datetime] | None) -> None:
     """Install a clock returning aware datetimes (None: the real clock)."""
-    _state["clock"] = clock
+    _state.clock = clock
 
 
 def now() -> datetime:
     """The current time, aware, UTC."""
-    clock = _state["clock"]
+    clock = _state.clock
     return clock() if clock else datetime.now(timezone.utc)
 
 
@@ -100,7 +110,7 @@ def latest_intent(tracker: Tracker) -> str:
 CLIENT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
-def metadata(tracker: Tracker) -> dict:
+def metadata(tracker: Tracker) -> dict[str, Any]:
     """The latest message's metadata (built by the gateway from its allow-list)."""
     value = (tracker.latest_message or {}).get("metadata")
     return value if isinstance(value, dict) else {}
@@ -134,7 +144,7 @@ def login_phone(tracker: Tracker) -> str | None:
 
 def verified_phone(tracker: Tracker, level: str = "basic") -> str | None:
     """The phone verified in this conversation at `level` or better, else None."""
-    phone = tracker.get_slot("verified_phone")
+    phone: str | None = tracker.get_slot("verified_phone")
     have = tracker.get_slot("verified_level")
     if not phone or tracker.get_slot("identity_status") != "verified":
         return None
@@ -169,7 +179,9 @@ class VerifiedAction(Action, metaclass=ABCMeta):
     @abstractmethod
     def name(self) -> str: ...
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         phone = verified_phone(tracker, self.level)
         if phone is None:
             dispatcher.utter_message(text=NOT_VERIFIED)
@@ -177,7 +189,9 @@ class VerifiedAction(Action, metaclass=ABCMeta):
         return self.answer(dispatcher, tracker, phone)
 
     @abstractmethod
-    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, phone: str) -> list: ...
+    def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, phone: str
+    ) -> list[EventType]: ...
 
 
 # Slots each form owns; cleared when the customer cancels or the flow finishes.
@@ -203,7 +217,8 @@ def cancelled_loop(tracker: Tracker) -> str | None:
     """The form the customer just left (the last active loop before action_deactivate_loop)."""
     for event in reversed(tracker.events):
         if event.get("event") == "active_loop" and event.get("name"):
-            return event["name"]
+            name: str = event["name"]
+            return name
     return None
 
 
@@ -213,8 +228,10 @@ class ActionCancelRequest(Action):
     def name(self) -> str:
         return "action_cancel_request"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict):
-        form = cancelled_loop(tracker)
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        form = cancelled_loop(tracker) or ""
         dispatcher.utter_message(text=CANCEL_MESSAGES.get(form, "好的，已为您取消，未做任何变更。"))
         slots = FORM_SLOTS.get(form, ())
         return [SlotSet(slot, None) for slot in slots]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
 from actions import replies
 from actions.flows import common
 
@@ -15,7 +19,9 @@ class ActionAnswerDataUsage(common.VerifiedAction):
     def name(self) -> str:
         return "action_answer_data_usage"
 
-    def answer(self, dispatcher, tracker, phone):
+    def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, phone: str
+    ) -> list[EventType]:
         packages = common.store().get_usage(phone, common.today())
         text, near = replies.usage_reply(phone, packages)
         dispatcher.utter_message(text=text)

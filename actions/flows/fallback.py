@@ -4,8 +4,12 @@ understood goes to a human at once."""
 
 from __future__ import annotations
 
-from rasa_sdk import Action
-from rasa_sdk.events import SlotSet
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.triage import text_urgency
 
@@ -22,7 +26,7 @@ def fallback_stage(user_intents: list[str]) -> str:
     return "first"
 
 
-def user_intents(events: list[dict]) -> list[str]:
+def user_intents(events: list[dict[str, Any]]) -> list[str]:
     return [
         str(((e.get("parse_data") or {}).get("intent") or {}).get("name") or "")
         for e in events
@@ -34,7 +38,9 @@ class ActionFallbackStage(Action):
     def name(self) -> str:
         return "action_fallback_stage"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         events = [SlotSet("fallback_stage", fallback_stage(user_intents(tracker.events)))]
         # Not understood, but plainly urgent (fraud in progress, an emergency): a human at once.
         if text_urgency(tracker.latest_message) == "critical":

@@ -20,14 +20,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions import handoff, ticket_triage, triage
 from actions.flows import common
 from actions.router_client import HandoffError, RouterClient
-from actions.store.base import OUTAGE_SERVICES, StoreError
+from actions.store.base import OUTAGE_SERVICES, StoreError, Subscriber
 from components.triage_rules import negative_tone
 from telecom import mask
 from telecom.numbers import parse_phone
@@ -38,7 +41,7 @@ CHANNELS = ("web", "app", "voice")
 NO_AGENT = "抱歉，现在暂时无法接通人工客服。"
 
 
-def _customer_phone(tracker: Tracker) -> tuple[str | None, list]:
+def _customer_phone(tracker: Tracker) -> tuple[str | None, list[EventType]]:
     """The customer's number, and the slots that keep a signed login accepted just now (a
     login is accepted once, so what it proved is kept for the next requests)."""
     phone = common.verified_phone(tracker) or parse_phone(
@@ -65,11 +68,11 @@ def _router() -> RouterClient | None:
     return RouterClient(settings.router_url, settings.service_token)
 
 
-def _reset() -> list:
+def _reset() -> list[EventType]:
     return [SlotSet("handoff_now", None), SlotSet("handoff_reason", None)]
 
 
-def _in_open_outage(subscriber, now) -> bool:
+def _in_open_outage(subscriber: Subscriber | None, now: datetime) -> bool:
     """Whether a known outage (any service) covers the customer's district."""
     if subscriber is None:
         return False
@@ -86,7 +89,9 @@ class ActionHandoff(Action):
     def name(self) -> str:
         return "action_handoff"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         events = list(tracker.events)
         identity_status = tracker.get_slot("identity_status")
         reason = handoff.handoff_reason(
@@ -163,7 +168,9 @@ class ActionHandoff(Action):
         ]
 
     @staticmethod
-    def _callback(dispatcher, tracker, phone: str | None, summary: str) -> list:
+    def _callback(
+        dispatcher: CollectingDispatcher, tracker: Tracker, phone: str | None, summary: str
+    ) -> list[EventType]:
         description = summary.replace("\n", "；")
         if phone is None:
             dispatcher.utter_message(
@@ -204,7 +211,9 @@ class ActionCancelHandoff(Action):
     def name(self) -> str:
         return "action_cancel_handoff"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         handoff_id = tracker.get_slot("handoff_id")
         router = _router()
         if handoff_id and router is not None:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
 from actions import replies
 from actions.flows import common
 from telecom import mask
@@ -17,7 +21,9 @@ class ActionResetPassword(common.VerifiedAction):
     def name(self) -> str:
         return "action_reset_password"
 
-    def answer(self, dispatcher, tracker, phone):
+    def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, phone: str
+    ) -> list[EventType]:
         common.store().reset_password(phone, common.now())
         log.info("flows.password.reset phone=%s", mask.phone(phone))
         dispatcher.utter_message(text=replies.password_reset_reply(phone))

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from rasa_sdk import Action, FormValidationAction
-from rasa_sdk.events import SlotSet
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions import replies
 from actions.flows import common
 from actions.plans import UsageProfile, effective_date, price_difference, recommend_plans
 from actions.store.base import StoreError
 from telecom import mask
-from telecom.catalog import load_catalog
+from telecom.catalog import Plan, load_catalog
 from telecom.money import yuan
 
 log = logging.getLogger(__name__)
@@ -23,7 +26,7 @@ CONFIRM_BUTTONS = [
 ]
 
 
-def find_plan(text: str | None):
+def find_plan(text: str | None) -> Plan | None:
     """A plan by code, name or alias."""
     if not text:
         return None
@@ -35,10 +38,14 @@ class ActionAnswerPlan(common.VerifiedAction):
     def name(self) -> str:
         return "action_answer_plan"
 
-    def answer(self, dispatcher, tracker, phone):
+    def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, phone: str
+    ) -> list[EventType]:
         store = common.store()
         sub = store.get_subscriber(phone, common.today())
+        assert sub is not None, "a verified phone has a subscriber"
         plan = store.get_plan(sub.plan_code)
+        assert plan is not None, "a subscriber's plan is in the catalogue"
         pending = store.get_plan(sub.pending_plan_code) if sub.pending_plan_code else None
         dispatcher.utter_message(
             text=replies.current_plan_reply(phone, plan, pending, sub.pending_effective)
@@ -50,7 +57,13 @@ class ValidatePlanChangeForm(FormValidationAction):
     def name(self) -> str:
         return "validate_plan_change_form"
 
-    def validate_target_plan(self, value, dispatcher, tracker, domain):
+    def validate_target_plan(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         plan = find_plan(value)
         if plan is None:
             dispatcher.utter_message(
@@ -67,7 +80,13 @@ class ValidatePlanChangeForm(FormValidationAction):
         # A new choice (also while being asked to confirm) needs a fresh confirmation.
         return {"target_plan": plan.code, "plan_confirmed": None}
 
-    def validate_plan_confirmed(self, value, dispatcher, tracker, domain):
+    def validate_plan_confirmed(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         return {"plan_confirmed": True if value else None}
 
 
@@ -77,12 +96,14 @@ class ActionAskTargetPlan(Action):
     def name(self) -> str:
         return "action_ask_target_plan"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         phone = common.verified_phone(tracker)
         store = common.store()
         sub = store.get_subscriber(phone, common.today()) if phone else None
         current = store.get_plan(sub.plan_code) if sub else None
-        if current is None:
+        if phone is None or current is None:  # no phone, no subscriber: no current plan
             dispatcher.utter_message(text="请问您想换成哪个套餐？")
             return []
         usage = UsageProfile.from_history(store.usage_history(phone))
@@ -91,7 +112,7 @@ class ActionAskTargetPlan(Action):
             f"您当前是{current.name}（月费 {yuan(current.monthly_fee)}）。"
             "根据您近几个月的用量，推荐这几款："
         ]
-        buttons = []
+        buttons: list[dict[str, str]] = []
         for i, rec in enumerate(recs, 1):
             lines.append(
                 f"{i}. {rec.plan.name}（{replies.difference_text(rec.monthly_difference)}）："
@@ -109,7 +130,9 @@ class ActionAskPlanConfirmed(Action):
     def name(self) -> str:
         return "action_ask_plan_confirmed"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         phone = common.verified_phone(tracker)
         store = common.store()
         sub = store.get_subscriber(phone, common.today()) if phone else None
@@ -118,6 +141,8 @@ class ActionAskPlanConfirmed(Action):
             dispatcher.utter_message(text="请问您想换成哪个套餐？")
             return []
         current = store.get_plan(sub.plan_code)
+        assert phone is not None, "a subscriber was found by the verified phone"
+        assert current is not None, "a subscriber's plan is in the catalogue"
         text = replies.plan_change_question(
             phone,
             current,
@@ -135,7 +160,9 @@ class ActionChangePlan(Action):
     def name(self) -> str:
         return "action_change_plan"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         reset = [SlotSet("target_plan", None), SlotSet("plan_confirmed", None)]
         phone = common.verified_phone(tracker)
         code = tracker.get_slot("target_plan")
@@ -157,7 +184,7 @@ class ActionChangePlan(Action):
             )
             return reset
         log.info("flows.plan_change.done phone=%s plan=%s", mask.phone(phone), code)
-        dispatcher.utter_message(
-            text=replies.plan_changed_reply(phone, store.get_plan(code), effective)
-        )
+        target = store.get_plan(code)
+        assert target is not None, "the store changed to a plan it has"
+        dispatcher.utter_message(text=replies.plan_changed_reply(phone, target, effective))
         return reset

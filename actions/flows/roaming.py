@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from rasa_sdk import Action, FormValidationAction
-from rasa_sdk.events import SlotSet
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions import roaming_quote
 from actions.flows import common
-from actions.store.base import StoreError
+from actions.store.base import StoreError, Subscriber
 from telecom import mask
+from telecom.catalog import Destination
 from telecom.numbers import parse_days
 
 log = logging.getLogger(__name__)
@@ -22,7 +26,7 @@ CONFIRM_BUTTONS = [
 ACTIVATE_BUTTON = [{"title": "开通国际漫游", "payload": '/roaming{"roaming_action":"activate"}'}]
 
 
-def resolve_destinations(text: str | None) -> list:
+def resolve_destinations(text: str | None) -> list[Destination]:
     """The destinations a name or group names ([] when unknown)."""
     if not text:
         return []
@@ -34,12 +38,12 @@ def resolve_destinations(text: str | None) -> list:
     return [dest] if dest else []
 
 
-def _subscriber(tracker):
+def _subscriber(tracker: Tracker) -> tuple[str | None, Subscriber | None]:
     phone = common.verified_phone(tracker)
     return phone, (common.store().get_subscriber(phone, common.today()) if phone else None)
 
 
-def _quote(tracker) -> str:
+def _quote(tracker: Tracker) -> str:
     dests = resolve_destinations(tracker.get_slot("destination"))
     if not dests:
         return ""
@@ -55,7 +59,13 @@ class ValidateRoamingForm(FormValidationAction):
     def name(self) -> str:
         return "validate_roaming_form"
 
-    async def required_slots(self, domain_slots, dispatcher, tracker, domain):
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
         action = tracker.get_slot("roaming_action")
         _, sub = _subscriber(tracker)
         active = bool(sub and sub.roaming_active)
@@ -67,7 +77,13 @@ class ValidateRoamingForm(FormValidationAction):
             return []
         return ["destination"]
 
-    def validate_destination(self, value, dispatcher, tracker, domain):
+    def validate_destination(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         dests = resolve_destinations(value)
         if not dests:
             dispatcher.utter_message(text=roaming_quote.unknown_destination(str(value or "")))
@@ -76,7 +92,13 @@ class ValidateRoamingForm(FormValidationAction):
         group = common.store().expand_group(str(value))
         return {"destination": str(value) if group else name}
 
-    def validate_roaming_confirmed(self, value, dispatcher, tracker, domain):
+    def validate_roaming_confirmed(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         return {"roaming_confirmed": True if value else None}
 
 
@@ -84,7 +106,9 @@ class ActionAskRoamingConfirmed(Action):
     def name(self) -> str:
         return "action_ask_roaming_confirmed"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         phone, _ = _subscriber(tracker)
         if tracker.get_slot("roaming_action") == "deactivate":
             text = f"确认关闭 {mask.phone(phone)} 的国际漫游吗？关闭后在境外将无法使用通话和上网。"
@@ -104,10 +128,12 @@ class ActionRoamingSubmit(Action):
     def name(self) -> str:
         return "action_roaming_submit"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         reset = [SlotSet("roaming_action", None), SlotSet("roaming_confirmed", None)]
         phone, sub = _subscriber(tracker)
-        if sub is None:
+        if phone is None or sub is None:  # a subscriber only for a verified phone
             dispatcher.utter_message(text=common.NOT_VERIFIED)
             return reset
         action = tracker.get_slot("roaming_action")

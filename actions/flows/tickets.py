@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from typing import Any
 
-from rasa_sdk import Action, FormValidationAction
-from rasa_sdk.events import SlotSet
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions import replies, ticket_triage, triage
 from actions.flows import common
-from actions.store.base import NoSuchOutage
+from actions.store.base import NoSuchOutage, Ticket
 from components import triage_rules
 from telecom import mask
 from telecom.numbers import parse_phone
@@ -25,10 +29,17 @@ REPEAT_MESSAGE = (
 )
 
 
-def escalate(tracker, kind: str, text: str, phone: str | None, severity: str | None, category=None):
+def escalate(
+    tracker: Tracker,
+    kind: str,
+    text: str,
+    phone: str | None,
+    severity: str | None,
+    category: str | None = None,
+) -> tuple[str | None, Ticket | None]:
     """(reason, earlier ticket) when this complaint or fault goes to a human at once: critical
     urgency, a major complaint, or the same issue from the same number within 24 h."""
-    repeat = None
+    repeat: Ticket | None = None
     if phone and kind in ("complaint", "fault") and triage_rules.is_substantive(text):
         category = category or triage.ticket_category(kind, tracker.latest_message, text)
         repeat = triage.repeat_ticket(
@@ -43,14 +54,14 @@ def escalate(tracker, kind: str, text: str, phone: str | None, severity: str | N
     return reason, repeat
 
 
-def handoff_events(reason: str | None) -> list:
+def handoff_events(reason: str | None) -> list[EventType]:
     if reason is None:
         return []
     log.info("flows.ticket.escalated reason=%s", reason)
     return [SlotSet("handoff_now", True), SlotSet("handoff_reason", reason)]
 
 
-def report_message(tracker, kind: str) -> dict:
+def report_message(tracker: Tracker, kind: str) -> dict[str, Any]:
     """The parse result that carries this complaint's or fault's triage (`complaint` / `fault`
     key): the latest user message that has it (the form may have asked more since), else the
     latest message."""
@@ -58,21 +69,26 @@ def report_message(tracker, kind: str) -> dict:
         if event.get("event") == "user":
             parsed = event.get("parse_data") or {}
             if isinstance(parsed.get(kind), dict):
-                return parsed
+                found: dict[str, Any] = parsed
+                return found
     return tracker.latest_message or {}
 
 
-def _entity(message: dict, name: str) -> str | None:
+def _entity(message: dict[str, Any], name: str) -> str | None:
     for entity in message.get("entities") or []:
         if entity.get("entity") == name and entity.get("value"):
             return str(entity["value"]).strip()
     return None
 
 
-def fault_area(tracker, parsed: dict, phone: str | None) -> tuple[str | None, str | None]:
+def fault_area(
+    tracker: Tracker, parsed: dict[str, Any], phone: str | None
+) -> tuple[str | None, str | None]:
     """(city, district) of a fault: the parse result's `fault.area` or an `area` entity (city
     unknown unless it is the subscriber's district), else the verified or given subscriber's."""
-    fault = parsed.get("fault") if isinstance(parsed.get("fault"), dict) else {}
+    fault = parsed.get("fault")
+    if not isinstance(fault, dict):
+        fault = {}
     area = (
         (str(fault.get("area")).strip() if fault.get("area") else None)
         or _entity(parsed, "area")
@@ -94,7 +110,9 @@ class ActionStartTicket(Action):
     def name(self) -> str:
         return "action_start_ticket"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         kind = KIND_FOR_INTENT.get(common.latest_intent(tracker), "complaint")
         events = [SlotSet("ticket_kind", kind), SlotSet("ticket_description", None)]
         text = common.latest_text(tracker)
@@ -117,19 +135,37 @@ class ValidateTicketForm(FormValidationAction):
     def name(self) -> str:
         return "validate_ticket_form"
 
-    async def required_slots(self, domain_slots, dispatcher, tracker, domain):
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
         if tracker.get_slot("ticket_kind") == "callback":
             return ["phone_number"]
         return ["ticket_description", "phone_number"]
 
-    def validate_ticket_description(self, value, dispatcher, tracker, domain):
+    def validate_ticket_description(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         text = ticket_triage.clean_description(str(value or ""))
         if len(text) < 2:
             dispatcher.utter_message(text="抱歉，没能看清您的描述，请用文字简单说明遇到的问题。")
             return {"ticket_description": None}
         return {"ticket_description": text}
 
-    def validate_phone_number(self, value, dispatcher, tracker, domain):
+    def validate_phone_number(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         phone = parse_phone(str(value or ""))
         if phone is None:
             dispatcher.utter_message(
@@ -143,19 +179,25 @@ class ActionCreateTicket(Action):
     def name(self) -> str:
         return "action_create_ticket"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         kind = tracker.get_slot("ticket_kind") or "callback"
         description = tracker.get_slot("ticket_description") or ""
         phone = parse_phone(str(tracker.get_slot("phone_number") or ""))
         parsed = report_message(tracker, kind) if kind != "callback" else {}
         now = common.now()
-        severity, extra, sla_category = None, {}, None
+        severity: str | None = None
+        extra: dict[str, Any] = {}
+        sla_category: str | None = None
         if kind == "complaint":
             category = triage_rules.ticket_complaint_category(description)
             severity = triage.complaint_severity(None, description)
         elif kind == "fault":
             category = triage_rules.ticket_fault_category(description)
-            parsed_fault = parsed.get("fault") if isinstance(parsed.get("fault"), dict) else {}
+            parsed_fault = parsed.get("fault")
+            if not isinstance(parsed_fault, dict):
+                parsed_fault = {}
             extra = {
                 "service": triage_rules.ticket_fault_service(
                     description, tracker.get_slot("service") or parsed_fault.get("service")
@@ -207,7 +249,16 @@ class ActionCreateTicket(Action):
         return reset + handoff_events(reason)
 
     @staticmethod
-    def _attach_to_outage(dispatcher, tracker, parsed, phone, description, category, extra, now):
+    def _attach_to_outage(
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        parsed: dict[str, Any],
+        phone: str | None,
+        description: str,
+        category: str,
+        extra: dict[str, Any],
+        now: datetime,
+    ) -> bool:
         """A known open outage covers the customer's area: attach the report to it (no new case)
         and say so with the expected restoration time. True when attached."""
         city, district = fault_area(tracker, parsed, phone)
@@ -234,7 +285,9 @@ class ActionListTickets(common.VerifiedAction):
     def name(self) -> str:
         return "action_list_tickets"
 
-    def answer(self, dispatcher, tracker, phone):
+    def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, phone: str
+    ) -> list[EventType]:
         tickets = common.store().get_tickets(phone)
         dispatcher.utter_message(text=replies.tickets_reply(phone, tickets, common.now()))
         return []

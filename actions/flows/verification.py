@@ -14,10 +14,12 @@ client (actions/verification.py).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions import replies
 from actions.flows import common
@@ -37,7 +39,9 @@ class ActionStartRequest(Action):
     def name(self) -> str:
         return "action_start_request"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         intent = common.latest_intent(tracker)
         if intent in replies.SENSITIVE_REQUESTS:
             request, level = replies.SENSITIVE_REQUESTS[intent]
@@ -74,7 +78,8 @@ class ActionStartRequest(Action):
 
 
 def _needed_level(tracker: Tracker) -> str:
-    return replies.LEVEL_FOR_REQUEST.get(tracker.get_slot("pending_request"), "basic")
+    request: str | None = tracker.get_slot("pending_request")
+    return replies.LEVEL_FOR_REQUEST.get(request or "", "basic")
 
 
 def _retention_days() -> int:
@@ -90,7 +95,7 @@ def _record_consent(tracker: Tracker) -> None:
         log.info("flows.verification.consent version=%s", version)
 
 
-def _lock_reply(dispatcher, phone: str | None, lock: Lock) -> None:
+def _lock_reply(dispatcher: CollectingDispatcher, phone: str | None, lock: Lock) -> None:
     hhmm = common.local_time(lock.until)
     if lock.scope == "number" and phone:
         text = replies.lock_message(phone, lock.until, hhmm)
@@ -103,13 +108,21 @@ class ValidateVerificationForm(FormValidationAction):
     def name(self) -> str:
         return "validate_verification_form"
 
-    async def required_slots(self, domain_slots, dispatcher, tracker, domain):
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
         if tracker.get_slot("identity_status") in ("verified", "failed"):
             return []
         level = _needed_level(tracker)
         return ["phone_number", "id_number" if level == "full" else "id_last6"]
 
-    def _locked(self, dispatcher, tracker, phone: str | None) -> dict | None:
+    def _locked(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, phone: str | None
+    ) -> dict[str, Any] | None:
         lock = common.store().verification_lock(
             phone,
             common.now(),
@@ -123,7 +136,13 @@ class ValidateVerificationForm(FormValidationAction):
         _lock_reply(dispatcher, phone, lock)
         return {"identity_status": "failed"}
 
-    def validate_phone_number(self, value, dispatcher, tracker, domain):
+    def validate_phone_number(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         phone = parse_phone(str(value or ""))
         if phone is None:
             dispatcher.utter_message(
@@ -136,7 +155,14 @@ class ValidateVerificationForm(FormValidationAction):
             return {"phone_number": None, **locked}
         return {"phone_number": phone}
 
-    def _check(self, dispatcher, tracker, slot: str, value, full: bool) -> dict:
+    def _check(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        slot: str,
+        value: Any,
+        full: bool,
+    ) -> dict[str, Any]:
         text = str(value or "")
         secret = parse_id_number(text) if full else parse_id_last6(text)
         phone = parse_phone(str(tracker.get_slot("phone_number") or ""))
@@ -190,14 +216,28 @@ class ValidateVerificationForm(FormValidationAction):
         dispatcher.utter_message(text=replies.wrong_id_message(remaining, full))
         return {slot: None}
 
-    def validate_id_last6(self, value, dispatcher, tracker, domain):
+    def validate_id_last6(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         return self._check(dispatcher, tracker, "id_last6", value, full=False)
 
-    def validate_id_number(self, value, dispatcher, tracker, domain):
+    def validate_id_number(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         return self._check(dispatcher, tracker, "id_number", value, full=True)
 
 
-def _notice_events(dispatcher, tracker, level: str) -> list:
+def _notice_events(
+    dispatcher: CollectingDispatcher, tracker: Tracker, level: str
+) -> list[EventType]:
     if tracker.get_slot("privacy_notice_given"):
         return []
     dispatcher.utter_message(text=replies.privacy_notice(level, _retention_days()))
@@ -208,7 +248,9 @@ class ActionAskPhoneNumber(Action):
     def name(self) -> str:
         return "action_ask_verification_form_phone_number"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         events = _notice_events(dispatcher, tracker, _needed_level(tracker))
         dispatcher.utter_message(text="请告诉我需要办理业务的手机号码。")
         return events
@@ -218,7 +260,9 @@ class ActionAskIdLast6(Action):
     def name(self) -> str:
         return "action_ask_id_last6"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         events = _notice_events(dispatcher, tracker, "basic")
         phone = mask.phone(tracker.get_slot("phone_number"))
         dispatcher.utter_message(
@@ -231,7 +275,9 @@ class ActionAskIdNumber(Action):
     def name(self) -> str:
         return "action_ask_id_number"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         events = _notice_events(dispatcher, tracker, "full")
         phone = mask.phone(tracker.get_slot("phone_number"))
         dispatcher.utter_message(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from actions.verification import Limits, Lock
 from telecom.catalog import Destination, Plan, RoamingTariff
@@ -178,7 +178,7 @@ class Ticket:
     customer: str  # masked phone for display, '' when anonymous
     status: str  # open | attached (a fault report attached to a known outage)
     created_at: datetime
-    extra: dict = field(default_factory=dict)  # escaped string values
+    extra: dict[str, Any] = field(default_factory=dict)  # escaped string values
 
 
 @dataclass(frozen=True)
@@ -312,7 +312,7 @@ class SubscriberStore(Protocol):
         phone: str | None,
         now: datetime,
         severity: str | None = None,
-        extra: dict | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> Ticket: ...
 
     def get_tickets(self, phone: str) -> list[Ticket]: ...
@@ -329,7 +329,7 @@ class SubscriberStore(Protocol):
         now: datetime,
         *,
         category: str = "network",
-        extra: dict | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> Ticket: ...
 
     def close_outage(self, outage_id: str, now: datetime) -> None: ...

@@ -6,7 +6,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timezone
+from datetime import datetime, timezone
 from typing import TypeVar
 
 from actions.store.generate import OutageRecord, SubscriberRecord
@@ -84,7 +84,7 @@ def insert_records(
 def insert_outages(conn: sqlite3.Connection, outages: list[OutageRecord]) -> None:
     """Insert generated known outages (caller's transaction); times stored as UTC ISO strings."""
 
-    def ts(moment):
+    def ts(moment: datetime | None) -> str | None:
         return (
             moment.astimezone(timezone.utc).isoformat(timespec="microseconds") if moment else None
         )

@@ -12,6 +12,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from typing import TypeVar
 
 from actions.plans import allowances
 from actions.store.base import Bill, BillItem, Charges, MonthlyUsage, Package
@@ -231,8 +232,12 @@ def generate_outages(today: date) -> list[OutageRecord]:
     ]
 
 
-def _weighted(rng: random.Random, pairs: Sequence[tuple[object, int]]):
-    items, weights = zip(*pairs, strict=True)
+T = TypeVar("T")
+
+
+def _weighted(rng: random.Random, pairs: Sequence[tuple[T, int]]) -> T:
+    items = [item for item, _ in pairs]
+    weights = [weight for _, weight in pairs]
     return rng.choices(items, weights=weights, k=1)[0]
 
 

@@ -4,7 +4,7 @@ can change without invalidating stored values.
 ID numbers (full and last six) are hashed with scrypt, a memory-hard KDF, over an HMAC of the
 value keyed with a pepper (ASSISTANT_ID_PEPPER) that is not in the database: a copy of the
 database alone is not enough to test guesses, and with the pepper each guess still costs
-ID_SCRYPT_N × 128 × r bytes of memory (8 MiB) and ~25 ms.
+ID_SCRYPT_N × 128 × r bytes of memory (8 MiB) and the time to fill them (docs/benchmarks.md).
 
     scrypt-pepper$N$r$p$<salt hex>$<hash hex>
 

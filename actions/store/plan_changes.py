@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 
 def is_due(pending_effective: str | None, today: date) -> bool:
     """True when a scheduled change (its effective date as ISO text) takes effect by `today`."""
-    return bool(pending_effective) and date.fromisoformat(pending_effective) <= today
+    if not pending_effective:
+        return False
+    return date.fromisoformat(pending_effective) <= today
 
 
 def schedule(
@@ -76,7 +78,7 @@ def apply_due(
         "SELECT phone, pending_plan_code FROM subscribers"
         " WHERE pending_effective IS NOT NULL AND pending_effective <= ?"
     )
-    args: tuple = (today.isoformat(),)
+    args: tuple[str, ...] = (today.isoformat(),)
     if phone is not None:
         query += " AND phone = ?"
         args += (phone,)

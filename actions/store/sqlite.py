@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from actions.settings import Retention
 from actions.store import hashing, plan_changes, privacy, tickets
@@ -103,8 +104,8 @@ class SQLiteStore:
         return conn
 
     def _kept(self) -> sqlite3.Connection:
-        """This thread's connection, opened on first use and kept (a connection per call cost
-        a fifth of the action server's time)."""
+        """This thread's connection, opened on first use and kept (opening one per call was a
+        large share of the action server's time: docs/benchmarks.md)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._connect()
@@ -262,7 +263,8 @@ class SQLiteStore:
 
     def count_subscribers(self) -> int:
         with self._use() as conn:
-            return conn.execute("SELECT COUNT(*) FROM subscribers").fetchone()[0]
+            count: int = conn.execute("SELECT COUNT(*) FROM subscribers").fetchone()[0]
+        return count
 
     # ------------------------------------------------------------------ identity
 
@@ -625,7 +627,7 @@ class SQLiteStore:
         phone: str | None,
         now: datetime,
         severity: str | None = None,
-        extra: dict | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> Ticket:
         """Record a complaint, fault report or callback request, and SMS its number.
 
@@ -671,7 +673,7 @@ class SQLiteStore:
             "SELECT * FROM outages WHERE district = ? AND service = ? AND status = 'open'"
             " AND started_at <= ?"
         )
-        params: list = [district, service, to_ts(now)]
+        params: list[str] = [district, service, to_ts(now)]
         if city:
             sql += " AND city = ?"
             params.append(city)
@@ -688,7 +690,7 @@ class SQLiteStore:
         now: datetime,
         *,
         category: str = "network",
-        extra: dict | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> Ticket:
         """Record a fault report against a known open outage instead of opening a new case: a
         `fault` ticket with status `attached` and `extra.outage_id`, plus its SMS, in one

@@ -12,6 +12,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from actions.store.base import Outage, Ticket
 from actions.store.rows import from_ts, to_ts
@@ -56,9 +57,9 @@ def clean(category: str, description: str, phone: str | None, default_category: 
     )
 
 
-def escape_extra(extra: dict) -> dict:
+def escape_extra(extra: dict[str, Any]) -> dict[str, Any]:
     """At most EXTRA_KEYS_MAX entries; keys escaped, text values masked and escaped."""
-    out: dict = {}
+    out: dict[str, Any] = {}
     for key, value in list(extra.items())[:EXTRA_KEYS_MAX]:
         safe_key = mask.escape_text(key, SHORT_FIELD_MAX)
         if isinstance(value, bool) or value is None or isinstance(value, (int, float)):
@@ -76,7 +77,7 @@ def insert(
     *,
     severity: str | None = None,
     status: str = "open",
-    extra: dict | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Ticket:
     """Number the ticket (T<China date>-<sequence>) and store it; `extra` already escaped."""
     extra = extra or {}

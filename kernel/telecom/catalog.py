@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 import yaml
 
@@ -28,6 +30,7 @@ __all__ = [
 ]
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Item = TypeVar("_Item")
 PLANS_FILE = Path("catalog/plans.yml")
 DESTINATIONS_FILE = Path("catalog/destinations.yml")
 ROAMING_FILE = Path("catalog/roaming.yml")
@@ -145,15 +148,15 @@ class Catalog:
 
     # -- lookup indexes, built on first use
     @cached_property
-    def _plan_index(self) -> tuple[_Names, ...]:
+    def _plan_index(self) -> tuple[_Names[Plan], ...]:
         return _index((p, (p.code, p.name, *p.aliases)) for p in self.plans)
 
     @cached_property
-    def _destination_index(self) -> tuple[_Names, ...]:
+    def _destination_index(self) -> tuple[_Names[Destination], ...]:
         return _index((d, (d.name, *d.aliases)) for d in self.destinations)
 
     @cached_property
-    def _group_index(self) -> tuple[_Names, ...]:
+    def _group_index(self) -> tuple[_Names[Group], ...]:
         return _index((g, (g.name, *g.aliases)) for g in self.groups)
 
     @cached_property
@@ -182,20 +185,21 @@ def _norm_spaced(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Names:
+class _Names(Generic[_Item]):
     """Lookup keys of one catalogue item, normalised and compiled once."""
 
-    item: object
+    item: _Item
     exact: frozenset[str]
     words: tuple[re.Pattern[str], ...]  # ASCII names, matched as whole words
     substrings: tuple[str, ...]  # Chinese names, matched anywhere
 
 
-def _index(entries) -> tuple[_Names, ...]:
+def _index(entries: Iterable[tuple[_Item, tuple[str, ...]]]) -> tuple[_Names[_Item], ...]:
     out = []
     for item, names in entries:
         keys = [n for n in names if n and _norm(n)]
-        words, substrings = [], []
+        words: list[re.Pattern[str]] = []
+        substrings: list[str] = []
         for raw in keys:
             key = _norm(raw)
             if len(key) < 2:
@@ -209,7 +213,11 @@ def _index(entries) -> tuple[_Names, ...]:
     return tuple(out)
 
 
-def _lookup(text, index: tuple[_Names, ...], codes=None):
+def _lookup(
+    text: str | None,
+    index: tuple[_Names[_Item], ...],
+    codes: Mapping[str, _Item] | None = None,
+) -> _Item | None:
     if not text or not text.strip():
         return None
     if codes:  # ISO codes only as written in capitals: 'NO' is Norway, 'no' is a refusal
@@ -223,7 +231,7 @@ def _lookup(text, index: tuple[_Names, ...], codes=None):
         if query in names.exact:
             return names.item
     spaced = _norm_spaced(text)
-    hits = []  # (start, end, item)
+    hits: list[tuple[int, int, _Item]] = []  # (start, end, item)
     for names in index:
         for pattern in names.words:
             hits += [(m.start(), m.end(), names.item) for m in pattern.finditer(spaced)]
@@ -263,7 +271,7 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 
 
 @lru_cache(maxsize=8)
-def _load(root: Path, stamps: tuple) -> Catalog:
+def _load(root: Path, stamps: tuple[tuple[int, int] | None, ...]) -> Catalog:
     plans = tuple(_plan(p) for p in _read(root / PLANS_FILE).get("plans") or [])
     dest_doc = _read(root / DESTINATIONS_FILE) if stamps[1] else {}
     destinations = tuple(_destination(d) for d in dest_doc.get("destinations") or [])
@@ -273,7 +281,7 @@ def _load(root: Path, stamps: tuple) -> Catalog:
     return Catalog(plans=plans, destinations=destinations, groups=groups, tariffs=tariffs)
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path) -> dict[str, Any]:
     with path.open(encoding="utf-8") as handle:
         doc = yaml.load(handle, Loader=_LOADER) or {}
     if not isinstance(doc, dict):
@@ -281,11 +289,11 @@ def _read(path: Path) -> dict:
     return doc
 
 
-def _strs(values) -> tuple[str, ...]:
+def _strs(values: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in (values or []) if v is not None and str(v).strip())
 
 
-def _plan(spec: dict) -> Plan:
+def _plan(spec: dict[str, Any]) -> Plan:
     try:
         return Plan(
             code=str(spec["code"]),
@@ -302,7 +310,7 @@ def _plan(spec: dict) -> Plan:
         raise CatalogError(f"plans.yml: bad plan {spec.get('code', '?')!r}: {exc}") from None
 
 
-def _destination(spec: dict) -> Destination:
+def _destination(spec: dict[str, Any]) -> Destination:
     try:
         return Destination(
             name=str(spec["name"]),
@@ -314,7 +322,7 @@ def _destination(spec: dict) -> Destination:
         raise CatalogError(f"destinations.yml: bad destination {spec!r}: {exc}") from None
 
 
-def _group(spec: dict, destinations: tuple[Destination, ...]) -> Group:
+def _group(spec: dict[str, Any], destinations: tuple[Destination, ...]) -> Group:
     index: dict[str, str] = {}
     for d in destinations:
         for key in (d.code, d.name, *d.aliases):
@@ -329,7 +337,7 @@ def _group(spec: dict, destinations: tuple[Destination, ...]) -> Group:
     return Group(name=str(spec["name"]), members=tuple(codes), aliases=_strs(spec.get("aliases")))
 
 
-def _tariff(zone: str, spec: dict) -> RoamingTariff:
+def _tariff(zone: str, spec: dict[str, Any]) -> RoamingTariff:
     try:
         daily = spec["daily_pass"]
         voice = spec["voice"]

@@ -35,4 +35,3 @@ def parse_amount(text: str | None) -> int | None:
         return int(whole) * 100 + int((cents + "00")[:2])
     value = cn_number(raw)
     return None if value is None else value * 100
-

@@ -21,10 +21,12 @@ async def runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
-async def _resolve(request: Request, token: str | None) -> auth.Principal:
+async def principal_of(rt: Runtime, token: str | None) -> auth.Principal:
+    """Who a bearer token is: the admin, the service, or the agent whose stored token hash it
+    matches (through the process's token cache); Unauthorized otherwise. Every caller of the
+    router, the gateway's agent routes included, is checked here and nowhere else."""
     if not token:
         raise errors.Unauthorized()
-    rt: Runtime = request.app.state.runtime
     found = auth.static_principal(token, rt.settings.admin_token, rt.settings.service_token)
     if found is not None:
         return found
@@ -34,6 +36,10 @@ async def _resolve(request: Request, token: str | None) -> auth.Principal:
         if auth.hash_matches(token_hash, await rt.store.agent_token_hash(agent_id)):
             return auth.Principal(auth.Role.agent, agent_id, token_hash)
     raise errors.Unauthorized()
+
+
+async def _resolve(request: Request, token: str | None) -> auth.Principal:
+    return await principal_of(request.app.state.runtime, token)
 
 
 async def principal(

@@ -10,10 +10,10 @@ import redis.asyncio as aioredis
 
 from router import errors
 from router.gateway import edge, replies
-from router.gateway.keys import GatewayKeys
 from router.gateway.models import ConversationOpened
 from router.gateway.settings import GatewaySettings
 from router.gateway.store import now_ms
+from router.keys import Keys
 from router.limits import RateLimits, StreamSlots
 
 
@@ -38,18 +38,20 @@ class CustomerAccess:
     def __init__(
         self,
         redis: aioredis.Redis,
-        keys: GatewayKeys,
+        keys: Keys,
         settings: GatewaySettings,
         pseudonym_secret: bytes,
+        retention_s: int,
     ) -> None:
         self.redis = redis
         self.keys = keys
         self.settings = settings
+        self.retention_s = retention_s  # of a conversation's hash (the router's ROUTER_RETENTION_S)
         self._secret = pseudonym_secret
         self._proxies = settings.proxies()
         self.limits = RateLimits(
             redis.connection_pool,
-            keys.limits(),
+            keys.rate_limits(),
             {
                 "conversations": settings.rate_conversations,
                 "messages": settings.rate_messages,
@@ -66,7 +68,7 @@ class CustomerAccess:
         """A new conversation: its id and resume token (only the token's hash is stored)."""
         await self.limits.hit("conversations", client.key)
         conversation_id, token = edge.new_conversation_id(), edge.new_resume_token()
-        key = self.keys.conv(conversation_id)
+        key = self.keys.chat(conversation_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             fields = {
                 "resume": edge.token_hash(token),
@@ -74,7 +76,7 @@ class CustomerAccess:
                 "created_ms": str(now_ms()),
             }
             pipe.hset(key, mapping=replies.mapping(fields))
-            pipe.expire(key, self.settings.retention_s)
+            pipe.expire(key, self.retention_s)
             await pipe.execute()
         return ConversationOpened(conversation_id=conversation_id, resume_token=token)
 
@@ -82,7 +84,7 @@ class CustomerAccess:
         """The customer of `conversation_id` when `token` is its resume token; Unauthorized
         otherwise — the same whether the conversation exists or not."""
         stored, channel = replies.texts(
-            await self.redis.hmget(self.keys.conv(conversation_id), "resume", "channel")
+            await self.redis.hmget(self.keys.chat(conversation_id), "resume", "channel")
         )
         if not edge.token_matches(stored, token):
             raise errors.Unauthorized()

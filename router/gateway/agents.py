@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Path, Request
 
-from router import audit, auth, errors
+from router import audit, errors
 from router.api.deps import Caller
 from router.auth import Role
 from router.gateway.models import (
@@ -23,7 +21,6 @@ from telecom import mask
 
 router = APIRouter(tags=["agent chat"])
 ConversationPath = Annotated[str, Path(pattern=CONVERSATION_ID_PATTERN)]
-_bearer = HTTPBearer(auto_error=False)
 
 
 def _gateway(request: Request) -> Gateway:
@@ -31,44 +28,14 @@ def _gateway(request: Request) -> Gateway:
     return gw
 
 
-@dataclass(frozen=True)
-class AgentToken:
-    """An agent's bearer token, not yet checked: the route checks it in its own Redis script."""
-
-    agent_id: str
-    token_hash: str
-
-
-async def agent_token(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> AgentToken:
-    """401 without a token or with one that cannot be an agent's; 403 for the admin and service
-    tokens. The agent's token itself is compared with its stored hash by the route's script,
-    so a message costs one Redis round trip instead of two (the Caller dependency reads it)."""
-    if credentials is None or not credentials.credentials:
-        raise errors.Unauthorized()
-    token = credentials.credentials
-    settings = request.app.state.runtime.settings
-    if auth.static_principal(token, settings.admin_token, settings.service_token) is not None:
-        raise errors.Forbidden()
-    agent_id = auth.agent_id_of(token)
-    if agent_id is None:
-        raise errors.Unauthorized()
-    return AgentToken(agent_id, auth.hash_token(token))
-
-
 @router.post("/v1/conversations/{conversation_id}/messages", status_code=201)
 async def agent_message(
-    conversation_id: ConversationPath,
-    body: AgentMessage,
-    caller: Annotated[AgentToken, Depends(agent_token)],
-    request: Request,
+    conversation_id: ConversationPath, body: AgentMessage, caller: Caller, request: Request
 ) -> Accepted:
     """The assigned agent writes to the customer (401 for a wrong token, 403 for anyone else)."""
-    seq = await _gateway(request).agent_message(
-        conversation_id, caller.agent_id, body.text, caller.token_hash
-    )
+    if caller.role is not Role.agent or caller.agent_id is None:
+        raise errors.Forbidden()
+    seq = await _gateway(request).agent_message(conversation_id, caller.agent_id, body.text)
     return Accepted(conversation_id=conversation_id, seq=seq)
 
 

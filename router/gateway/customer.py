@@ -142,7 +142,7 @@ async def get_state(who: CustomerCaller, request: Request) -> ConversationState:
 async def cancel_handoff(who: CustomerCaller, request: Request) -> Response:
     """The customer stops waiting for an agent."""
     gateway, _, _ = _parts(request.app)
-    if not await gateway.cancel_handoff(who.conversation_id, request.app.state.runtime.engine):
+    if not await gateway.cancel_handoff(who.conversation_id):
         raise errors.NotFound("no handoff waiting")
     return Response(status_code=204)
 
@@ -299,7 +299,6 @@ async def _serve(
     since: str | None,
 ) -> None:
     cid = who.conversation_id
-    engine = websocket.app.state.runtime.engine
     async with hub.listen(cid) as queue:
         state = await gateway.state(cid)
         await websocket.send_json(
@@ -331,7 +330,7 @@ async def _serve(
                 if len(raw.encode()) > access.settings.customer_max_body_bytes:
                     await websocket.close(code=TOO_BIG)
                     return
-                await _handle_frame(gateway, access, engine, who, raw, websocket)
+                await _handle_frame(gateway, access, who, raw, websocket)
         finally:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
@@ -339,12 +338,7 @@ async def _serve(
 
 
 async def _handle_frame(
-    gateway: Gateway,
-    access: CustomerAccess,
-    engine: Any,
-    who: Customer,
-    raw: str,
-    ws: WebSocket,
+    gateway: Gateway, access: CustomerAccess, who: Customer, raw: str, ws: WebSocket
 ) -> None:
     try:
         frame = json.loads(raw)
@@ -363,7 +357,7 @@ async def _handle_frame(
         except errors.RouterError:
             await ws.send_json({"type": "error", "error": "bad_message"})
     elif kind == "cancel_handoff":
-        await gateway.cancel_handoff(who.conversation_id, engine)
+        await gateway.cancel_handoff(who.conversation_id)
     elif kind == "ping":
         await ws.send_json({"type": "pong"})
     else:

@@ -2,11 +2,12 @@
 FastAPI (the same pattern as router/api/fast.py for POST /v1/handoffs).
 
 Every agent reply is one such request, so it is the agent side's hot path. This layer serves only
-a request that succeeds — an agent token, a JSON body that validates as AgentMessage, and the
-gateway's one script (router/gateway/store.py, AGENT_APPEND) accepting it — with the same call
-and the same reply as the route in router/gateway/agents.py, without FastAPI's per-request
-machinery. Anything else — another path, no token or the admin or service token, a body that
-does not validate, a token or an assignment the script refuses (it then changes nothing) — goes
+a request that succeeds — an agent's own token (checked as every caller's is,
+router/api/deps.py's principal_of, through the token cache), a JSON body that validates as
+AgentMessage, and the engine's script (router/chat_scripts.py, AGENT_MESSAGE) accepting it —
+with the same calls and the same reply as the route in router/gateway/agents.py, without
+FastAPI's per-request machinery. Anything else — another path, no token or the admin or service
+token, a body that does not validate, a token or an assignment refused (nothing changed) — goes
 on, its body replayed, to the FastAPI route, which answers as documented (401, 403, 404, 422).
 """
 
@@ -20,6 +21,7 @@ from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from router import asgi, auth, errors
+from router.api.deps import principal_of
 from router.gateway.models import Accepted, AgentMessage
 from router.gateway.service import Gateway
 from router.runtime import Runtime
@@ -53,12 +55,11 @@ class FastAgentMessage:
             await self.app(scope, asgi.replay([raw], receive), send)
             return
         conversation_id = match.group(1)
-        agent_id = auth.agent_id_of(token)
-        assert agent_id is not None  # _agent_token checked it
         try:
-            seq = await gateway.agent_message(
-                conversation_id, agent_id, body.text, auth.hash_token(token)
-            )
+            caller = await principal_of(runtime, token)
+            if caller.role is not auth.Role.agent or caller.agent_id is None:
+                raise errors.Forbidden()
+            seq = await gateway.agent_message(conversation_id, caller.agent_id, body.text)
         except errors.RouterError:  # refused, nothing changed: the route answers (401/403/404)
             await self.app(scope, asgi.replay([raw], receive), send)
             return

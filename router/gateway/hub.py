@@ -14,7 +14,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from router.gateway.keys import GatewayKeys
+from router.cancel import cancelling
+from router.keys import Keys
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ Item = tuple[str | None, dict[str, Any]]
 
 
 class Hub:
-    def __init__(self, redis: aioredis.Redis, keys: GatewayKeys, queue_size: int = 1000) -> None:
+    def __init__(self, redis: aioredis.Redis, keys: Keys, queue_size: int = 1000) -> None:
         self.redis = redis
         self.keys = keys
         self.queue_size = queue_size
@@ -35,7 +36,7 @@ class Hub:
 
     async def start(self) -> None:
         # a channel of its own keeps the connection subscribed while no customer is here
-        await self._pubsub.subscribe(self.keys.prefix + "hub")
+        await self._pubsub.subscribe(self.keys.chat_hub())
         self._task = asyncio.create_task(self._run(), name="gateway-hub")
 
     async def stop(self) -> None:
@@ -57,7 +58,7 @@ class Hub:
     async def listen(self, conversation_id: str) -> AsyncIterator[asyncio.Queue[Item]]:
         """A queue of the conversation's live items, subscribed before it is handed out."""
         queue: asyncio.Queue[Item] = asyncio.Queue(self.queue_size)
-        channel = self.keys.channel(conversation_id)
+        channel = self.keys.chat_live(conversation_id)
         async with self._lock:
             first = conversation_id not in self._listeners
             self._listeners.setdefault(conversation_id, set()).add(queue)
@@ -82,11 +83,15 @@ class Hub:
                             await self._pubsub.unsubscribe(channel)
 
     async def _run(self) -> None:
-        prefix = self.keys.channel("")
+        prefix = self.keys.chat_live("")
         while True:
+            if cancelling():  # a cancellation redis-py swallowed (router/cancel.py)
+                raise asyncio.CancelledError()
             try:
                 message = await self._pubsub.get_message(timeout=1.0)
             except (RedisError, OSError) as exc:
+                if cancelling():  # a cancellation redis-py turned into an error: stop
+                    raise asyncio.CancelledError() from exc
                 log.warning("gateway.hub.error error=%s", type(exc).__name__)
                 await asyncio.sleep(0.5)
                 continue

@@ -102,6 +102,9 @@ class ConversationState(BaseModel):
     handoff_id: str | None = None
     queue_position: int | None = None
     estimated_wait_s: int | None = None
+    estimated_wait_text: str | None = Field(
+        default=None, description="the wait as the customer is told it (telecom.wait.wait_text)"
+    )
     awaiting: str | None = Field(default=None, description="rating or comment during the survey")
 
 

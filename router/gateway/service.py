@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from router import errors
+from router.engine import Engine
 from router.gateway import survey
 from router.gateway.bot import BotClient, BotUnavailable
 from router.gateway.models import (
@@ -25,9 +26,10 @@ from router.gateway.models import (
 )
 from router.gateway.settings import GatewaySettings
 from router.gateway.store import ConversationStore, now_ms, system_message
-from router.gateway.urgency import should_raise
 from router.logs import short_hash
 from router.models import HandoffCreate, Urgency
+from telecom.urgency import should_raise
+from telecom.wait import wait_text
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,6 @@ FALLBACK_SUMMARY = "智能助手暂时无法服务，客户请求人工客服（
 
 
 RaisePriority = Callable[[str, str], Awaitable[None]]
-CreateHandoff = Callable[[HandoffCreate], Awaitable[Any]]
 
 
 def asks_for_human(text: str, payload: str | None) -> bool:
@@ -71,18 +72,16 @@ class Gateway:
         store: ConversationStore,
         bot: BotClient,
         settings: GatewaySettings,
+        engine: Engine,
         raise_priority: RaisePriority | None = None,
-        create_handoff: CreateHandoff | None = None,
-        fallback_skill: str = "billing",
     ) -> None:
         self.store = store
         self.bot = bot
         self.settings = settings
+        # the router's engine: a human while the assistant is down, a customer who stops waiting
+        self.engine = engine
         # (handoff_id, urgency) → the router moves the handoff's SLA deadline earlier
         self.raise_priority = raise_priority
-        # the router engine's create_handoff: a human while the assistant is down
-        self.create_handoff = create_handoff
-        self.fallback_skill = fallback_skill
         # one turn at a time per conversation in this process (the bot sees turns in order)
         self._turn_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -90,22 +89,25 @@ class Gateway:
 
     # -- customers ----------------------------------------------------------------------------
     async def state(self, conversation_id: str) -> ConversationState:
-        meta, handoff, agent_name = await self.store.state_parts(conversation_id)
+        parts = await self.store.state_parts(conversation_id)
+        handoff = parts.handoff
         state = ConversationState(
             conversation_id=conversation_id,
             owner="bot",
-            awaiting=meta.get("awaiting") or None,
+            awaiting=parts.meta.get("awaiting") or None,
         )
         if handoff is None:
             return state
         state.handoff_id = handoff.handoff_id
         if handoff.status == "assigned" and handoff.agent_id:
             state.owner = "agent"
-            state.agent_name = agent_name
+            state.agent_name = parts.agent_name
         elif handoff.status in ("queued", "offered"):
             state.owner = "queue"
             position, wait = await self.store.queue_position(handoff.handoff_id)
             state.queue_position, state.estimated_wait_s = position, wait
+            if position:
+                state.estimated_wait_text = wait_text(wait)
         return state
 
     async def customer_turn(self, conversation_id: str, turn: CustomerMessage, channel: str) -> str:
@@ -125,7 +127,8 @@ class Gateway:
         shown = text or (turn.payload or "")
         message = ChatMessage(sender=Sender.customer, text=shown, ts=now_ms())
         # one round trip: create/read the conversation, find its owner, store and pass it on
-        seq, meta, handoff = await self.store.customer_turn(conversation_id, channel, message)
+        stored = await self.store.customer_turn(conversation_id, channel, message)
+        seq, meta, handoff = stored.seq, stored.meta, stored.handoff
         if handoff is not None and handoff.status == "assigned":
             return seq  # the agent has it (copied to their events by the same script)
         awaiting = meta.get("awaiting") or ""
@@ -146,10 +149,8 @@ class Gateway:
         """The customer took up the human offered while the assistant was down: the gateway
         makes the handoff through the router's engine (the customer hears of it from its
         `created` event, as from one the assistant makes)."""
-        if self.create_handoff is None:
-            await self._ask_bot(conversation_id, "人工", channel, {})
-            return
-        await self.create_handoff(fallback_handoff(conversation_id, channel, self.fallback_skill))
+        skill = self.settings.fallback_skill
+        await self.engine.create_handoff(fallback_handoff(conversation_id, channel, skill))
         log.info("gateway.handoff.without_bot conversation=%s", short_hash(conversation_id))
         await self.push_state(conversation_id)
 
@@ -229,12 +230,12 @@ class Gateway:
             return True
         return False
 
-    async def cancel_handoff(self, conversation_id: str, engine: Any) -> bool:
+    async def cancel_handoff(self, conversation_id: str) -> bool:
         """The customer gives up waiting: their queued or offered handoff is abandoned."""
         handoff = await self.store.active_handoff(conversation_id)
         if handoff is None or handoff.status not in ("queued", "offered"):
             return False
-        await engine.abandon(handoff.handoff_id)
+        await self.engine.abandon(handoff.handoff_id)
         return True
 
     async def push_state(self, conversation_id: str) -> ConversationState:
@@ -243,16 +244,13 @@ class Gateway:
         return state
 
     # -- agents -------------------------------------------------------------------------------
-    async def agent_message(
-        self, conversation_id: str, agent_id: str, text: str, token_hash: str = ""
-    ) -> str:
-        """The assigned agent's message; `token_hash` (SHA-256 of their bearer token) is checked
-        in the same round trip when the caller is not authenticated yet."""
+    async def agent_message(self, conversation_id: str, agent_id: str, text: str) -> str:
+        """The assigned agent's message (the caller has checked their token)."""
         message = ChatMessage(
             sender=Sender.agent, text=text.strip()[: self.settings.max_text_chars], ts=now_ms()
         )
         # one round trip: checks the handoff is assigned to this agent, adds their display name
-        return await self.store.agent_append(conversation_id, agent_id, message, token_hash)
+        return await self.store.agent_append(conversation_id, agent_id, message)
 
     # -- router events (one gateway process handles each) -------------------------------------
     async def on_router_event(self, fields: dict[str, str]) -> None:
@@ -269,8 +267,7 @@ class Gateway:
             text = "正在为您转接人工客服，请稍候。"
             if position:
                 text = (
-                    f"正在为您转接人工客服，您前面还有 {position - 1} 位客户，"
-                    f"预计等待约 {_minutes(wait)}。"
+                    f"正在为您转接人工客服，您前面还有 {position - 1} 位客户，{wait_text(wait)}。"
                 )
             await self.store.append(conversation_id, system_message(text))
         elif kind == "accepted":
@@ -312,9 +309,3 @@ _HANDLED = {
     "offered",
     "requeued",
 }
-
-
-def _minutes(seconds: int | None) -> str:
-    if not seconds:
-        return "不到 1 分钟"
-    return f"{max(1, round(seconds / 60))} 分钟"

@@ -1,18 +1,24 @@
-"""Gateway settings: ROUTER_* environment variables, built at start-up (never at import)."""
+"""The gateway's part of the router's one Settings object (router/settings.py): `settings.gateway`,
+read from ROUTER_GATEWAY__<FIELD> (e.g. ROUTER_GATEWAY__RASA_URL), built with it at start-up.
+
+Its secrets (ROUTER_RASA_TOKEN, ROUTER_PSEUDONYM_SECRET) and the retention of conversation text
+(ROUTER_RETENTION_S) are the router's settings: every secret is checked in one place, and one
+retention applies to a conversation's messages and its handoff alike.
+"""
 
 from __future__ import annotations
 
 from limits import parse_many
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, field_validator
 
 from router.gateway.edge import Network, origin_of, parse_networks
+from router.models import Skill
 
 
-class GatewaySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ROUTER_", extra="ignore")
-
-    # Rasa server; the gateway posts to {rasa_url}/webhooks/rest/webhook
+class GatewaySettings(BaseModel):
+    # the customer gateway and the pages (router/gateway, router/web); off: routing API only
+    enabled: bool = True
+    # Rasa server; the gateway posts to {rasa_url}/webhooks/gateway/webhook
     rasa_url: str = "http://127.0.0.1:5005"
     bot_timeout_s: float = Field(default=30.0, gt=0)
     # longest customer or agent message, in characters
@@ -20,17 +26,18 @@ class GatewaySettings(BaseSettings):
     # messages kept per conversation, and replayed at most on a resume
     history_maxlen: int = Field(default=1000, ge=10)
     replay_limit: int = Field(default=200, ge=1)
-    # conversations (history, rating) expire this long after their last message
-    retention_s: int = Field(default=7 * 24 * 3600, ge=60)
     # how often a waiting customer's queue position is re-checked
     queue_refresh_s: float = Field(default=1.0, gt=0)
-    # connections of the gateway's own Redis pool (a burst beyond it waits, up to 10 s)
+    # connections of the gateway's own Redis pool (blocking reads, pub/sub, its own hashes; a
+    # burst beyond it waits, up to ROUTER_REDIS_TIMEOUT_S); the router's pool is sized apart
     redis_max_connections: int = Field(default=512, ge=8)
     # long-poll wait
     poll_timeout_s: float = Field(default=25.0, gt=0, le=120)
+    # the skill of a handoff the gateway makes itself when the assistant is down (the
+    # assistant's own default skill, actions/handoff.py DEFAULT_SKILL)
+    fallback_skill: Skill = "billing"
 
     # -- the customer edge (router/gateway/edge.py, router/gateway/customer.py) ----------------
-    # (the pseudonym secret, ROUTER_PSEUDONYM_SECRET, is the router's: router/settings.py)
     # proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For names the client;
     # empty: the TCP peer is the client
     trusted_proxies: str = ""

@@ -12,19 +12,13 @@ from collections.abc import Sequence
 
 from redis.exceptions import RedisError, ResponseError
 
+from router.cancel import cancelling
 from router.gateway import replies
 from router.gateway.hub import Hub
-from router.gateway.keys import GROUP
 from router.gateway.service import Gateway
+from router.keys import GATEWAY_GROUP
 
 log = logging.getLogger(__name__)
-
-
-def _cancelling() -> bool:
-    """This task was asked to stop, though the CancelledError may not have reached it (as in
-    router/token_cache.py: redis-py's read timeouts can swallow a cancellation)."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
 
 
 def consumer_name() -> str:
@@ -34,23 +28,27 @@ def consumer_name() -> str:
 async def consume_router_events(gateway: Gateway, stream: str, claim_idle_ms: int = 30_000) -> None:
     redis = gateway.store.redis
     with contextlib.suppress(ResponseError):  # BUSYGROUP: another process made it
-        await redis.xgroup_create(stream, GROUP, id="$", mkstream=True)
+        await redis.xgroup_create(stream, GATEWAY_GROUP, id="$", mkstream=True)
     me = consumer_name()
     block_ms = min(2000, gateway.store.max_block_ms)  # answered within the read timeout
     last_claim = 0.0
     loop = asyncio.get_running_loop()
     while True:
-        if _cancelling():  # a cancellation redis-py swallowed (its reads' asyncio.timeout)
+        if cancelling():  # a cancellation redis-py swallowed (its reads' asyncio.timeout)
             raise asyncio.CancelledError()
         try:
             entries: Sequence[replies.PendingEntry] = []
             if loop.time() - last_claim > claim_idle_ms / 1000:
                 # events a dead process had taken but not handled
                 last_claim = loop.time()
-                claimed = await redis.xautoclaim(stream, GROUP, me, claim_idle_ms, count=100)
+                claimed = await redis.xautoclaim(
+                    stream, GATEWAY_GROUP, me, claim_idle_ms, count=100
+                )
                 entries = replies.claimed_entries(claimed)
             if not entries:
-                reply = await redis.xreadgroup(GROUP, me, {stream: ">"}, count=100, block=block_ms)
+                reply = await redis.xreadgroup(
+                    GATEWAY_GROUP, me, {stream: ">"}, count=100, block=block_ms
+                )
                 entries = replies.read_entries(reply)
             for entry_id, fields in entries:
                 if fields:
@@ -62,18 +60,18 @@ async def consume_router_events(gateway: Gateway, stream: str, claim_idle_ms: in
                         log.exception(
                             "gateway.event.failed id=%s type=%s", entry_id, fields.get("type")
                         )
-                await redis.xack(stream, GROUP, entry_id)
+                await redis.xack(stream, GATEWAY_GROUP, entry_id)
         except asyncio.CancelledError:
             raise
         except ResponseError as exc:
             if "NOGROUP" in str(exc):
                 with contextlib.suppress(ResponseError):
-                    await redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
+                    await redis.xgroup_create(stream, GATEWAY_GROUP, id="0", mkstream=True)
                 continue
             log.warning("gateway.events.error error=%s", type(exc).__name__)
             await asyncio.sleep(0.5)
         except (RedisError, OSError) as exc:
-            if _cancelling():  # a cancellation redis-py turned into an error: stop
+            if cancelling():  # a cancellation redis-py turned into an error: stop
                 raise asyncio.CancelledError() from exc
             log.warning("gateway.events.error error=%s", type(exc).__name__)
             await asyncio.sleep(0.5)
@@ -84,6 +82,8 @@ async def refresh_queue_positions(gateway: Gateway, hub: Hub, period_s: float) -
     last: dict[str, tuple[int | None, int | None]] = {}
     while True:
         await asyncio.sleep(period_s)
+        if cancelling():  # a cancellation swallowed in the turn before
+            raise asyncio.CancelledError()
         try:
             here = hub.local_conversations()
             # one round trip for all of them: most are with the bot or an agent, not waiting
@@ -104,6 +104,6 @@ async def refresh_queue_positions(gateway: Gateway, hub: Hub, period_s: float) -
         except asyncio.CancelledError:
             raise
         except (RedisError, OSError) as exc:
-            if _cancelling():
+            if cancelling():
                 raise asyncio.CancelledError() from exc
             log.warning("gateway.queue_refresh.error error=%s", type(exc).__name__)

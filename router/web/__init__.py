@@ -1,13 +1,19 @@
 """Pages the router serves: the customer widget (/widget.js, the loader a host page embeds; the
 chat itself in its frame, /widget/frame; demo at /demo) and the agent console (/console). Plain
-files, no build step; a strict Content-Security-Policy on each page."""
+files, no build step; a strict Content-Security-Policy on each page. The console page carries
+the vocabulary it shows (the urgency levels and their labels, from the kernel) as a JSON data
+block, so the script keeps no copy of its own."""
 
 from __future__ import annotations
 
+import functools
+import json
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+
+from telecom import urgency
 
 STATIC = Path(__file__).parent / "static"
 CSP = (
@@ -21,18 +27,36 @@ _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=ut
 router = APIRouter(include_in_schema=False)
 
 
-def _file(name: str, page: bool = False, csp: str = CSP) -> FileResponse:
-    path = STATIC / name
+def _headers(page: bool, csp: str = CSP) -> dict[str, str]:
     headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
     if page:
         headers["Content-Security-Policy"] = csp
         headers["Referrer-Policy"] = "no-referrer"
-    return FileResponse(path, media_type=_TYPES[path.suffix], headers=headers)
+    return headers
+
+
+def _file(name: str, page: bool = False, csp: str = CSP) -> FileResponse:
+    path = STATIC / name
+    return FileResponse(path, media_type=_TYPES[path.suffix], headers=_headers(page, csp))
+
+
+def console_data() -> dict[str, object]:
+    """What console.js reads from the page: the urgency levels, lowest first, with labels."""
+    return {"urgency": [{"name": name, "label": urgency.LABELS[name]} for name in urgency.LEVELS]}
+
+
+@functools.cache
+def _console_page() -> str:
+    """console.html with `console_data()` in its data block (read at the first request)."""
+    # "<" escaped: the JSON can never close the <script> element it sits in
+    data = json.dumps(console_data(), ensure_ascii=False).replace("<", "\\u003c")
+    html = (STATIC / "console.html").read_text(encoding="utf-8")
+    return html.replace("{{console_data}}", data)
 
 
 def frame_csp(embed_origins: list[str]) -> str:
     """The frame's policy: like every page's, but it may be framed by the router's own pages and
-    the listed origins (ROUTER_WIDGET_EMBED_ORIGINS, validated as origins in the settings)."""
+    the listed origins (ROUTER_GATEWAY__WIDGET_EMBED_ORIGINS, validated in the settings)."""
     ancestors = " ".join(["'self'", *embed_origins])
     return CSP.replace("frame-ancestors 'none'", f"frame-ancestors {ancestors}")
 
@@ -48,8 +72,8 @@ async def demo() -> FileResponse:
 
 
 @router.get("/console")
-async def console() -> FileResponse:
-    return _file("console.html", page=True)
+async def console() -> HTMLResponse:
+    return HTMLResponse(_console_page(), headers=_headers(page=True))
 
 
 @router.get("/widget.js")

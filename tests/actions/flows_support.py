@@ -115,5 +115,5 @@ def flows_fixture(store, now, catalog_root, tmp_path):
     common.use_clock(lambda: now)
     yield store
     common.use_store(None)
-    common._state["settings"] = None
+    common._state.settings = None
     common.use_clock(None)

@@ -24,7 +24,7 @@ SMALL_YAML = textwrap.dedent(
     nlu:
     - intent: complain
       examples:
-      - text: 你们乱收费，[上个月](month)多扣我[八百块](amount)，不退我就去工信部投诉
+      - text: 你们乱收费，上个月多扣我八百块，不退我就去工信部投诉
         metadata: {urgency: high, complaint_category: fee, severity: major}
       - text: 话费被多扣了一千多，我要找媒体曝光你们
         metadata: {urgency: high, complaint_category: fee, severity: major}
@@ -74,7 +74,7 @@ SMALL_YAML = textwrap.dedent(
         metadata: {urgency: normal, fault_category: software, service: tv}
       - text: 宽带拨号报错691
         metadata: {urgency: normal, fault_category: software, service: broadband}
-      - text: "[朝阳区](area)这边宽带断网了"
+      - text: 朝阳区这边宽带断网了
         metadata: {urgency: normal, fault_category: network, service: broadband}
       - text: 手机没信号了，一格都没有
         metadata: {urgency: normal, fault_category: network, service: mobile}
@@ -312,6 +312,7 @@ NLU_CONFIG = textwrap.dedent(
       min_ngram: 1
       max_ngram: 2
     - name: LogisticRegressionClassifier
+      max_iter: 1000  # converges on this small set (100, the default, warns that it did not)
     - name: components.urgency.UrgencyClassifier
     policies: []
     """

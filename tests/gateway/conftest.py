@@ -78,7 +78,7 @@ def _wait_ready(router: Router, timeout: float = 60.0) -> None:
 def start_routers(
     redis_server: RedisServer, tmp_path: Path
 ) -> Iterator[Callable[..., list[Router]]]:
-    """start(n, bot="fake" | "rasa", rasa_url=None, gateway={GatewaySettings fields}) → n router
+    """start(n, bot="fake" | "rasa", rasa_url=None, gateway={settings.gateway fields}) → n router
     processes on one Redis, one prefix."""
     started: list[Router] = []
     prefix = f"gwt{next(_prefixes)}-{os.getpid()}:"

@@ -5,8 +5,8 @@
 
 With --bot fake the assistant is ScriptedBot (tests/gateway/fakes.py); otherwise Rasa's REST
 webhook at --rasa-url. Tokens: ADMIN and SERVICE below. The customer edge's rate limits are
-generous unless --gateway (GatewaySettings fields as JSON) sets them: tests and the bench drive
-hundreds of customers from one address.
+generous unless --gateway (fields of the router's settings.gateway, as JSON) sets them: tests and
+the bench drive hundreds of customers from one address.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import uvicorn
 from pydantic import SecretStr
 
 from router.app import create_app
-from router.gateway import GatewaySettings, install
+from router.gateway.mount import install
+from router.gateway.settings import GatewaySettings
 from router.settings import Settings
 from telecom.secrets import new_secret
 
@@ -49,18 +50,18 @@ def build(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         rasa_token=SecretStr(RASA),
         offer_timeout_s=args.offer_timeout,
         port=args.port,
+        gateway=GatewaySettings(
+            rasa_url=args.rasa_url or "http://127.0.0.1:9",
+            **{**GENEROUS, **json.loads(args.gateway)},
+        ),
     )
     app = create_app(settings, gateway=False)
-    gateway_settings = GatewaySettings(
-        rasa_url=args.rasa_url or "http://127.0.0.1:9",
-        **{**GENEROUS, **json.loads(args.gateway)},
-    )
     bot = None
     if args.bot == "fake":
         from tests.gateway.fakes import ScriptedBot
 
         bot = ScriptedBot(f"http://127.0.0.1:{args.port}", SERVICE)
-    install(app, gateway_settings, bot=bot)
+    install(app, bot=bot)
     return app
 
 
@@ -72,7 +73,7 @@ def main() -> None:
     parser.add_argument("--bot", choices=["fake", "rasa"], default="fake")
     parser.add_argument("--rasa-url", default=None)
     parser.add_argument("--offer-timeout", type=float, default=60.0)
-    parser.add_argument("--gateway", default="{}", help="GatewaySettings fields as JSON")
+    parser.add_argument("--gateway", default="{}", help="settings.gateway fields as JSON")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     uvicorn.run(

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from telecom import urgency
 from tests.gateway.conftest import Router
 
 pytestmark = pytest.mark.slow
@@ -71,6 +72,8 @@ def test_widget_console_handoff_and_injection(
         offer.wait_for()
         assert "剩余" in console.get_by_test_id("offer-countdown").inner_text()
         assert "138****8000" in offer.inner_text()
+        # the label comes from the levels the console page carries (router/web)
+        assert any(f"紧急程度 {label}" in offer.inner_text() for label in urgency.LABELS.values())
         console.get_by_test_id("accept").click()
         pane = console.get_by_test_id("conversation")
         pane.wait_for()

@@ -446,7 +446,10 @@ def test_queue_position_and_customer_cancel(
     second.say("人工")
     queued = second.wait(is_message("system", "前面还有 1 位"))
     assert "预计等待" in queued["text"]
-    second.wait(lambda e: e["type"] == "state" and e["queue_position"] == 2)
+    state = second.wait(lambda e: e["type"] == "state" and e["queue_position"] == 2)
+    # the same words (telecom.wait) in the message and in the state the widget shows
+    assert state["estimated_wait_text"].startswith("预计等待")
+    assert state["estimated_wait_text"] in queued["text"]
     # the first customer gives up: the second moves up
     first.ws.send(json.dumps({"type": "cancel_handoff"}))
     first.wait(is_message("system", "已取消"))

@@ -120,7 +120,7 @@ def test_the_event_stream_records_the_conversations_it_delivers(
         time.sleep(0.05)
     assert settings.redis_url is not None
     client = redis.Redis.from_url(settings.redis_url.get_secret_value(), decode_responses=True)
-    # what the gateway's TURN script writes when a customer of li's conversation speaks
+    # what the CUSTOMER_TURN script emits when a customer of li's conversation speaks
     client.xadd(
         Keys(settings.key_prefix).agent_events("li"),
         {"type": "customer_message", "conversation": "conv-z", "text": "好的"},

@@ -1,4 +1,4 @@
-"""engine._Batch: script calls made together go to Redis in writes of at most max_size calls,
+"""router/batch.py: script calls made together go to Redis in writes of at most max_size calls,
 each caller gets its own reply (or its own error), NoScript is reloaded, timeouts and
 cancellations stay with their calls."""
 
@@ -13,8 +13,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from router.batch import Batch
 from router.embedded_redis import RedisServer
-from router.engine import _Batch
 
 pytestmark = pytest.mark.anyio
 
@@ -40,8 +40,8 @@ async def client(redis_server: RedisServer) -> AsyncIterator[aioredis.Redis]:
     await r.aclose()
 
 
-class Spy(_Batch):
-    """A _Batch that records the size of each write."""
+class Spy(Batch):
+    """A Batch that records the size of each write."""
 
     def __init__(self, redis: aioredis.Redis, max_size: int) -> None:
         super().__init__(redis, max_size)

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from router.app import create_app
-from router.gateway import install
 from router.gateway.bot import BotReply, BotUnavailable
 from router.gateway.models import CustomerMessage, Sender
+from router.gateway.mount import install
 from router.gateway.service import BOT_DOWN, HUMAN_PAYLOAD, fallback_handoff
 from router.gateway.settings import GatewaySettings
 from router.models import Urgency
@@ -43,8 +43,9 @@ async def gateway_app(
     make_settings: Callable[..., Settings],
 ) -> AsyncIterator[tuple[Any, DeadBot]]:
     bot = DeadBot()
-    app = create_app(make_settings(fallback_skill="general"), timers=False, gateway=False)
-    install(app, GatewaySettings(), bot=bot)
+    settings = make_settings(gateway=GatewaySettings(fallback_skill="general"))
+    app = create_app(settings, timers=False, gateway=False)
+    install(app, bot=bot)
     async with app.router.lifespan_context(app):
         yield app, bot
 

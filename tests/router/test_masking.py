@@ -22,10 +22,9 @@ from pydantic import SecretStr
 
 from router.app import create_app
 from router.embedded_redis import RedisServer
-from router.gateway import install
 from router.gateway.bot import BotReply
 from router.gateway.models import CustomerMessage
-from router.gateway.settings import GatewaySettings
+from router.gateway.mount import install
 from router.logs import install_masking, mask_line
 from router.settings import Settings
 from telecom import mask
@@ -174,7 +173,7 @@ def served(redis_server: RedisServer) -> Iterator[Served]:
         pseudonym_secret=SecretStr(PSEUDONYM),
     )
     app = create_app(settings_, timers=False, gateway=False)
-    install(app, GatewaySettings(), bot=SilentBot())
+    install(app, bot=SilentBot())
     lifespan = app.router.lifespan_context(app)
 
     async def start() -> Served:

@@ -14,10 +14,10 @@ import pytest
 
 from router.embedded_redis import RedisServer
 from router.engine import Engine
-from router.gateway.keys import GatewayKeys
 from router.gateway.models import ChatMessage, Sender
 from router.gateway.store import ConversationStore
 from router.purge import cutoff_ms, low_water, purge
+from router.store import Store
 from tests.router.helpers import agent, handoff, offers_of
 
 pytestmark = pytest.mark.anyio
@@ -32,15 +32,7 @@ def test_low_water_stops_at_the_first_handoff_kept() -> None:
 
 
 def _store(engine: Engine) -> ConversationStore:
-    return ConversationStore(
-        engine.redis,
-        engine.keys,
-        history_maxlen=100,
-        retention_s=engine.settings.retention_s,
-        agent_events_maxlen=100,
-        queue_wait=engine.queue_wait,
-        estimate_s_per_position=30,
-    )
+    return ConversationStore(engine.redis, engine, Store(engine.redis, engine.keys))
 
 
 async def test_purge_deletes_what_is_older_than_the_retention(
@@ -48,12 +40,12 @@ async def test_purge_deletes_what_is_older_than_the_retention(
 ) -> None:
     engine = make_engine()
     store = _store(engine)
-    r, gw = engine.redis, GatewayKeys(engine.keys.prefix)
+    r, keys = engine.redis, engine.keys
     message = ChatMessage(sender=Sender.customer, text="我的号码13800138000", ts=1)
     for conversation_id in ("old-conversation", "new-conversation"):
         await store.customer_turn(conversation_id, "web", message)
     now = int(time.time() * 1000)
-    await r.zadd(gw.conversations(), {"old-conversation": now - 8 * DAY_MS})  # as if 8 days ago
+    await r.zadd(keys.chats(), {"old-conversation": now - 8 * DAY_MS})  # as if 8 days ago
     await agent(engine, "li")
     await r.delete(engine.keys.agent_events("li"))  # an entry 8 days old in li's stream:
     await r.xadd(
@@ -70,8 +62,8 @@ async def test_purge_deletes_what_is_older_than_the_retention(
 
     assert (report.conversations, report.handoffs) == (1, 1)
     assert report.agent_events >= 1
-    assert not await r.exists(gw.log("old-conversation"), gw.conv("old-conversation"))
-    assert await r.exists(gw.log("new-conversation"), gw.conv("new-conversation")) == 2
+    assert not await r.exists(keys.chat_log("old-conversation"), keys.chat("old-conversation"))
+    assert await r.exists(keys.chat_log("new-conversation"), keys.chat("new-conversation")) == 2
     assert not await r.exists(engine.keys.handoff(ended.handoff_id))
     assert await r.exists(engine.keys.handoff(live.handoff_id))  # live (offered): kept
     assert await offers_of(engine, "li")

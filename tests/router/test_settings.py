@@ -47,6 +47,38 @@ def test_the_gateway_secrets_only_with_the_gateway() -> None:
         Settings(**values).check_secrets(gateway=True)
 
 
+def test_the_gateway_settings_are_nested_and_each_variable_sets_one_thing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("ROUTER_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("ROUTER_REDIS_MAX_CONNECTIONS", "64")
+    monkeypatch.setenv("ROUTER_GATEWAY__REDIS_MAX_CONNECTIONS", "32")
+    monkeypatch.setenv("ROUTER_GATEWAY__RASA_URL", "http://rasa.internal:5005")
+    monkeypatch.setenv("ROUTER_GATEWAY__ENABLED", "false")
+    monkeypatch.setenv("ROUTER_RETENTION_S", "3600")
+    settings = Settings()
+    assert (settings.redis_max_connections, settings.gateway.redis_max_connections) == (64, 32)
+    assert settings.gateway.rasa_url == "http://rasa.internal:5005"
+    assert settings.gateway.enabled is False
+    assert settings.retention_s == 3600
+    # one retention for a conversation's text, the router's; the secrets are the router's too
+    assert not {"retention_s", "pseudonym_secret", "demo_mode", "rasa_token"} & set(
+        type(settings.gateway).model_fields
+    )
+
+
+def test_the_pseudonym_key() -> None:
+    secret = GOOD["pseudonym_secret"].get_secret_value()
+    assert Settings(**GOOD).pseudonym_key() == secret.encode()
+    without = {**GOOD, "pseudonym_secret": None}
+    with pytest.raises(InsecureSecret):
+        Settings(**without).pseudonym_key()
+    made = Settings(**without, demo_mode=True).pseudonym_key()  # one of this process, warned
+    assert len(made) >= 32
+
+
 def _router(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("ROUTER_")}
     return subprocess.run(

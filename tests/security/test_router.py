@@ -262,7 +262,7 @@ def test_docs_and_metrics_closed_when_configured(stack: Stack, tmp_path: Path) -
         **secrets,
         REDIS_URL=stack.redis.url,
         ROUTER_PORT=str(port),
-        ROUTER_GATEWAY="false",
+        ROUTER_GATEWAY__ENABLED="false",
         ROUTER_KEY_PREFIX=f"closed{uuid.uuid4().hex[:6]}:",
         ROUTER_PUBLIC_DOCS="false",
         ROUTER_PUBLIC_METRICS="false",

@@ -8,7 +8,10 @@
   var INTENTS = {query_balance: "话费余额", query_data_usage: "剩余流量", query_plan: "当前套餐",
     change_plan: "套餐变更", roaming: "国际漫游", reset_password: "密码重置", complain: "投诉",
     report_fault: "故障报修", request_human: "转人工"};
-  var URGENCY = {low: "低", normal: "普通", high: "高", critical: "紧急"};
+  var URGENCY = {}; // level -> label, from the page (the server's levels, router/web)
+  JSON.parse($("console-data").textContent).urgency.forEach(function (u) {
+    URGENCY[u.name] = u.label;
+  });
   var agent = null; // {id, token}
   var offers = {};  // offer id -> offer
   var convs = {};   // conversation id -> {handoffId, pane, tab, seen}

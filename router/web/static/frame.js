@@ -127,8 +127,8 @@
       cancelBtn.hidden = false;
       if (s.queue_position === 0) text = "正在为您接通人工客服…";
       else if (s.queue_position) {
-        text = "排队中：第 " + s.queue_position + " 位，预计等待 " +
-          Math.max(1, Math.round((s.estimated_wait_s || 0) / 60)) + " 分钟";
+        text = "排队中：第 " + s.queue_position + " 位" +
+          (s.estimated_wait_text ? "，" + s.estimated_wait_text : "");
       } else text = "正在为您转接人工客服…";
     } else if (s.awaiting === "rating") {
       text = "请为本次人工服务打分";
