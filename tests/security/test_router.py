@@ -72,6 +72,9 @@ def _router(env: dict[str, str], cwd: Path) -> Iterator[subprocess.Popen[str]]:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
 
 
 def _good_secrets() -> dict[str, str]:
