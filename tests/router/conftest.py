@@ -3,7 +3,10 @@ tmp), a fresh key prefix per test, factories for settings, engines, apps and HTT
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
+import signal
 import sys
 import threading
 import time
@@ -177,3 +180,14 @@ def serve(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., str]
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test alone, which the test may stop (SIGSTOP) and continue."""
+    server = start_redis(tmp_path / "redis", appendonly=False)
+    yield server
+    assert server.process is not None
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(server.process.pid, signal.SIGCONT)
+    server.stop()

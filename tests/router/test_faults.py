@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
 from router.app import create_app
-from router.embedded_redis import RedisServer, start_redis
+from router.embedded_redis import RedisServer
 from router.settings import Settings
 from tests.router.conftest import ADMIN, SERVICE, bearer
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    server = start_redis(tmp_path / "redis", appendonly=False)
-    yield server
-    assert server.process is not None
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(server.process.pid, signal.SIGCONT)
-    server.stop()
 
 
 @pytest.mark.anyio

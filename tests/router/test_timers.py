@@ -7,18 +7,16 @@ redis-server that the test stops (SIGSTOP) for longer than the heartbeat timeout
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
-from router.embedded_redis import RedisServer, start_redis
+from router.embedded_redis import RedisServer
 from router.engine import Engine
 from router.models import Presence
 from router.settings import Settings
@@ -38,17 +36,6 @@ def test_health_remembers_when_an_outage_began() -> None:
 @pytest.mark.parametrize("outage_s", [0.2, 5.0, 29.0, 31.0, 3600.0])
 def test_any_outage_gives_a_full_heartbeat_timeout(outage_s: float) -> None:
     assert heartbeat_grace_s(outage_s, 30.0) == 30.0
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A redis-server of this test alone: it is stopped and continued."""
-    server = start_redis(tmp_path / "redis", appendonly=False)
-    yield server
-    assert server.process is not None
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(server.process.pid, signal.SIGCONT)
-    server.stop()
 
 
 @pytest.fixture
