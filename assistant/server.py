@@ -49,7 +49,8 @@ def secure_defaults(argv: list[str], env: Mapping[str, str]) -> list[str]:
     reason = problem(token)
     if reason is not None:
         print(f"assistant.server: demo mode: ASSISTANT_RASA_TOKEN is {reason}", file=sys.stderr)
-    return argv if given else [*argv, "--auth-token", token]
+    # one argument: a token may start with "-", which argparse would take for an option
+    return argv if given else [*argv, f"--auth-token={token}"]
 
 
 def main() -> None:

@@ -30,9 +30,16 @@ def _parsed(argv):
 
 def test_the_api_token_comes_from_the_environment(rasa_defaults):
     argv = server.secure_defaults(RUN, {"ASSISTANT_RASA_TOKEN": TOKEN})
-    assert argv == [*RUN, "--auth-token", TOKEN]
+    assert argv == [*RUN, f"--auth-token={TOKEN}"]
     args = _parsed(argv)
     assert args.auth_token == TOKEN and args.interface == "127.0.0.1"
+
+
+def test_a_token_that_starts_with_a_dash_is_still_the_token(rasa_defaults):
+    # token_urlsafe() starts with "-" one time in 64; argparse must not read it as an option
+    token = "-" + TOKEN
+    args = _parsed(server.secure_defaults(RUN, {"ASSISTANT_RASA_TOKEN": token}))
+    assert args.auth_token == token
 
 
 def test_an_explicit_interface_and_token_are_kept(rasa_defaults):
@@ -51,7 +58,7 @@ def test_the_api_does_not_start_open_or_with_a_weak_token(rasa_defaults, token):
 def test_demo_mode_accepts_a_weak_token_but_never_none(rasa_defaults, capsys):
     demo = {"ASSISTANT_DEMO_MODE": "true"}
     argv = server.secure_defaults(RUN, {**demo, "ASSISTANT_RASA_TOKEN": "short"})
-    assert argv[-2:] == ["--auth-token", "short"]
+    assert argv[-1] == "--auth-token=short"
     assert "demo mode" in capsys.readouterr().err
     with pytest.raises(InsecureSecret):
         server.secure_defaults(RUN, demo)
