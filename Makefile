@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help env browser run test test-bot test-router test-gateway test-security train shell lint bench validate clean
+.PHONY: help env browser postgres run test test-bot test-router test-gateway test-security test-durability train shell lint bench validate mutate clean
 
 help:
 	@echo "make run    - set up what is missing, train if needed, start everything"
@@ -23,6 +23,7 @@ help:
 	@echo "make shell  - chat with the assistant in the terminal"
 	@echo "make lint   - ruff check, ruff format --check, mypy --strict"
 	@echo "make bench  - benchmarks"
+	@echo "make mutate - mutation testing of the pure decision modules (MODULES=path... for some)"
 
 env: $(BOT_VENV)/.installed $(ROUTER_VENV)/.installed
 
@@ -50,6 +51,13 @@ $(ROUTER_VENV)/.browser: requirements/browser.txt $(ROUTER_VENV)/.installed
 	$(ROUTER_PY) -m pip install -q -r requirements/browser.txt
 	@touch $@
 
+# The durable tracker store's tests start a throwaway PostgreSQL cluster (tests/pg.py) from
+# Debian's postgresql (never a downloaded one).
+postgres:
+	@command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	  echo "installing Debian's postgresql (needs root)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
 train: $(BOT_VENV)/.installed
 	$(BOT_PY) -m scripts.train
 
@@ -57,10 +65,10 @@ validate: $(BOT_VENV)/.installed
 	$(RASA) data validate --domain bot/domain --data $(RASA_DATA) --config config.yml --fail-on-warnings
 
 test: env browser
-	$(MAKE) --no-print-directory test-bot test-router test-gateway test-security
+	$(MAKE) --no-print-directory test-bot test-router test-gateway test-security test-durability
 	@echo "all test suites passed"
 
-test-bot: $(BOT_VENV)/.installed train validate
+test-bot: $(BOT_VENV)/.installed postgres train validate
 	$(BOT_PY) -m pytest tests/telecom tests/components tests/actions tests/assistant tests/scripts tests/e2e
 
 test-router: $(ROUTER_VENV)/.installed
@@ -72,6 +80,11 @@ test-gateway: $(ROUTER_VENV)/.installed browser train
 # attacks against the whole product started as `make run` starts it (tests/security/conftest.py)
 test-security: env train
 	$(ROUTER_PY) -m pytest tests/security
+
+# `make run` with two assistant instances: one SIGKILLed under 50 conversations, every process
+# restarted mid-conversation (tests/durability)
+test-durability: env train
+	$(ROUTER_PY) -m pytest tests/durability
 
 run: env train
 	$(BOT_PY) -m scripts.run
@@ -100,6 +113,20 @@ bench: env train
 	$(BOT_PY) -m bench.triage
 	$(ROUTER_PY) -m bench.router
 	$(ROUTER_PY) -m bench.gateway
+	$(ROUTER_PY) -m bench.durable
+
+# Mutation testing of the pure decision modules (scripts/mutate.py; not part of `make test`: it
+# takes a while). Prints mutants, killed and survived per module; docs/testing.md.
+$(BOT_VENV)/.mutate-installed: requirements/mutate.txt $(BOT_VENV)/.installed
+	$(BOT_PY) -m pip install -q -r requirements/mutate.txt
+	@touch $@
+
+$(ROUTER_VENV)/.mutate-installed: requirements/mutate.txt $(ROUTER_VENV)/.installed
+	$(ROUTER_PY) -m pip install -q -r requirements/mutate.txt
+	@touch $@
+
+mutate: $(BOT_VENV)/.mutate-installed $(ROUTER_VENV)/.mutate-installed
+	nice -n 10 $(BOT_PY) -m scripts.mutate $(MODULES)
 
 clean:
 	rm -rf $(BOT_VENV) $(ROUTER_VENV) models/*.tar.gz models/spacy_zh_telecom var results

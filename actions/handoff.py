@@ -99,6 +99,7 @@ ACTION_LABELS = {
     "action_create_ticket": "已登记工单",
     "action_list_tickets": "已答复工单进度",
     "utter_ask_rephrase": "曾请客户换个说法",
+    "action_clarify": "曾请客户确认想办理的业务",
 }
 
 INTENT_LABELS: dict[str, str] = {

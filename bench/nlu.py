@@ -1,6 +1,11 @@
-"""Intent quality on the fixed held-out split: our pipeline versus a plain scikit-learn baseline.
+"""Intent and urgency quality: our pipeline versus a plain scikit-learn baseline, on two sets.
 
-Prints, side by side: accuracy and macro-F1 on eval/nlu_holdout/ of
+- the blind set (eval/blind/, bench.blind): written outside the project from the definitions
+  only, never trained on — the set that judges a change: accuracy overall and per intent and per
+  voice, the confusion pairs, and urgency (critical recall, routine messages called critical);
+- the held-out split (eval/nlu_holdout/), written by the same hands as the training data.
+
+Prints, side by side, accuracy and macro-F1 of
   - ours: the trained assistant (models/assistant.tar.gz), top intent of DIET (and, on a
     separate row, the final answer where the FallbackClassifier's nlu_fallback counts as wrong);
   - baseline: TF-IDF over character 1–3-grams + logistic regression, trained on the same data;
@@ -21,6 +26,7 @@ import tempfile
 import time
 import warnings
 
+from bench import blind
 from bench.report import table
 from scripts import services
 from scripts.paths import CONFIG, DOMAIN, HOLDOUT, MODEL, ROOT
@@ -57,20 +63,100 @@ def baseline_predict(train: list[Example], texts: list[str]) -> list[str]:
     return list(model.predict(texts))
 
 
-def ours_predict(model_path: pathlib.Path, texts: list[str]) -> tuple[list[str], list[str]]:
-    """Returns (classifier's top intent ignoring fallback, final intent incl. nlu_fallback)."""
+def parse_all(model_path: pathlib.Path, texts: list[str]) -> list[dict]:
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(model_path))
 
-    async def parse_all() -> list[dict]:
+    async def parse() -> list[dict]:
         return [await agent.parse_message(text) for text in texts]
 
-    results = asyncio.run(parse_all())
+    return asyncio.run(parse())
+
+
+def intents_of(results: list[dict]) -> tuple[list[str], list[str]]:
+    """(classifier's top intent ignoring fallback, final intent incl. nlu_fallback)."""
     top = [
         next(r["name"] for r in res["intent_ranking"] if r["name"] != FALLBACK) for res in results
     ]
     return top, [res["intent"]["name"] for res in results]
+
+
+def urgency_of(result: dict) -> str | None:
+    urgency = result.get("urgency")
+    return urgency.get("name") if isinstance(urgency, dict) else None
+
+
+def ours_predict(model_path: pathlib.Path, texts: list[str]) -> tuple[list[str], list[str]]:
+    """Returns (classifier's top intent ignoring fallback, final intent incl. nlu_fallback)."""
+    return intents_of(parse_all(model_path, texts))
+
+
+def blind_report(train: list[Example]) -> None:
+    """Everything bench.nlu prints about the blind set."""
+    messages = blind.load()
+    texts, truth = [m.text for m in messages], [m.intent for m in messages]
+    results = parse_all(MODEL, texts)
+    top, final = intents_of(results)
+    base = baseline_predict(train, texts)
+    rows = [
+        ["ours (DIET top intent)", *scores(truth, top)],
+        ["ours (final, nlu_fallback = wrong)", *scores(truth, final)],
+        ["baseline (TF-IDF char 1-3 + LR)", *scores(truth, base)],
+    ]
+    print(
+        table(
+            f"Intent classification on the BLIND set ({len(messages)} messages, "
+            f"{len(set(truth))} intents, sha256 {blind.recorded_hash()[:12]}…)",
+            ["model", "accuracy", "macro-F1"],
+            rows,
+        )
+    )
+    print(f"ours (final) vs baseline on the blind set: accuracy {rows[1][1] - rows[2][1]:+.3f}\n")
+    print(
+        table(
+            "Blind set per intent (worst first by ours, final)",
+            ["intent", "n", "ours final", "ours top", "baseline"],
+            [[i, n, *accs] for i, n, accs in blind.per_intent(truth, final, top, base)],
+        )
+    )
+    voices = sorted({v for m in messages for v in m.voice})
+    voice_rows = []
+    for voice in voices:
+        idx = [i for i, m in enumerate(messages) if voice in m.voice]
+        voice_rows.append(
+            [
+                voice,
+                len(idx),
+                sum(final[i] == truth[i] for i in idx) / len(idx),
+                sum(base[i] == truth[i] for i in idx) / len(idx),
+            ]
+        )
+    print(table("Blind set per voice", ["voice", "n", "ours final", "baseline"], voice_rows))
+    print(
+        table(
+            "Blind set: most frequent confusions (ours, final)",
+            ["true intent", "predicted", "count"],
+            blind.confusions(truth, final),
+        )
+    )
+    urgency = blind.urgency_report(messages, [urgency_of(r) for r in results])
+    print(
+        table(
+            "Blind set: urgency (the NLU pipeline's UrgencyClassifier)",
+            ["measure", "value"],
+            [
+                ["critical recall", urgency.critical_recall],
+                ["critical messages", urgency.critical_total],
+                ["critical precision", urgency.critical_precision],
+                ["low-urgency messages called critical", urgency.low_called_critical],
+                ["exact level", urgency.exact],
+            ],
+        )
+    )
+    if urgency.missed:
+        missed = ", ".join(f"{i}→{level}" for i, level in urgency.missed)
+        print(f"critical messages not read as critical: {missed}\n")
 
 
 def train_nlu_only(train_file: pathlib.Path, out: pathlib.Path) -> pathlib.Path:
@@ -144,6 +230,7 @@ def main() -> None:
     configure_structlog(logging.WARNING)  # else every parse prints a debug line
 
     train = load_examples(ROOT / "nlu_data")
+    blind_report(train)
     holdout = load_examples(HOLDOUT)
     texts, truth = [t for t, _ in holdout], [i for _, i in holdout]
     top, final = ours_predict(MODEL, texts)

@@ -438,6 +438,20 @@ async def http_measure(
     )  # fmt: skip
 
 
+@dataclass
+class HttpTarget:
+    """What an HTTP workload runs against: a Redis client and an engine on the routers' key
+    prefix (to set the stage), connections to the routers, and their processes (for CPU)."""
+
+    r: aioredis.Redis
+    e: Engine
+    conns: Connections
+    procs: list[psutil.Process]
+
+
+HTTP_AGENTS = 1000
+
+
 async def http_runs(
     server: RedisServer, workloads: list[tuple[str, int]], n: int, rounds: int
 ) -> list[tuple[str, int, int, list[HttpSample]]]:
@@ -446,12 +460,18 @@ async def http_runs(
         prefix = f"bh{workload}{queued}:"
         with tempfile.TemporaryDirectory() as tmp:
             procs, urls = start_routers(server, prefix, 2, Path(tmp))
+            r = aioredis.from_url(server.url, decode_responses=True)
+            target = HttpTarget(
+                r, Engine(r, settings_for(server, prefix)), Connections(urls),
+                [psutil.Process(p.pid) for p in procs],
+            )  # fmt: skip
             try:
                 run = http_arrival if workload == "arrival" else http_drain
                 size = n if workload == "arrival" else n // 4  # a drain cycle is 3 requests
-                samples = await run(server, prefix, procs, urls, queued, size, rounds)
-                out.append((workload, 1000, queued, samples))
+                out.append((workload, HTTP_AGENTS, queued, await run(target, queued, size, rounds)))
             finally:
+                await target.conns.close()
+                await r.aclose()
                 for p in procs:
                     p.send_signal(signal.SIGTERM)
                 for p in procs:
@@ -460,59 +480,33 @@ async def http_runs(
     return out
 
 
-async def http_arrival(
-    server: RedisServer,
-    prefix: str,
-    procs: list[subprocess.Popen[bytes]],
-    urls: list[str],
-    queued: int,
-    n: int,
-    rounds: int,
-) -> list[HttpSample]:
-    r = aioredis.from_url(server.url, decode_responses=True)
-    e = Engine(r, settings_for(server, prefix))
-    agents = 1000
-    await add_agents(e, agents, capacity=max(4, 2 * n * rounds // agents))
-    await online(e, agents)
-    conns = Connections(urls)
-    ps = [psutil.Process(p.pid) for p in procs]
+async def http_arrival(t: HttpTarget, queued: int, n: int, rounds: int) -> list[HttpSample]:
+    """Per handoff: POST /v1/handoffs, offered at once (`queued` is not used: none wait)."""
+    await add_agents(t.e, HTTP_AGENTS, capacity=max(4, 2 * n * rounds // HTTP_AGENTS))
+    await online(t.e, HTTP_AGENTS)
     samples = []
     for rnd in range(rounds):
 
         async def arrive(i: int, rnd: int = rnd) -> None:
             body = {"conversation_id": f"http{rnd}-{i}", "skills": ["billing"], "language": "zh"}
-            status, reply = await conns.request("POST", "/v1/handoffs", SERVICE, body)
+            status, reply = await t.conns.request("POST", "/v1/handoffs", SERVICE, body)
             assert status == 201 and reply["status"] == "offered", reply  # type: ignore[index]
 
-        samples.append(await http_measure(r, ps, n, arrive))
-    await conns.close()
-    await r.aclose()
+        samples.append(await http_measure(t.r, t.procs, n, arrive))
     return samples
 
 
-async def http_drain(
-    server: RedisServer,
-    prefix: str,
-    procs: list[subprocess.Popen[bytes]],
-    urls: list[str],
-    queued: int,
-    n: int,
-    rounds: int,
-) -> list[HttpSample]:
+async def http_drain(t: HttpTarget, queued: int, n: int, rounds: int) -> list[HttpSample]:
     """Per assignment: GET the agent's offers, accept, complete (which offers the next one)."""
-    r = aioredis.from_url(server.url, decode_responses=True)
-    e = Engine(r, settings_for(server, prefix))
-    agents = 1000
     tokens: dict[str, str] = {}
-    await add_agents(e, agents, capacity=1, tokens=tokens)
-    await add_queued(e, 0, queued + n * rounds + agents)
-    await online(e, agents)
-    conns = Connections(urls)
-    ps = [psutil.Process(p.pid) for p in procs]
+    await add_agents(t.e, HTTP_AGENTS, capacity=1, tokens=tokens)
+    await add_queued(t.e, 0, queued + n * rounds + HTTP_AGENTS)
+    await online(t.e, HTTP_AGENTS)
+    conns = t.conns
     samples = []
     for _ in range(rounds):
         pool: asyncio.Queue[str] = asyncio.Queue()
-        for i in range(agents):
+        for i in range(HTTP_AGENTS):
             pool.put_nowait(f"a{i}")
 
         async def cycle(_: int, pool: asyncio.Queue[str] = pool) -> None:
@@ -528,9 +522,7 @@ async def http_drain(
             assert status == 200, reply
             pool.put_nowait(aid)
 
-        samples.append(await http_measure(r, ps, n, cycle))
-    await conns.close()
-    await r.aclose()
+        samples.append(await http_measure(t.r, t.procs, n, cycle))
     return samples
 
 

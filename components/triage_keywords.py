@@ -28,6 +28,8 @@ SIGNALS = (
     "business", "business_hurt", "business_down", "now", "habitual", "in_progress", "fraud",
     "rapid_charging", "emergency", "vulnerable", "cut_off", "alone_or_sudden", "past",
     "urgent_words", "not_urgent", "time_critical_need", "stalled", "outage_words",
+    "threat", "threat_intent", "data_leak", "hypothetical", "lost_phone", "payment_bound",
+    "suspend", "suspected_fraud", "unexplained",
 )  # fmt: skip
 VOTES = {
     "complaint_category": ("service", "product", "fee", "network", "other"),

@@ -82,7 +82,8 @@ def max_level(levels: Iterable[str | None], order: Sequence[str]) -> str | None:
 # ---------------------------------------------------------------------------------------------
 
 _NUM = r"[0-9]+(?:\.[0-9]+)?[十百千万]?|[零一二两三四五六七八九十百千万几]+"
-_MONEY_AFTER = re.compile(rf"({_NUM})\s*(?:多)?\s*(?:块|元|rmb|¥)")
+_MONEY_AFTER = re.compile(rf"({_NUM})\s*(?:多)?\s*(?:块|元|蚊|rmb|¥)")  # 蚊: Cantonese 元
+_LONG_NUMBER = 9  # digits: a phone or ID number, never an amount
 _MONEY_FEE = re.compile(rf"({_NUM})\s*多?\s*的?.{{0,4}}费")
 
 
@@ -99,6 +100,8 @@ def amounts_yuan(text: str) -> list[float]:
     for rx in (_MONEY_AFTER, _MONEY_FEE, _money_before(keywords())):
         for m in rx.finditer(t):
             # 几 ("a few") reads as 三: 几千 counts as 3000
+            if sum(c.isdigit() for c in m.group(1)) >= _LONG_NUMBER:
+                continue
             value = parse_quantity(m.group(1).replace("几", "三"))
             if value is not None:
                 found.append(value)
@@ -201,6 +204,7 @@ def urgency_hits(text: str) -> list[RuleHit]:
         and not past
     ):
         hits.append(RuleHit("critical", "vulnerable_cut_off"))
+    hits.extend(_critical_without_now(t, past))
     # high
     not_urgent = _has(s["not_urgent"], t)
     if _has(s["urgent_words"], t) and not not_urgent:
@@ -214,6 +218,31 @@ def urgency_hits(text: str) -> list[RuleHit]:
     for h in severity_hits(t):
         if h.reason not in {"repeated_unresolved"}:
             hits.append(RuleHit("high", h.reason))
+    return hits
+
+
+def _critical_without_now(t: str, past: bool) -> list[RuleHit]:
+    """The critical kinds that need no "happening now" (domain.md, Urgency): a major complaint
+    with an explicit threat, a personal-data leak, a lost or stolen phone with payment apps bound
+    (or to be suspended at once), suspected fraud, an unexplained large charge. `t` is normalised.
+    """
+    kw = keywords()
+    s = kw.signals
+    hypothetical = _has(s["hypothetical"], t)  # a worry or a question, not an event
+    hits: list[RuleHit] = []
+    if _near(s["threat"], s["threat_intent"], t, window=10):
+        hits.append(RuleHit("critical", "major_threat"))
+    if _has(s["data_leak"], t) and not hypothetical:
+        hits.append(RuleHit("critical", "personal_data_leak"))
+    lost_and_exposed = _near(s["lost_phone"], s["payment_bound"], t, window=40) or (
+        _near(s["lost_phone"], s["suspend"], t, window=40) and _has(s["urgent_words"], t)
+    )
+    if lost_and_exposed and not past:
+        hits.append(RuleHit("critical", "lost_phone"))
+    if _has(s["suspected_fraud"], t) and not hypothetical:
+        hits.append(RuleHit("critical", "suspected_fraud"))
+    if _has(s["unexplained"], t) and any(a >= kw.large_amount_yuan for a in amounts_yuan(t)):
+        hits.append(RuleHit("critical", "unexplained_large_charge"))
     return hits
 
 

@@ -17,7 +17,7 @@ from router import errors
 from router.api import admin, agents, audit, docs, handoffs, offers
 from router.api.fast import FastHandoffCreate
 from router.audit import Audit
-from router.embedded_redis import RedisServer, start_or_join
+from router.embedded_redis import redis_at
 from router.engine import Clock, Engine, wall_clock_ms
 from router.gateway.mount import install as install_gateway
 from router.limits import BodyLimit
@@ -51,48 +51,41 @@ def create_app(
         weak = conf.check_secrets(gateway=getattr(app.state, "gateway_installed", False))
         if weak:
             log.warning("router.secrets.demo_mode accepted_insecure=%s", ",".join(weak))
-        server: RedisServer | None = None
-        if conf.redis_url is not None:
-            url = conf.redis_url.get_secret_value()
-        else:
-            server = await asyncio.to_thread(start_or_join, conf.data_dir)
-            url = server.url
-        # Agents' event streams each hold a connection: a blocking pool waits for a free one
-        # instead of failing under a burst (redis-py's default pool stops at 100).
-        # Every call has a connect and a read timeout: a hung Redis is a 503 in bounded time.
-        pool = aioredis.BlockingConnectionPool.from_url(
-            url,
-            decode_responses=True,
-            max_connections=conf.redis_max_connections,
-            timeout=conf.redis_timeout_s,
-            socket_timeout=conf.redis_timeout_s,
-            socket_connect_timeout=conf.redis_connect_timeout_s,
-        )
-        client = aioredis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
-        metrics = Metrics()
-        engine = Engine(client, conf, clock=clock, metrics=metrics)
-        await engine.load_script_cache()
-        store = Store(client, engine.keys)
-        audit = Audit(client, engine.keys, conf.audit_retention_s)
-        app.state.runtime = Runtime(conf, client, engine, store, metrics, audit)
-        stop = asyncio.Event()
-        task = asyncio.create_task(run_timers(engine, stop)) if timers else None
-        revocations = asyncio.create_task(
-            follow_revocations(client, engine.keys.token_revocations(), store.tokens)
-        )
-        log.info("router.started")
-        try:
-            yield
-        finally:
-            stop.set()
-            if task is not None:
-                await task
-            revocations.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await revocations
-            await client.aclose()
-            if server is not None:
-                await asyncio.to_thread(server.stop)
+        async with redis_at(conf.redis_url, conf.data_dir) as url:
+            # Agents' event streams each hold a connection: a blocking pool waits for a free one
+            # instead of failing under a burst (redis-py's default pool stops at 100).
+            # Every call has a connect and a read timeout: a hung Redis is a 503 in bounded time.
+            pool = aioredis.BlockingConnectionPool.from_url(
+                url,
+                decode_responses=True,
+                max_connections=conf.redis_max_connections,
+                timeout=conf.redis_timeout_s,
+                socket_timeout=conf.redis_timeout_s,
+                socket_connect_timeout=conf.redis_connect_timeout_s,
+            )
+            client = aioredis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
+            metrics = Metrics()
+            engine = Engine(client, conf, clock=clock, metrics=metrics)
+            await engine.load_script_cache()
+            store = Store(client, engine.keys)
+            audit = Audit(client, engine.keys, conf.audit_retention_s)
+            app.state.runtime = Runtime(conf, client, engine, store, metrics, audit)
+            stop = asyncio.Event()
+            task = asyncio.create_task(run_timers(engine, stop)) if timers else None
+            revocations = asyncio.create_task(
+                follow_revocations(client, engine.keys.token_revocations(), store.tokens)
+            )
+            log.info("router.started")
+            try:
+                yield
+            finally:
+                stop.set()
+                if task is not None:
+                    await task
+                revocations.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await revocations
+                await client.aclose()
 
     app = FastAPI(
         title="Router",

@@ -1,10 +1,18 @@
 """The pieces the thin ASGI fast paths share (router/api/fast.py, router/gateway/fast.py): read a
-JSON request's bearer token, read its body within a limit, hand a request on to the FastAPI app
-with what was already read replayed, and send a JSON reply."""
+JSON request's bearer token, read and validate its body within a limit, hand a request on to the
+FastAPI app with what was already read replayed, and send a JSON reply or error."""
 
 from __future__ import annotations
 
-from starlette.types import Message, Receive, Scope, Send
+import json
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from router.errors import RouterError
+
+Model = TypeVar("Model", bound=BaseModel)
 
 
 def json_bearer(scope: Scope) -> str | None:
@@ -41,6 +49,23 @@ async def read_body(receive: Receive, limit: int) -> tuple[bytes | None, Receive
     return b"".join(chunks), receive
 
 
+async def read_model(
+    model: type[Model], limit: int, app: ASGIApp, scope: Scope, receive: Receive, send: Send
+) -> tuple[Model, bytes] | None:
+    """The body validated as `model`, and the body itself (to replay if the request goes on to
+    the app after all) — or None when the request has gone on to `app`, which answers it: the
+    client left, the body outgrew `limit` (413) or does not validate (422, with its fields)."""
+    raw, replayed = await read_body(receive, limit)
+    if raw is None:
+        await app(scope, replayed, send)
+        return None
+    try:
+        return model.model_validate_json(raw), raw
+    except ValidationError:
+        await app(scope, replay([raw], receive), send)
+        return None
+
+
 def replay(
     chunks: list[bytes], receive: Receive, last: Message | None = None, more: bool = False
 ) -> Receive:
@@ -61,3 +86,8 @@ async def send_json(send: Send, status: int, payload: bytes) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
+
+
+async def send_error(send: Send, error: RouterError) -> None:
+    """The error as the app's handler answers it: its status and {"error": code}."""
+    await send_json(send, error.status_code, json.dumps({"error": error.code}).encode())

@@ -1,7 +1,7 @@
 """The customer gateway's changes to a conversation, one atomic Lua script each.
 
 They run like the routing scripts (router/scripts.py): KEYS[1] = key prefix, every key derived
-from it by the table in router/keys.py, ARGV[1] = now_ms, the library of router/lua_lib.py
+from it by the table in router/keys.py, ARGV[1] = now_ms, the library of router/lua_lib/
 (`append_message`, `conversation_handoff`, `emit`) and the engine configuration written into the
 source; router/engine.py calls them through typed methods. The header of each body lists
 ARGV[2..] and the reply; an error code first in a reply becomes a domain error.

@@ -7,6 +7,8 @@ its port in `redis.port`; the others find it there (under a file lock).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import fcntl
 import importlib.util
 import logging
@@ -15,8 +17,11 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import SecretStr
 
 from router.errors import EmbeddedRedisError
 
@@ -68,12 +73,15 @@ class RedisServer:
             self.process.wait(timeout)
 
 
-def start_redis(data_dir: Path, *, appendonly: bool = True, timeout: float = 15.0) -> RedisServer:
-    """Start redis-server on a free 127.0.0.1 port with its files in `data_dir`."""
+def start_redis(
+    data_dir: Path, *, appendonly: bool = True, timeout: float = 15.0, server: str | None = None
+) -> RedisServer:
+    """Start redis-server (`server`, else find_redis_server()) on a free 127.0.0.1 port with
+    its files in `data_dir`."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     cmd = [
-        find_redis_server(),
+        server or find_redis_server(),
         "--port", str(port),
         "--bind", "127.0.0.1",
         "--dir", str(data_dir.resolve()),
@@ -126,3 +134,17 @@ def start_or_join(data_dir: Path) -> RedisServer:
             return server
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextlib.asynccontextmanager
+async def redis_at(url: SecretStr | None, data_dir: Path) -> AsyncIterator[str]:
+    """`url` (a configured Redis), else the URL of the embedded server of `data_dir`, joined or
+    started for the time of the block; a server started here is stopped when the block ends."""
+    if url is not None:
+        yield url.get_secret_value()
+        return
+    server = await asyncio.to_thread(start_or_join, data_dir)
+    try:
+        yield server.url
+    finally:
+        await asyncio.to_thread(server.stop)

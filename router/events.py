@@ -1,5 +1,6 @@
-"""The event log. Every state change is appended by the Lua scripts (`emit` in router/lua_lib.py)
-to the stream `events` and, when it concerns an agent, to that agent's own capped stream.
+"""The event log. Every state change is appended by the Lua scripts (`emit` in
+router/lua_lib/core.py) to the stream `events` and, when it concerns an agent, to that agent's own
+capped stream.
 
 Event types: agent_created, agent_updated, agent_deleted, token_rotated, presence, created,
 offered, accepted, offer_rejected, offer_expired, offer_rescinded, requeued, rescued, transferred,

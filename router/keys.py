@@ -230,7 +230,7 @@ class Keys:
 def lua_key_expression(name: str, args: Sequence[str]) -> str:
     """The Lua expression of key `name` from the Lua expressions of its parts:
     `lua_key_expression("agent", ["a.id"])` -> `(P .. 'agent:' .. a.id)`. The scripts' calls
-    `k_agent(a.id)` are replaced by these (router/lua_lib.py): no function per key."""
+    `k_agent(a.id)` are replaced by these (router/lua_lib/): no function per key."""
     pieces = _PLACEHOLDER.split(TEMPLATES[name])
     if len(args) != len(pieces) - 1:
         raise ValueError(f"key {name} takes {len(pieces) - 1} parts, got {len(args)}")

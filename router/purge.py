@@ -17,7 +17,6 @@ The access audit is not touched: it has its own retention (ROUTER_AUDIT_RETENTIO
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from router import scripts
-from router.embedded_redis import RedisServer, start_or_join
+from router.embedded_redis import redis_at
 from router.keys import Keys
 from router.settings import Settings
 
@@ -110,22 +109,15 @@ async def _purge_handoffs(redis: aioredis.Redis, keys: Keys, cutoff: int) -> int
 
 async def run_purge(settings: Settings, now_ms: int | None = None) -> PurgeReport:
     """Purge the router's Redis (settings.redis_url, else the embedded server of data_dir)."""
-    server: RedisServer | None = None
-    if settings.redis_url is not None:
-        url = settings.redis_url.get_secret_value()
-    else:
-        server = await asyncio.to_thread(start_or_join, settings.data_dir)
-        url = server.url
-    client = aioredis.from_url(
-        url,
-        decode_responses=True,
-        socket_timeout=settings.redis_timeout_s,
-        socket_connect_timeout=settings.redis_connect_timeout_s,
-    )
-    try:
-        now = now_ms if now_ms is not None else time.time_ns() // 1_000_000
-        return await purge(client, Keys(settings.key_prefix), now, settings.retention_s)
-    finally:
-        await client.aclose()
-        if server is not None:
-            await asyncio.to_thread(server.stop)
+    async with redis_at(settings.redis_url, settings.data_dir) as url:
+        client = aioredis.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=settings.redis_timeout_s,
+            socket_connect_timeout=settings.redis_connect_timeout_s,
+        )
+        try:
+            now = now_ms if now_ms is not None else time.time_ns() // 1_000_000
+            return await purge(client, Keys(settings.key_prefix), now, settings.retention_s)
+        finally:
+            await client.aclose()

@@ -1,7 +1,7 @@
 """The routing decisions, one atomic Lua script each.
 
 Every script is called with KEYS[1] = key prefix (all keys derived from it, see router/keys.py),
-ARGV[1] = now_ms (router/lua_lib.py writes the engine configuration into the source); the
+ARGV[1] = now_ms (router/lua_lib/ writes the engine configuration into the source); the
 header of each body lists ARGV[2..] and the reply. Replies are arrays whose first element is 'ok'
 (or 'created', 'existing'...) or an error code that router/engine.py turns into a domain error.
 """

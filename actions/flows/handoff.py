@@ -101,7 +101,7 @@ class ActionHandoff(Action):
             identity_status=identity_status,
         )
         phone, login_events = _customer_phone(tracker)
-        subscriber = common.store().get_subscriber(phone, common.today()) if phone else None
+        subscriber = common.subscriber_of(phone)
         tier = subscriber.tier if subscriber else None
         tickets = common.store().get_tickets(phone) if phone else []
         now = common.now()

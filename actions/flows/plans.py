@@ -70,8 +70,7 @@ class ValidatePlanChangeForm(FormValidationAction):
                 text="抱歉，没有找到这个套餐。请从下面的推荐里选一个，或说出套餐名称，例如“5G畅享129元套餐”。"
             )
             return {"target_plan": None}
-        phone = common.verified_phone(tracker)
-        sub = common.store().get_subscriber(phone, common.today()) if phone else None
+        _, sub = common.verified_subscriber(tracker)
         if sub is not None and sub.plan_code == plan.code:
             dispatcher.utter_message(
                 text=f"您现在用的就是{plan.name}，不需要变更。想换成其他套餐吗？"
@@ -99,9 +98,8 @@ class ActionAskTargetPlan(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        phone = common.verified_phone(tracker)
+        phone, sub = common.verified_subscriber(tracker)
         store = common.store()
-        sub = store.get_subscriber(phone, common.today()) if phone else None
         current = store.get_plan(sub.plan_code) if sub else None
         if phone is None or current is None:  # no phone, no subscriber: no current plan
             dispatcher.utter_message(text="请问您想换成哪个套餐？")
@@ -133,9 +131,8 @@ class ActionAskPlanConfirmed(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        phone = common.verified_phone(tracker)
+        phone, sub = common.verified_subscriber(tracker)
         store = common.store()
-        sub = store.get_subscriber(phone, common.today()) if phone else None
         target = store.get_plan(tracker.get_slot("target_plan") or "")
         if sub is None or target is None:
             dispatcher.utter_message(text="请问您想换成哪个套餐？")

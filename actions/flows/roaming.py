@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import roaming_quote
 from actions.flows import common
-from actions.store.base import StoreError, Subscriber
+from actions.store.base import StoreError
 from telecom import mask
 from telecom.catalog import Destination
 from telecom.numbers import parse_days
@@ -36,11 +36,6 @@ def resolve_destinations(text: str | None) -> list[Destination]:
         return group
     dest = store.find_destination(str(text))
     return [dest] if dest else []
-
-
-def _subscriber(tracker: Tracker) -> tuple[str | None, Subscriber | None]:
-    phone = common.verified_phone(tracker)
-    return phone, (common.store().get_subscriber(phone, common.today()) if phone else None)
 
 
 def _quote(tracker: Tracker) -> str:
@@ -67,7 +62,7 @@ class ValidateRoamingForm(FormValidationAction):
         domain: DomainDict,
     ) -> list[str]:
         action = tracker.get_slot("roaming_action")
-        _, sub = _subscriber(tracker)
+        _, sub = common.verified_subscriber(tracker)
         active = bool(sub and sub.roaming_active)
         if action == "deactivate":
             return ["roaming_confirmed"] if active else []
@@ -109,7 +104,7 @@ class ActionAskRoamingConfirmed(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        phone, _ = _subscriber(tracker)
+        phone, _ = common.verified_subscriber(tracker)
         if tracker.get_slot("roaming_action") == "deactivate":
             text = f"确认关闭 {mask.phone(phone)} 的国际漫游吗？关闭后在境外将无法使用通话和上网。"
         else:
@@ -132,7 +127,7 @@ class ActionRoamingSubmit(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         reset = [SlotSet("roaming_action", None), SlotSet("roaming_confirmed", None)]
-        phone, sub = _subscriber(tracker)
+        phone, sub = common.verified_subscriber(tracker)
         if phone is None or sub is None:  # a subscriber only for a verified phone
             dispatcher.utter_message(text=common.NOT_VERIFIED)
             return reset

@@ -94,7 +94,7 @@ def fault_area(
         or _entity(parsed, "area")
         or _entity(tracker.latest_message or {}, "area")
     )
-    subscriber = common.store().get_subscriber(phone, common.today()) if phone else None
+    subscriber = common.subscriber_of(phone)
     if area:
         if subscriber and (subscriber.district in area or area in subscriber.district):
             return subscriber.city, subscriber.district
@@ -166,13 +166,7 @@ class ValidateTicketForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        phone = parse_phone(str(value or ""))
-        if phone is None:
-            dispatcher.utter_message(
-                text="抱歉，没能识别出手机号码，请输入11位手机号，例如 138 0013 8000。"
-            )
-            return {"phone_number": None}
-        return {"phone_number": phone}
+        return {"phone_number": common.form_phone(value, dispatcher)}
 
 
 class ActionCreateTicket(Action):

@@ -143,11 +143,8 @@ class ValidateVerificationForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        phone = parse_phone(str(value or ""))
+        phone = common.form_phone(value, dispatcher)
         if phone is None:
-            dispatcher.utter_message(
-                text="抱歉，没能识别出手机号码。请输入11位手机号，例如 138 0013 8000。"
-            )
             return {"phone_number": None}
         _record_consent(tracker)
         locked = self._locked(dispatcher, tracker, phone)

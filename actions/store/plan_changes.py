@@ -1,4 +1,5 @@
-"""Plan changes in the SQLite store, each inside the caller's transaction.
+"""Plan changes in the SQLite store: `PlanChangeMethods`, and the SQL they run (each function
+inside the caller's transaction).
 
 A change is scheduled for its effective date (the 1st of next month) and applied once that date
 has come: the subscriber's plan becomes the new one, the plan's monthly packages are replaced by
@@ -14,14 +15,15 @@ import sqlite3
 from datetime import date, datetime, timezone
 
 from actions.plans import PLAN_PACKAGE_PREFIX, allowances
-from actions.store.base import PlanChange
-from actions.store.rows import from_ts, queue_sms, to_ts
+from actions.store.base import NoSuchPlan, NoSuchSubscriber, PlanChange, SamePlan
+from actions.store.connection import SQLiteBase
+from actions.store.rows import from_ts, queue_sms, to_ts, utcnow
 from telecom import mask
 from telecom.catalog import Catalog, Plan
-from telecom.dates import month_key
+from telecom.dates import CHINA_TZ, month_key
 from telecom.money import yuan
 
-__all__ = ["apply_due", "is_due", "schedule"]
+__all__ = ["PlanChangeMethods", "apply_due", "is_due", "schedule"]
 
 log = logging.getLogger(__name__)
 
@@ -149,3 +151,49 @@ def _replace_plan_packages(conn: sqlite3.Connection, phone: str, plan: Plan, mon
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [(phone, i, *row) for i, row in enumerate(rows)],
     )
+
+
+class PlanChangeMethods(SQLiteBase):
+    """The store's plan changes: scheduled, and applied when their date has come."""
+
+    def change_plan(
+        self, phone: str, plan_code: str, effective: date, now: datetime | None = None
+    ) -> PlanChange:
+        """Schedule a plan change for `effective`; replaces an earlier scheduled change.
+
+        Raises NoSuchSubscriber, NoSuchPlan, or SamePlan (already the plan, or already scheduled).
+        """
+        now = now or utcnow()
+        plan = self.catalog.plan(plan_code)
+        if plan is None:
+            raise NoSuchPlan("unknown plan code")
+        with self._tx() as conn:
+            # a change already due is applied first: a new booking must not supersede it
+            apply_due(conn, self.catalog, now.astimezone(CHINA_TZ).date(), now, phone)
+            row = conn.execute(
+                "SELECT plan_code, pending_plan_code FROM subscribers WHERE phone = ?", (phone,)
+            ).fetchone()
+            if row is None:
+                raise NoSuchSubscriber("no such subscriber")
+            if plan_code in (row["plan_code"], row["pending_plan_code"]):
+                raise SamePlan("already the current or scheduled plan")
+            change = schedule(conn, phone, row["plan_code"], plan, effective, now)
+        log.info("store.plan_change.scheduled phone=%s to=%s", mask.phone(phone), plan_code)
+        return change
+
+    def apply_due_plan_changes(
+        self, today: date, now: datetime | None = None, phone: str | None = None
+    ) -> list[PlanChange]:
+        """Apply, in one transaction, every scheduled change effective by `today` (only
+        `phone`'s when given): the plan, its monthly packages, and an SMS."""
+        with self._tx() as conn:
+            return apply_due(conn, self.catalog, today, now or utcnow(), phone)
+
+    def _apply_if_due(self, phone: str, today: date) -> None:
+        """Apply `phone`'s scheduled change when its date has come (a read when it has not)."""
+        with self._use() as conn:
+            row = conn.execute(
+                "SELECT pending_effective FROM subscribers WHERE phone = ?", (phone,)
+            ).fetchone()
+        if row and is_due(row["pending_effective"], today):
+            self.apply_due_plan_changes(today, phone=phone)

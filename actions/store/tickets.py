@@ -1,4 +1,4 @@
-"""Tickets and outages in the SQLite store.
+"""Tickets and outages in the SQLite store: `TicketMethods`, and the SQL they run.
 
 What a customer wrote is cleaned before it is stored: phone and ID numbers masked, control
 characters removed, cut to length and HTML-escaped; a phone that is not a mobile number makes
@@ -8,14 +8,23 @@ the ticket anonymous. `insert` runs inside the caller's transaction.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from actions.store.base import Outage, Ticket
-from actions.store.rows import from_ts, to_ts
+from actions.store.base import (
+    OUTAGE_SERVICES,
+    TICKET_KINDS,
+    InvalidInput,
+    NoSuchOutage,
+    Outage,
+    Ticket,
+)
+from actions.store.connection import SQLiteBase
+from actions.store.rows import from_row, from_ts, queue_sms, to_ts
 from telecom import mask
 from telecom.dates import CHINA_TZ
 
@@ -24,6 +33,7 @@ __all__ = [
     "SEVERITIES",
     "SHORT_FIELD_MAX",
     "CleanText",
+    "TicketMethods",
     "clean",
     "escape_extra",
     "insert",
@@ -36,6 +46,8 @@ DESCRIPTION_MAX = 2000
 SHORT_FIELD_MAX = 64
 EXTRA_KEYS_MAX = 32
 _MOBILE = re.compile(r"1[3-9]\d{9}")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -103,29 +115,144 @@ def insert(
 
 
 def ticket_from_row(row: sqlite3.Row) -> Ticket:
-    return Ticket(
-        id=row["id"],
-        kind=row["kind"],
-        category=row["category"],
-        severity=row["severity"],
-        description=row["description"],
-        customer=row["customer"],
-        status=row["status"],
-        created_at=from_ts(row["created_at"]),
-        extra=json.loads(row["extra"]),
+    return from_row(
+        Ticket, row, created_at=from_ts(row["created_at"]), extra=json.loads(row["extra"])
     )
 
 
 def outage_from_row(row: sqlite3.Row) -> Outage:
-    return Outage(
-        id=row["id"],
-        city=row["city"],
-        district=row["district"],
-        service=row["service"],
-        description=row["description"],
+    restore = row["expected_restore_at"]
+    return from_row(
+        Outage,
+        row,
         started_at=from_ts(row["started_at"]),
-        expected_restore_at=(
-            from_ts(row["expected_restore_at"]) if row["expected_restore_at"] else None
-        ),
-        status=row["status"],
+        expected_restore_at=from_ts(restore) if restore else None,
     )
+
+
+class TicketMethods(SQLiteBase):
+    """The store's complaints, fault reports, callback requests and known outages."""
+
+    def create_ticket(
+        self,
+        kind: str,
+        category: str,
+        description: str,
+        phone: str | None,
+        now: datetime,
+        severity: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Ticket:
+        """Record a complaint, fault report or callback request, and SMS its number.
+
+        The text is cleaned as `clean` says; a `phone` that is not a mobile number is
+        treated as anonymous. Raises InvalidInput for an unknown kind or severity.
+        """
+        if kind not in TICKET_KINDS:
+            raise InvalidInput("unknown ticket kind")
+        if severity is not None and severity not in SEVERITIES:
+            raise InvalidInput("unknown severity")
+        text = clean(category, description, phone, default_category="other")
+        safe_extra = escape_extra(extra or {})
+        with self._tx() as conn:
+            ticket = insert(conn, kind, text, now, severity=severity, extra=safe_extra)
+            if text.phone:
+                queue_sms(
+                    conn, text.phone, "ticket",
+                    f"【客服通知】您的工单{ticket.id}已受理，我们会尽快处理并告知结果。", now,
+                )  # fmt: skip
+        log.info(
+            "store.ticket.created ticket=%s kind=%s customer=%s", ticket.id, kind, text.customer
+        )
+        return ticket
+
+    def get_tickets(self, phone: str) -> list[Ticket]:
+        """Tickets of `phone`, newest first."""
+        with self._use() as conn:
+            rows = conn.execute(
+                "SELECT * FROM tickets WHERE phone = ? ORDER BY seq DESC", (phone,)
+            ).fetchall()
+        return [ticket_from_row(r) for r in rows]
+
+    def open_outage(
+        self, city: str | None, district: str, service: str, now: datetime
+    ) -> Outage | None:
+        """The open outage of `service` covering `district` (in `city`; any city when None)
+        that had started by `now`, the one expected back soonest; None when there is none."""
+        if not district or service not in OUTAGE_SERVICES:
+            return None
+        sql = (
+            "SELECT * FROM outages WHERE district = ? AND service = ? AND status = 'open'"
+            " AND started_at <= ?"
+        )
+        params: list[str] = [district, service, to_ts(now)]
+        if city:
+            sql += " AND city = ?"
+            params.append(city)
+        sql += " ORDER BY expected_restore_at IS NULL, expected_restore_at, id LIMIT 1"
+        with self._use() as conn:
+            row = conn.execute(sql, params).fetchone()
+        return outage_from_row(row) if row else None
+
+    def attach_outage_report(
+        self,
+        outage_id: str,
+        description: str,
+        phone: str | None,
+        now: datetime,
+        *,
+        category: str = "network",
+        extra: dict[str, Any] | None = None,
+    ) -> Ticket:
+        """Record a fault report against a known open outage instead of opening a new case: a
+        `fault` ticket with status `attached` and `extra.outage_id`, plus its SMS, in one
+        transaction that also checks the outage is still open (else NoSuchOutage). `extra` also
+        gets the outage's `service`, `area` (district) and `expected_restore_at` (ISO, or None)."""
+        text = clean(category, description, phone, default_category="network")
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT * FROM outages WHERE id = ? AND status = 'open'", (outage_id,)
+            ).fetchone()
+            if row is None:
+                raise NoSuchOutage("no open outage with that id")
+            outage = outage_from_row(row)
+            restore_at = outage.expected_restore_at
+            safe_extra = escape_extra(
+                {
+                    **(extra or {}),
+                    "outage_id": outage.id,
+                    "service": outage.service,
+                    "area": outage.district,
+                    "expected_restore_at": restore_at.isoformat() if restore_at else None,
+                }
+            )
+            ticket = insert(conn, "fault", text, now, status="attached", extra=safe_extra)
+            if text.phone:
+                restore = (
+                    restore_at.astimezone(CHINA_TZ).strftime("%m月%d日%H:%M")
+                    if restore_at
+                    else "尽快"
+                )
+                queue_sms(
+                    conn, text.phone, "ticket",
+                    f"【客服通知】您的报修{ticket.id}已关联到{outage.district}已知故障，"
+                    f"预计{restore}恢复。恢复后如仍有问题请再联系我们。", now,
+                )  # fmt: skip
+        log.info(
+            "store.outage.report ticket=%s outage=%s customer=%s",
+            ticket.id,
+            outage.id,
+            text.customer,
+        )
+        return ticket
+
+    def close_outage(self, outage_id: str, now: datetime) -> None:
+        """Mark an open outage closed (restored); NoSuchOutage when it is not open."""
+        with self._tx() as conn:
+            cur = conn.execute(
+                "UPDATE outages SET status = 'closed', closed_at = ?"
+                " WHERE id = ? AND status = 'open'",
+                (to_ts(now), outage_id),
+            )
+            if cur.rowcount != 1:
+                raise NoSuchOutage("no open outage with that id")

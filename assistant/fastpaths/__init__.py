@@ -84,7 +84,11 @@ FASTPATHS = (
     ),
     FastPath(
         "kept_replays",
-        ("InMemoryTrackerStore.store", "InMemoryTrackerStore._retrieve"),
+        (
+            "InMemoryTrackerStore.store",
+            "InMemoryTrackerStore._retrieve",
+            "SQLTrackerStore._event_query",
+        ),
     ),
     FastPath(
         "rule_index",

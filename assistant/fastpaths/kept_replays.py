@@ -1,21 +1,31 @@
 """Dialogue replays kept across turns (fast path `kept_replays`).
 
-The in-memory tracker store hands out a new tracker each turn, rebuilt from the text it saved, so
-each turn replayed the whole conversation into states again (`dialogue_states` keeps a replay
-only per tracker). When the store gives back exactly the text it saved with a tracker's replays
-(the same string, nothing saved in between), the new tracker takes those replays over: its
-events are that text read back, one for one. Only the most recent conversations keep theirs
-(`KEPT_CONVERSATIONS`).
+A tracker store hands out a new tracker each turn, rebuilt from what it saved, so each turn
+replayed the whole conversation into states again (`dialogue_states` keeps a replay only per
+tracker). Here the store keeps the replays of the tracker it saved, with what it saved; the next
+tracker it reads back takes them over when it holds exactly that (its events are then those
+events read back, one for one). Only the most recent conversations keep theirs
+(`KEPT_CONVERSATIONS`). The replays are a cache: a tracker read back that holds anything else
+(events written since by another instance, a new session, a conversation purged) starts over —
+correct, only slower.
 
-Nothing of Rasa's is replaced for this: the tracker store named in endpoints.yml
-(`assistant.tracker_store.IdleExpiringTrackerStore`, Rasa's extension point) keeps the replays
-in a `KeptReplays` once this fast path is installed. It relies on the store's saved text
-(`InMemoryTrackerStore.store`) and on `dialogue_states`, without which there is nothing to keep.
+What "exactly what was saved" means is the store's own, compared with `==`:
+- the in-memory store (`assistant.tracker_store.IdleExpiringTrackerStore`) keeps the text it
+  saved: the same string object as long as nothing was saved since (`==` checks identity first);
+- the durable store (`assistant.tracker_store.DurableTrackerStore`) keeps `events_version` of
+  the saved tracker — the number of events and the last event's type and timestamp — and
+  compares it with the version of the tracker it reads back: another instance that appended
+  events, or started a new session, changes it.
+
+Nothing of Rasa's is replaced for this: the tracker stores named in endpoints files (Rasa's
+extension point) keep the replays in a `KeptReplays` once this fast path is installed. It relies
+on `dialogue_states`, without which there is nothing to keep.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 from assistant.fastpaths.dialogue_states import REPLAYS, StatesReplay
@@ -25,23 +35,35 @@ from assistant.fastpaths.dialogue_states import REPLAYS, StatesReplay
 # memory is freed.
 KEPT_CONVERSATIONS = 2000
 
+# (what the store saved, the number of events of the tracker saved, its replays by setting)
+Entry = tuple[object, int, dict[Any, StatesReplay]]
+
+
+def events_version(events: Sequence[Any]) -> tuple[int, str, float] | None:
+    """What names a history read back from a store that only appends: the number of events and
+    the last one's type and timestamp (None: no events)."""
+    if not events:
+        return None
+    last = events[-1]
+    return len(events), last.type_name, last.timestamp
+
 
 class KeptReplays:
-    """The replays of the trackers a store saved, by conversation, with the text saved."""
+    """The replays of the trackers a store saved, by conversation, with what was saved."""
 
     def __init__(self) -> None:
-        self.entries: OrderedDict[str, tuple[str, int, dict[Any, StatesReplay]]] = OrderedDict()
+        self.entries: OrderedDict[str, Entry] = OrderedDict()
 
-    def keep(self, tracker: Any, text: str) -> None:
-        """After `tracker` was saved as `text`: its replays, if any, are kept with that text."""
+    def keep(self, tracker: Any, saved: object) -> None:
+        """After `tracker` was saved as `saved`: its replays, if any, are kept with it."""
         self.entries.pop(tracker.sender_id, None)
         replays = tracker.__dict__.get(REPLAYS)
         if replays:
-            self.entries[tracker.sender_id] = (text, len(tracker.events), replays)
+            self.entries[tracker.sender_id] = (saved, len(tracker.events), replays)
             while len(self.entries) > KEPT_CONVERSATIONS:
                 self.entries.popitem(last=False)
 
-    def take(self, sender_id: str) -> tuple[str, int, dict[Any, StatesReplay]] | None:
+    def take(self, sender_id: str) -> Entry | None:
         """The entry for `sender_id`, removed: the first tracker handed out takes it over."""
         return self.entries.pop(sender_id, None)
 
@@ -49,14 +71,12 @@ class KeptReplays:
         self.entries.pop(sender_id, None)
 
 
-def carry_over(
-    entry: tuple[str, int, dict[Any, StatesReplay]] | None, text: Any, tracker: Any
-) -> None:
-    """Gives `tracker`, read back from `text`, the replays kept with exactly that text."""
+def carry_over(entry: Entry | None, read: object, tracker: Any) -> None:
+    """Gives `tracker`, read back as `read`, the replays kept with exactly that."""
     if (
         tracker is not None
         and entry is not None
-        and entry[0] is text  # exactly the text saved with them
+        and entry[0] == read  # exactly what was saved with them
         and entry[1] == len(tracker.events)  # all of it (not just the last session)
     ):
         applied = tracker.applied_events()
@@ -66,4 +86,4 @@ def carry_over(
 
 
 def install() -> None:
-    """Nothing to replace: the tracker store keeps replays once this fast path is installed."""
+    """Nothing to replace: the tracker stores keep replays once this fast path is installed."""

@@ -11,9 +11,6 @@ which answers as documented (401, 403, 413, 422). The contract and the OpenAPI s
 
 from __future__ import annotations
 
-import json
-
-from pydantic import ValidationError
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -37,24 +34,18 @@ class FastHandoffCreate:
         if runtime is None or not _is_service_json(scope, runtime):
             await self.app(scope, receive, send)
             return
-        raw, replayed = await asgi.read_body(receive, runtime.settings.max_body_bytes)
-        if raw is None:  # the client left, or 413 from the app
-            await self.app(scope, replayed, send)
+        limit = runtime.settings.max_body_bytes
+        read = await asgi.read_model(HandoffCreate, limit, self.app, scope, receive, send)
+        if read is None:  # gone on to the app (the client left, 413 or 422)
             return
-        try:
-            body = HandoffCreate.model_validate_json(raw)
-        except ValidationError:  # 422 from the app, with its field names
-            await self.app(scope, asgi.replay([raw], receive), send)
-            return
+        body, _ = read
         try:
             created = await runtime.engine.create_handoff(body)
         except RedisError as exc:
-            mapped = errors.from_redis(exc)
-            error = json.dumps({"error": mapped.code}).encode()
-            await asgi.send_json(send, mapped.status_code, error)
+            await asgi.send_error(send, errors.from_redis(exc))
             return
         except errors.RouterError as exc:
-            await asgi.send_json(send, exc.status_code, json.dumps({"error": exc.code}).encode())
+            await asgi.send_error(send, exc)
             return
         status, payload = created_reply(runtime, created)
         await asgi.send_json(send, status, payload)

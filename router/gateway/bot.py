@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 import httpx
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
+from router.gateway.instances import Health, Outcome, classify, parse_urls, rank
 from router.gateway.models import Button
 from router.logs import short_hash
 
@@ -30,8 +36,17 @@ class BotUnavailable(Exception):
 
 class BotClient(Protocol):
     async def send(
-        self, conversation_id: str, message: str, channel: str, metadata: dict[str, Any]
-    ) -> list[BotReply]: ...
+        self,
+        conversation_id: str,
+        message: str,
+        channel: str,
+        metadata: dict[str, Any],
+        *,
+        message_id: str,
+    ) -> list[BotReply]:
+        """The assistant's replies to one customer turn. `message_id` ([A-Za-z0-9_-]{8,64}) is
+        made once per turn by the caller: a turn sent again with it is not run twice."""
+        ...
 
     async def urgency(self, text: str) -> str | None:
         """The urgency the assistant reads in `text` (low … critical), None when unknown."""
@@ -64,53 +79,78 @@ def parse_replies(body: Any) -> list[BotReply]:
 
 
 class RasaRestBot:
-    """The assistant's gateway channel: POST {rasa_url}/webhooks/gateway/webhook with
-    `Authorization: Bearer <ROUTER_RASA_TOKEN>` and {"sender": conversation id, "message",
-    "metadata"}; its HTTP API (/model/parse) with `?token=` (Rasa's --auth-token).
+    """The assistant's gateway channel on one or more Rasa instances: POST
+    {instance}/webhooks/gateway/webhook with `Authorization: Bearer <ROUTER_RASA_TOKEN>` and
+    {"sender": conversation id, "message", "metadata", "message_id"}; its HTTP API (/model/parse)
+    with `?token=` (Rasa's --auth-token).
+
+    A conversation goes to its own instance (instances.rank) while that one is healthy. No answer,
+    a timeout or a 502/503/504 marks the instance down for `cooldown_s` (then one request probes
+    it) and the same turn goes at once to the conversation's next instance with the same
+    message_id (the assistant answers a repeated message_id from its tracker instead of running
+    the turn again).
+    When every instance fails, BotUnavailable.
 
     A 401 or 403 from Rasa is a misconfiguration (the token differs from Rasa's), logged as an
-    error every time, not a quiet outage: turns fail as BotUnavailable, re-prioritisation stops.
+    error every time, not a quiet outage and not a failover: turns fail as BotUnavailable,
+    re-prioritisation stops. Any other 4xx is not retried either.
     """
 
     def __init__(
         self,
-        rasa_url: str,
+        rasa_urls: str | Sequence[str],
         token: str,
         timeout_s: float = 30.0,
+        cooldown_s: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._token = token
-        self._client = httpx.AsyncClient(
-            base_url=rasa_url.rstrip("/"),
-            timeout=httpx.Timeout(timeout_s, connect=5.0),
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-            transport=transport,
-        )
+        urls = rasa_urls if isinstance(rasa_urls, str) else ",".join(rasa_urls)
+        self.instances = parse_urls(urls)
+        self.health = Health(self.instances, cooldown_s, clock)
+        self._clients = {
+            instance: httpx.AsyncClient(
+                base_url=instance,
+                timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
+                limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+                transport=transport,
+            )
+            for instance in self.instances
+        }
+        self._parses = itertools.count()
 
     def __repr__(self) -> str:
-        return f"RasaRestBot({self._client.base_url})"  # never the token
+        return f"RasaRestBot({', '.join(self.instances)})"  # never the token
 
     async def send(
-        self, conversation_id: str, message: str, channel: str, metadata: dict[str, Any]
+        self,
+        conversation_id: str,
+        message: str,
+        channel: str,
+        metadata: dict[str, Any],
+        *,
+        message_id: str,
     ) -> list[BotReply]:
-        """`metadata` is what the gateway built (its allow-list); the channel is added."""
+        """`metadata` is what the gateway built (its allow-list); the channel is added.
+        `message_id` names the customer's turn: the same on every instance the turn is tried."""
         body = {
             "sender": conversation_id,
             "message": message,
             "metadata": {**metadata, "channel": channel},
+            "message_id": message_id,
         }
         conversation = short_hash(conversation_id)
-        try:
-            response = await self._client.post(
-                WEBHOOK, json=body, headers={"Authorization": f"Bearer {self._token}"}
-            )
-        except httpx.HTTPError as exc:
-            log.warning(
-                "gateway.bot.unreachable conversation=%s error=%s",
-                conversation,
-                type(exc).__name__,
-            )
-            raise BotUnavailable() from None
+        response = await self._post(
+            conversation_id,
+            WEBHOOK,
+            conversation,
+            json=body,
+            headers={"Authorization": f"Bearer {self._token}"},
+        )
+        if response is None:  # every instance failed the turn or is in its cool-down
+            log.warning("gateway.bot.unavailable conversation=%s", conversation)
+            raise BotUnavailable()
         if response.status_code in REFUSED:
             _log_refused(WEBHOOK, response.status_code)
             raise BotUnavailable()
@@ -126,23 +166,67 @@ class RasaRestBot:
             raise BotUnavailable() from None
 
     async def urgency(self, text: str) -> str | None:
-        """POST {rasa_url}/model/parse?token=… (the HTTP API): the parse result's urgency name."""
+        """POST {instance}/model/parse?token=… (the HTTP API) on any healthy instance, taken in
+        turn: the parse result's urgency name."""
+        response = await self._post(
+            str(next(self._parses)), PARSE, "-", params={"token": self._token}, json={"text": text}
+        )
+        if response is None:
+            return None
+        if response.status_code in REFUSED:
+            _log_refused(PARSE, response.status_code)
+            return None
         try:
-            response = await self._client.post(
-                PARSE, params={"token": self._token}, json={"text": text}
-            )
-            if response.status_code in REFUSED:
-                _log_refused(PARSE, response.status_code)
-                return None
             body = response.json() if response.status_code == 200 else None
-        except (httpx.HTTPError, ValueError):
+        except ValueError:
             return None
         urgency = body.get("urgency") if isinstance(body, dict) else None
         name = urgency.get("name") if isinstance(urgency, dict) else None
         return name if isinstance(name, str) else None
 
+    async def _post(
+        self, key: str, path: str, conversation: str, **request: Any
+    ) -> httpx.Response | None:
+        """POST to the instances in `key`'s ranking that may be used now, until one answers
+        (any status but 502/503/504); None when none did."""
+        for instance in rank(key, self.instances):
+            if not self.health.claim(instance):
+                continue
+            try:
+                response = await self._clients[instance].post(path, **request)
+            except httpx.HTTPError as exc:
+                self._failed(instance, path, conversation, type(exc).__name__)
+                continue
+            except BaseException:  # cancelled: no outcome, the next request may probe it
+                self.health.release(instance)
+                raise
+            if classify(response.status_code) is Outcome.FAILOVER:
+                self._failed(instance, path, conversation, f"status_{response.status_code}")
+                continue
+            if self.health.succeeded(instance):
+                log.info("gateway.bot.instance_up instance=%s", instance)
+            return response
+        return None
+
+    def _failed(self, instance: str, path: str, conversation: str, reason: str) -> None:
+        log.warning(
+            "gateway.bot.attempt_failed instance=%s path=%s conversation=%s error=%s",
+            instance,
+            path,
+            conversation,
+            reason,
+        )
+        if self.health.failed(instance):
+            log.warning(
+                "gateway.bot.instance_down instance=%s reason=%s cooldown_s=%g",
+                instance,
+                reason,
+                self.health.cooldown_s,
+            )
+
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for client in self._clients.values():
+            await client.aclose()
 
 
 WEBHOOK = "/webhooks/gateway/webhook"
@@ -157,3 +241,28 @@ def _log_refused(path: str, status: int) -> None:
         path,
         status,
     )
+
+
+class InstanceCollector(Collector):
+    """/metrics: each assistant instance's health as this router process sees it."""
+
+    def __init__(self, bot: RasaRestBot) -> None:
+        self.bot = bot
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily(
+            "gateway_bot_instance_up",
+            "1 while the assistant instance answers this router process, 0 from a failed "
+            "attempt until a probe after its cool-down is answered",
+            labels=["instance"],
+        )
+        failures = CounterMetricFamily(
+            "gateway_bot_instance_failures",
+            "Attempts on the assistant instance that got no answer, a timeout or a 502/503/504",
+            labels=["instance"],
+        )
+        for instance in self.bot.instances:
+            up.add_metric([instance], 1.0 if self.bot.health.up(instance) else 0.0)
+            failures.add_metric([instance], self.bot.health.failures(instance))
+        yield up
+        yield failures

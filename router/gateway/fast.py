@@ -13,10 +13,8 @@ on, its body replayed, to the FastAPI route, which answers as documented (401, 4
 
 from __future__ import annotations
 
-import json
 import re
 
-from pydantic import ValidationError
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -45,15 +43,11 @@ class FastAgentMessage:
         if token is None or gateway is None or runtime is None:
             await self.app(scope, receive, send)
             return
-        raw, replayed = await asgi.read_body(receive, runtime.settings.max_body_bytes)
-        if raw is None:  # the client left, or 413 from the app
-            await self.app(scope, replayed, send)
+        limit = runtime.settings.max_body_bytes
+        read = await asgi.read_model(AgentMessage, limit, self.app, scope, receive, send)
+        if read is None:  # gone on to the app (the client left, 413 or 422)
             return
-        try:
-            body = AgentMessage.model_validate_json(raw)
-        except ValidationError:  # 422 from the app, with its field names
-            await self.app(scope, asgi.replay([raw], receive), send)
-            return
+        body, raw = read
         conversation_id = match.group(1)
         try:
             caller = await principal_of(runtime, token)
@@ -64,9 +58,7 @@ class FastAgentMessage:
             await self.app(scope, asgi.replay([raw], receive), send)
             return
         except RedisError as exc:  # as the app's handler answers it (the script may have run)
-            mapped = errors.from_redis(exc)
-            error = json.dumps({"error": mapped.code}).encode()
-            await asgi.send_json(send, mapped.status_code, error)
+            await asgi.send_error(send, errors.from_redis(exc))
             return
         reply = Accepted(conversation_id=conversation_id, seq=seq)
         await asgi.send_json(send, 201, reply.model_dump_json().encode())

@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from router.gateway.access import CustomerAccess
-from router.gateway.bot import BotClient, RasaRestBot
+from router.gateway.bot import BotClient, InstanceCollector, RasaRestBot
 from router.gateway.fast import FastAgentMessage
 from router.gateway.hub import Hub
 from router.gateway.service import Gateway
@@ -25,7 +25,7 @@ def install(app: FastAPI, *, bot: BotClient | None = None) -> None:
     """Add the gateway's routes and pages to the router app and start it with the app.
 
     Its settings are the router's (`settings.gateway`, built at start-up); `bot` defaults to
-    Rasa's gateway channel at settings.gateway.rasa_url (tests pass their own).
+    Rasa's gateway channel on the instances of settings.gateway.rasa_url (tests pass their own).
     """
     from router.gateway import agents, customer
     from router.web import router as pages
@@ -67,11 +67,21 @@ async def running(app: Any, bot: BotClient | None) -> AsyncIterator[Gateway]:
     redis = aioredis.Redis(connection_pool=pool)
     store = ConversationStore(redis, runtime.engine, runtime.store)
     rasa_token = settings.rasa_token
-    client = bot or RasaRestBot(
-        conf.rasa_url,
-        rasa_token.get_secret_value() if rasa_token is not None else "",
-        conf.bot_timeout_s,
-    )
+    # Rasa's gateway channel on every assistant instance, each instance's health in /metrics
+    rasa: RasaRestBot | None = None
+    collector: InstanceCollector | None = None
+    client: BotClient
+    if bot is None:
+        client = rasa = RasaRestBot(
+            conf.rasa_url,
+            rasa_token.get_secret_value() if rasa_token is not None else "",
+            timeout_s=conf.bot_timeout_s,
+            cooldown_s=conf.bot_cooldown_s,
+        )
+        collector = InstanceCollector(rasa)
+        runtime.metrics.registry.register(collector)
+    else:
+        client = bot
 
     async def raise_priority(handoff_id: str, urgency: str) -> None:
         sla_ms = round(settings.sla_s(Urgency(urgency)) * 1000)
@@ -101,7 +111,9 @@ async def running(app: Any, bot: BotClient | None) -> AsyncIterator[Gateway]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await hub.stop()
-        if bot is None:
-            await client.aclose()
+        if collector is not None:
+            runtime.metrics.registry.unregister(collector)
+        if rasa is not None:
+            await rasa.aclose()
         await redis.aclose()
         await pool.aclose()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -173,8 +174,13 @@ class Gateway:
         was_down: bool = False,
     ) -> None:
         await self.store.publish_event(conversation_id, {"type": "typing", "on": True})
+        # one id per customer turn: the bot client sends the turn again with it to another
+        # assistant instance when one fails, and the assistant does not run it twice
+        message_id = uuid.uuid4().hex
         try:
-            replies = await self.bot.send(conversation_id, text, channel, metadata)
+            replies = await self.bot.send(
+                conversation_id, text, channel, metadata, message_id=message_id
+            )
         except BotUnavailable:
             replies = []
             await self.store.set_meta(conversation_id, bot_down="1")

@@ -12,15 +12,24 @@ from limits import parse_many
 from pydantic import BaseModel, Field, field_validator
 
 from router.gateway.edge import Network, origin_of, parse_networks
+from router.gateway.instances import parse_urls
 from router.models import Skill
 
 
 class GatewaySettings(BaseModel):
     # the customer gateway and the pages (router/gateway, router/web); off: routing API only
     enabled: bool = True
-    # Rasa server; the gateway posts to {rasa_url}/webhooks/gateway/webhook
+    # the assistant's Rasa instances: one URL or a comma-separated list; the gateway posts to
+    # {instance}/webhooks/gateway/webhook, each conversation to its own instance while that one
+    # answers (router/gateway/instances.py)
     rasa_url: str = "http://127.0.0.1:5005"
+    # one attempt of a turn on one instance; keep it above Rasa's lock lifetime
+    # (TICKET_LOCK_LIFETIME, 15 s) plus a turn: a turn retried on another instance may wait for
+    # the lock a killed instance held
     bot_timeout_s: float = Field(default=30.0, gt=0)
+    # an instance that failed an attempt (no answer, a timeout, a 5xx) is skipped this long, then
+    # one request probes it
+    bot_cooldown_s: float = Field(default=5.0, gt=0)
     # longest customer or agent message, in characters
     max_text_chars: int = Field(default=2000, ge=1, le=8000)
     # messages kept per conversation, and replayed at most on a resume
@@ -67,6 +76,12 @@ class GatewaySettings(BaseModel):
     @classmethod
     def _rate(cls, value: str) -> str:
         parse_many(value)  # ValueError on a bad rate: refuse to start
+        return value
+
+    @field_validator("rasa_url", mode="after")
+    @classmethod
+    def _rasa_urls(cls, value: str) -> str:
+        parse_urls(value)  # ValueError on a bad URL: refuse to start
         return value
 
     @field_validator("chat_allowed_origins", "widget_embed_origins", mode="after")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from actions.flows.roaming import (
     ActionAskRoamingConfirmed,
     ActionRoamingSubmit,
@@ -95,15 +97,29 @@ def test_confirmation_question_for_activation(flows):
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
 
 
+def _suspend(store, phone: str) -> None:
+    """Mark a line suspended (欠费停机) in the store, as the operator's BSS would."""
+    conn = sqlite3.connect(store.path)
+    with conn:
+        conn.execute("UPDATE subscribers SET status = 'suspended' WHERE phone = ?", (phone,))
+    conn.close()
+
+
 def test_suspended_line_cannot_activate(flows):
-    arrears = DEMO_SUBSCRIBERS[1]
-    if flows.get_subscriber(arrears.phone).status != "suspended":
-        return  # the demo line is in arrears but still active: nothing to refuse
+    # A line in credit, so only its suspension (not its balance) can be what refuses it.
+    _suspend(flows, INACTIVE.phone)
+    line = flows.get_subscriber(INACTIVE.phone)
+    assert (line.status, line.balance > 0, line.roaming_active) == ("suspended", True, False)
     state = snapshot(
         slots=verified(
-            arrears.phone, destination="日本", roaming_action="activate", roaming_confirmed=True
+            INACTIVE.phone, destination="日本", roaming_action="activate", roaming_confirmed=True
         )
     )
-    _, messages = run(ActionRoamingSubmit(), state)
-    assert "欠费停机" in texts(messages)
-    assert flows.get_subscriber(arrears.phone).roaming_active is False
+    events, messages = run(ActionRoamingSubmit(), state)
+    assert events == [slot("roaming_action", None), slot("roaming_confirmed", None)]
+    assert texts(messages) == (
+        "抱歉，138****8000 目前处于欠费停机状态，暂时无法开通国际漫游。"
+        "充值缴清欠费、号码恢复后即可开通。"
+    )
+    assert flows.get_subscriber(INACTIVE.phone).roaming_active is False
+    assert [s.kind for s in flows.outbox(INACTIVE.phone)] == []

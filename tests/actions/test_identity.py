@@ -1,12 +1,21 @@
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
+import re
 from datetime import timedelta
 
 import pytest
 
-from actions.identity import LOGIN_TTL, check_login, login_metadata, sign_login, verify_login
+from actions.identity import (
+    CLOCK_SKEW,
+    LOGIN_TTL,
+    check_login,
+    login_metadata,
+    sign_login,
+    verify_login,
+)
 from actions.store.generate import DEMO_SUBSCRIBERS
 from tests.actions.secrets_support import IDENTITY_SECRET as SECRET
 
@@ -166,3 +175,66 @@ def test_the_store_refuses_a_repeated_nonce_atomically(store, now):
     nonce = metadata["login"]["nonce"]
     expires = now + LOGIN_TTL
     assert not store.claim_login_nonce(nonce, "another-conversation", now, expires)
+
+
+# -- every boundary, and the log line each refusal writes (stable event names, masked number) --
+def test_ttl_and_clock_skew_edges(make_login, now):
+    assert (timedelta(minutes=5), timedelta(seconds=30)) == (LOGIN_TTL, CLOCK_SKEW)
+    assert check_login(make_login(age=LOGIN_TTL), SECRET, now, CONVERSATION) is not None
+    assert check_login(make_login(age=-CLOCK_SKEW), SECRET, now, CONVERSATION) is not None
+    ahead = -CLOCK_SKEW - timedelta(seconds=1)
+    assert check_login(make_login(age=ahead), SECRET, now, CONVERSATION) is None
+    login = check_login(make_login(age=timedelta(minutes=1)), SECRET, now, CONVERSATION)
+    assert login.expires_at == now + timedelta(minutes=4)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        login.phone = "13900139000"
+
+
+def test_a_fresh_nonce_is_24_url_safe_characters(now):
+    nonce = login_metadata(PHONE, int(now.timestamp()), CONVERSATION, SECRET)["login"]["nonce"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{24}", nonce)
+
+
+def _reasons(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "actions.identity"]
+
+
+@pytest.mark.parametrize(
+    ("login", "message"),
+    [
+        ({"phone": "12345678901"}, "identity.login.rejected reason=bad_phone"),
+        ({"ts": "soon"}, "identity.login.rejected reason=bad_ts phone=138****8000"),
+        ({"ts": 1.5}, "identity.login.rejected reason=bad_ts phone=138****8000"),
+        ({"nonce": "short"}, "identity.login.rejected reason=bad_nonce phone=138****8000"),
+        ({"sig": "zz"}, "identity.login.rejected reason=bad_sig phone=138****8000"),
+        ({"sig": "0" * 64}, "identity.login.rejected reason=wrong_sig phone=138****8000"),
+        ({"ts": 1}, "identity.login.rejected reason=wrong_sig phone=138****8000"),
+    ],
+)
+def test_each_refusal_logs_its_reason(login, message, make_login, now, caplog):
+    caplog.set_level("INFO", logger="actions.identity")
+    metadata = make_login()
+    metadata["login"].update(login)
+    assert check_login(metadata, SECRET, now, CONVERSATION) is None
+    assert _reasons(caplog) == [message]
+
+
+def test_a_well_signed_login_for_a_bad_number_is_refused(now, caplog):
+    caplog.set_level("INFO", logger="actions.identity")
+    metadata = login_metadata("12345", int(now.timestamp()), CONVERSATION, SECRET)
+    assert check_login(metadata, SECRET, now, CONVERSATION) is None
+    assert _reasons(caplog) == ["identity.login.rejected reason=bad_phone"]
+
+
+def test_stale_accepted_and_replayed_log_lines(make_login, now, nonces, caplog):
+    caplog.set_level("INFO", logger="actions.identity")
+    stale = make_login(age=LOGIN_TTL + timedelta(seconds=1))
+    assert check_login(stale, SECRET, now, CONVERSATION) is None
+    metadata = make_login()
+    assert verify_login(metadata, SECRET, now, CONVERSATION, nonces) == PHONE
+    assert verify_login(metadata, SECRET, now, CONVERSATION, nonces) is None
+    assert _reasons(caplog) == [
+        "identity.login.rejected reason=stale phone=138****8000",
+        "identity.login.accepted phone=138****8000",
+        "identity.login.rejected reason=replayed phone=138****8000",
+    ]

@@ -5,14 +5,19 @@ from datetime import date
 import pytest
 
 from actions.plans import (
+    DATA_OVERAGE_FEN_PER_GB,
+    PLAN_PACKAGE_PREFIX,
+    VOICE_OVERAGE_FEN_PER_MIN,
+    Allowance,
     UsageProfile,
+    allowances,
     effective_date,
     estimated_monthly_cost,
     price_difference,
     recommend_plans,
 )
 from actions.store.base import MonthlyUsage
-from telecom.catalog import load_catalog
+from telecom.catalog import Plan, load_catalog
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +93,135 @@ def test_usage_beyond_every_plan_still_gets_the_closest(catalog, usage):
     recs = recommend_plans(catalog.plan("5G_PREMIUM_199"), usage(500, 3000), catalog.plans)
     assert len(recs) >= 2
     assert all(r.reason for r in recs)
+
+
+# -- exact rules on small made-up plans (every boundary and every text) ------------------------
+def plan(code: str, fee: int, data_mb: int, voice: int, **kw) -> Plan:
+    fields = {"network": "5G", "category": "individual", "sms": 0, **kw}
+    return Plan(code, f"{code}套餐", monthly_fee=fee, data_mb=data_mb, voice_min=voice, **fields)
+
+
+def profile(data_mb: int, voice: int, months: int = 3) -> UsageProfile:
+    return UsageProfile(data_mb, voice, data_mb, months)
+
+
+def test_allowances_are_data_voice_and_sms_when_any():
+    assert allowances(plan("A", 3900, 2048, 100)) == [
+        Allowance("套餐内通用流量", "data", 2048, "MB"),
+        Allowance("套餐内国内通话", "voice", 100, "分钟"),
+    ]
+    assert allowances(plan("B", 3900, 2048, 100, sms=50))[2:] == [
+        Allowance("套餐内短信", "sms", 50, "条")
+    ]
+    assert PLAN_PACKAGE_PREFIX == "套餐内"
+
+
+def test_usage_profile_rounds_averages_and_keeps_the_peak():
+    history = [MonthlyUsage("2026-09", 1000, 10, 0), MonthlyUsage("2026-10", 1003, 13, 0)]
+    assert UsageProfile.from_history(history) == UsageProfile(1002, 12, 1003, 2)
+    assert UsageProfile.from_history([]) == UsageProfile(0, 0, 0, 0)
+    assert UsageProfile(1, 2) == UsageProfile(1, 2, 0, 0)
+
+
+def test_estimated_cost_adds_overage_rounded_up_per_fen():
+    p = plan("A", 3900, 1024, 100)
+    assert (DATA_OVERAGE_FEN_PER_GB, VOICE_OVERAGE_FEN_PER_MIN) == (500, 15)
+    assert estimated_monthly_cost(p, profile(1024, 100)) == 3900
+    assert estimated_monthly_cost(p, profile(0, 0)) == 3900  # unused allowance is no credit
+    assert estimated_monthly_cost(p, profile(1025, 100)) == 3901  # 1 MB: 500/1024 fen, rounded up
+    assert estimated_monthly_cost(p, profile(2048, 100)) == 4400
+    assert estimated_monthly_cost(p, profile(1024, 110)) == 4050
+
+
+def test_headroom_is_fifteen_percent():
+    fits, short = plan("FIT", 5000, 1150, 115), plan("SHORT", 4000, 1149, 115)
+    recs = recommend_plans(plan("CUR", 9900, 100, 10), profile(1000, 100), [fits, short])
+    assert [r.plan.code for r in recs] == ["FIT", "SHORT"]
+    assert recs[0].reason.endswith("够用，算上超出费用每月约省66.90元")
+    assert recs[1].reason.endswith("是目前最接近您用量的套餐")
+
+
+def test_cheapest_real_cost_first_then_more_data():
+    plans = [
+        plan("BIG", 5000, 8192, 500),
+        plan("SAME", 5000, 4096, 500),
+        plan("CHEAP", 3000, 4096, 500),
+        plan("CUR", 9900, 100, 10),
+    ]
+    recs = recommend_plans(plans[3], profile(2048, 100), plans, limit=5)
+    assert [r.plan.code for r in recs] == ["CHEAP", "BIG", "SAME"]
+    assert [r.monthly_difference for r in recs] == [-6900, -4900, -4900]
+    assert recommend_plans(plans[3], profile(2048, 100), plans, limit=1)[0].plan.code == "CHEAP"
+    assert recommend_plans(plans[3], profile(2048, 100), plans, limit=0) == []
+    assert recommend_plans(plans[3], profile(2048, 100), plans, limit=-1) == []
+    assert len(recommend_plans(plans[3], profile(2048, 100), plans)) == 3
+
+
+def test_closest_plans_when_nothing_fits_then_cheapest():
+    current = plan("CUR", 9900, 100, 10)
+    plans = [
+        plan("HALF", 6000, 5000, 1000),
+        plan("HALF_CHEAP", 5000, 5000, 1000),
+        plan("TENTH", 1000, 1000, 1000),
+        current,
+    ]
+    recs = recommend_plans(current, profile(8696, 100), plans)  # needs 10000 MB
+    assert [r.plan.code for r in recs] == ["HALF_CHEAP", "HALF", "TENTH"]
+    assert recs[0].reason == (
+        "您近3个月平均每月用流量约8.5GB、通话约100分钟，"
+        "HALF_CHEAP套餐含4.9GB流量和1000分钟通话，是目前最接近您用量的套餐"
+    )
+    # nothing needed at all: closeness divides by at least 1, not by zero
+    none_needed = recommend_plans(current, profile(0, 0, months=0), plans[:1])
+    assert none_needed[0].reason.startswith("您近1个月平均每月用流量约0GB、通话约0分钟，")
+
+
+def test_5g_customers_stay_on_5g_unless_there_is_none():
+    current = plan("CUR", 9900, 100, 10)
+    four_g, five_g = plan("4G", 1000, 9000, 900, network="4G"), plan("5G", 9000, 200, 20)
+    assert [r.plan.code for r in recommend_plans(current, profile(100, 10), [four_g, five_g])] == [
+        "5G"
+    ]
+    assert [r.plan.code for r in recommend_plans(current, profile(100, 10), [four_g])] == ["4G"]
+    from_4g = recommend_plans(
+        plan("CUR4", 1000, 100, 10, network="4G"), profile(100, 10), [four_g, five_g]
+    )
+    assert [r.plan.code for r in from_4g] == ["4G", "5G"]
+    assert from_4g[1].reason.endswith("够用，还能升级到5G网络")
+
+
+def test_who_may_get_family_and_senior_plans():
+    family = plan("FAM", 1000, 9000, 900, category="family")
+    senior = plan("SENIOR_X", 1000, 9000, 900)
+    other = plan("OTHER", 1000, 9000, 900)
+    individual = plan("CUR", 9900, 100, 10)
+    assert [
+        r.plan.code for r in recommend_plans(individual, profile(100, 10), [family, senior, other])
+    ] == ["OTHER"]
+    fam_current = plan("FAM0", 9900, 100, 10, category="family")
+    assert {
+        r.plan.code for r in recommend_plans(fam_current, profile(100, 10), [family, other])
+    } == {
+        "FAM",
+        "OTHER",
+    }
+    senior_current = plan("SENIOR_0", 9900, 100, 10)
+    assert {
+        r.plan.code for r in recommend_plans(senior_current, profile(100, 10), [senior, other])
+    } == {"SENIOR_X", "OTHER"}
+    assert recommend_plans(individual, profile(100, 10), [individual]) == []
+
+
+def test_reason_texts():
+    current = plan("CUR", 3000, 20480, 1000)
+    same = plan("SAME", 3000, 10752, 1000)  # fits, costs the same: no saving
+    recs = recommend_plans(current, profile(1536, 10, months=6), [same])
+    assert recs[0].reason == (
+        "您近6个月平均每月用流量约1.5GB、通话约10分钟，"
+        "SAME套餐含10GB流量和1000分钟通话，够用，不用再担心超出套餐"
+    )
+    pricier = plan("PRICIER", 3001, 1024, 1000)
+    assert recommend_plans(current, profile(512, 10), [pricier])[0].reason.endswith(
+        "PRICIER套餐含1GB流量和1000分钟通话，够用，不用再担心超出套餐"
+    )
+    assert "约0.5GB" in recommend_plans(current, profile(512, 10), [pricier])[0].reason

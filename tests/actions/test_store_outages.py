@@ -71,7 +71,7 @@ def test_attach_is_one_transaction(store, now, monkeypatch):
     def broken(*args, **kwargs):
         raise sqlite3.OperationalError("disk full")
 
-    monkeypatch.setattr("actions.store.sqlite.queue_sms", broken)
+    monkeypatch.setattr("actions.store.tickets.queue_sms", broken)
     with pytest.raises(sqlite3.OperationalError):
         store.attach_outage_report(outage.id, "宽带断网", PHONE, now)
     assert store.get_tickets(PHONE) == []  # the ticket was rolled back with the SMS

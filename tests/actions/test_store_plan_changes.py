@@ -13,21 +13,13 @@ from actions.store.generate import DEMO_SUBSCRIBERS
 from actions.store.plan_changes import is_due
 from actions.store.schema import table_sql
 from tests.actions.secrets_support import IDENTITY_SECRET, PEPPER
-from tests.actions.test_store_sqlite import snapshot
+from tests.actions.store_support import rows, snapshot
 
 NORMAL = DEMO_SUBSCRIBERS[0]  # 4G_STANDARD_39
 TARGET = "5G_PLUS_129"
 EFFECTIVE = date(2026, 12, 1)
 DAY_BEFORE = date(2026, 11, 30)
 LATER = datetime(2026, 12, 1, 1, 0, tzinfo=timezone.utc)
-
-
-def rows(store, sql: str, *args) -> list[tuple]:
-    conn = sqlite3.connect(store.path)
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
 
 
 def add_data_pack(store) -> None:

@@ -12,17 +12,10 @@ from actions.settings import Retention
 from actions.store.__main__ import main as store_cli
 from actions.store.generate import DEMO_SUBSCRIBERS
 from tests.actions.secrets_support import IDENTITY_SECRET, PEPPER
+from tests.actions.store_support import rows
 
 DEMO = DEMO_SUBSCRIBERS[0]
 DAY = timedelta(days=1)
-
-
-def rows(store, sql: str, *args) -> list[tuple]:
-    conn = sqlite3.connect(store.path)
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
 
 
 def test_consent_is_recorded_once_per_conversation_and_notice(store, now):

@@ -20,22 +20,13 @@ from actions.verification import Lock
 from telecom.catalog import load_catalog
 from telecom.secrets import new_secret
 from tests.actions.secrets_support import PEPPER
+from tests.actions.store_support import snapshot
 
 DEMO = {d.plan_code: d for d in DEMO_SUBSCRIBERS}
 NORMAL = DEMO_SUBSCRIBERS[0]
 ARREARS = DEMO_SUBSCRIBERS[1]
 NEAR_EMPTY = DEMO_SUBSCRIBERS[2]
 ROAMING = DEMO_SUBSCRIBERS[3]
-
-
-def snapshot(store: SQLiteStore) -> dict[str, list[tuple]]:
-    """Every row of every table, to prove that nothing changed."""
-    conn = sqlite3.connect(store.path)
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables}
-    finally:
-        conn.close()
 
 
 def test_subscriber(store):

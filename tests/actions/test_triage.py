@@ -3,6 +3,7 @@ and ticket SLAs (domain.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -155,3 +156,150 @@ def test_sla_state_and_serialisation() -> None:
     d = sla.as_dict()
     assert d["respond_by"] == (NOW + timedelta(hours=24)).isoformat()
     assert d["kind"] == "complaint"
+
+
+# -- what the parse result says, repeats and escalation (the ticket checks on marker keywords) --
+@pytest.fixture
+def markers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from components import triage_rules
+    from tests.components.test_triage_decisions import STUB
+
+    monkeypatch.setattr(triage_rules, "keywords", lambda: STUB)
+
+
+def test_complaint_severity_either_saying_major_is_enough(markers: None) -> None:
+    def parsed(severity: object) -> dict[str, object]:
+        return {"complaint": {"severity": severity}}
+
+    assert t.complaint_severity(parsed("minor"), "<major>") == "major"
+    assert t.complaint_severity(parsed("major"), "") == "major"
+    assert t.complaint_severity(parsed("moderate"), "") == "moderate"  # the parse result first
+    assert t.complaint_severity(parsed(None), "<moderate>") == "moderate"
+    assert t.complaint_severity({"complaint": "major"}, "") == "minor"  # not a mapping
+    assert t.complaint_severity(None, "") == "minor"
+
+
+def test_ticket_category_from_the_parse_result_else_the_ticket_check(markers: None) -> None:
+    assert t.ticket_category("complaint", {"complaint": {"category": "fee"}}, "<network>") == "fee"
+    assert t.ticket_category("complaint", {"complaint": {"category": ""}}, "<network>") == (
+        "network"
+    )
+    assert t.ticket_category("complaint", None, "") == "other"
+    assert t.ticket_category("fault", {"fault": {"category": 3}}, "") == "3"
+    assert t.ticket_category("fault", {"fault": "x"}, "<hardware>") == "hardware"
+    assert t.ticket_category("fault", {}, "") == "network"
+
+
+def test_repeat_ticket_same_kind_and_category_within_24h() -> None:
+    from types import SimpleNamespace as Ticket
+
+    def ticket(hours_ago: float, kind: str = "complaint", category: str = "fee") -> Ticket:
+        return Ticket(created_at=NOW - timedelta(hours=hours_ago), kind=kind, category=category)
+
+    edge, now_made = ticket(24), ticket(0)
+    assert t.repeat_ticket([edge], "complaint", "fee", NOW) is edge
+    assert t.repeat_ticket([now_made], "complaint", "fee", NOW) is now_made
+    assert t.repeat_ticket([ticket(24.01)], "complaint", "fee", NOW) is None
+    assert t.repeat_ticket([ticket(-1)], "complaint", "fee", NOW) is None  # a future one
+    assert t.repeat_ticket([ticket(1, kind="fault")], "complaint", "fee", NOW) is None
+    assert t.repeat_ticket([ticket(1, category="network")], "complaint", "fee", NOW) is None
+    first, second = ticket(1), ticket(2)
+    assert t.repeat_ticket([first, second], "complaint", "fee", NOW) is first
+    assert t.repeat_ticket([], "complaint", "fee", NOW) is None
+
+
+def test_escalation_order() -> None:
+    def why(urgency: str = "normal", intent: str = "complain", severity: str | None = "major",
+            repeat: bool = True) -> str | None:  # fmt: skip
+        return t.escalation(urgency=urgency, intent=intent, severity=severity, repeat=repeat)
+
+    assert why("critical") == "critical_urgency"
+    assert why() == "major_complaint"
+    assert why(intent="report_fault") == "repeat_contact"
+    assert why(severity="moderate") == "repeat_contact"
+    assert why(severity="moderate", repeat=False) is None
+    assert why(intent="report_fault", repeat=False) is None
+
+
+def test_raise_level_steps_and_cap() -> None:
+    assert t.raise_level("low") == "normal"
+    assert t.raise_level("low", 2) == "high"
+    assert t.raise_level("low", 3) == "high"  # the cap
+    assert t.raise_level("normal", 0) == "normal"
+    assert t.raise_level("high") == "high"
+    assert t.raise_level("critical", 2) == "critical"  # above the cap stays
+    assert t.raise_level("low", 5, cap="critical") == "critical"
+    assert t.raise_level("panic") == "high"  # unknown counts as normal
+    assert t.CONTEXT_CAP == "high"
+
+
+def test_tone_rising_boundaries() -> None:
+    assert t.tone_rising([0.1, 0.2, 0.4])  # rise 0.3, ends at 0.4
+    assert t.tone_rising([0.9, 0.1, 0.2, 0.4])  # only the last three count
+    assert not t.tone_rising([0.2, 0.4])  # too few turns
+    assert not t.tone_rising([0.1, 0.2, 0.39])  # ends below 0.4
+    assert not t.tone_rising([0.2, 0.3, 0.49])  # rises less than 0.3
+    assert not t.tone_rising([0.1, 0.5, 0.45])  # falls
+    assert t.tone_rising([0.1, 0.1, 0.5])  # a flat step is no fall
+    assert t.tone_rising([0.0, 0.5], min_turns=2)
+
+
+def test_final_urgency_thresholds_and_decision() -> None:
+    assert t.final_urgency("normal", failed_turns=2).reasons == ("failed_turns",)
+    assert t.final_urgency("normal", failed_turns=1).level == "normal"
+    assert t.final_urgency("normal", tier="GOLD").reasons == ("tier_gold",)
+    assert t.final_urgency("normal", tier="platinum").reasons == ("tier_platinum",)
+    assert t.final_urgency("normal", previous_contacts=[NOW]).level == "normal"  # no `now`
+    edge = t.final_urgency("low", now=NOW, previous_contacts=[NOW - timedelta(hours=24)])
+    assert edge.reasons == ("repeat_contact_24h",)
+    decision = t.final_urgency("low", verified_outage=True)
+    assert (decision.level, decision.text_level, decision.priority) == ("normal", "low", 1)
+    assert decision.raised and not t.final_urgency("low").raised
+    assert t.final_urgency("low").reasons == () and t.final_urgency("critical").priority == 3
+
+
+def test_repeat_contact_window() -> None:
+    assert t.repeat_contact([NOW], NOW)
+    assert t.repeat_contact([NOW - timedelta(hours=24)], NOW)
+    assert not t.repeat_contact([NOW - timedelta(hours=24, seconds=1)], NOW)
+    assert not t.repeat_contact([NOW + timedelta(seconds=1)], NOW)
+    assert t.repeat_contact([NOW - timedelta(hours=2)], NOW, window=timedelta(hours=2))
+    assert not t.repeat_contact([], NOW)
+
+
+def test_sla_edges_and_whole_records() -> None:
+    sla = t.ticket_sla("complaint", NOW, severity="moderate", urgency="critical")
+    assert sla.respond_by == NOW and not sla.escalate_now  # critical: answered at once
+    assert t.sla_state(sla, NOW) == "awaiting_response"  # at the deadline: not yet overdue
+    moderate = t.ticket_sla("complaint", NOW, severity="moderate")
+    assert t.sla_state(moderate, NOW + timedelta(hours=48), responded=True) == "in_progress"
+    fault = t.ticket_sla("fault", NOW, category="hardware")
+    assert fault == t.TicketSla("fault", NOW, NOW + timedelta(hours=24))
+    assert t.sla_state(fault, NOW + timedelta(days=30), responded=True) == "in_progress"
+    assert t.ticket_sla("fault", NOW, category="network").escalate_now is False
+    assert t.ticket_sla("callback", NOW) == t.TicketSla("callback", NOW, NOW + timedelta(hours=24))
+    assert t.ticket_sla("complaint", NOW, severity="major").as_dict() == {
+        "kind": "complaint",
+        "created_at": NOW.isoformat(),
+        "respond_by": NOW.isoformat(),
+        "resolve_by": (NOW + timedelta(hours=48)).isoformat(),
+        "result_by": (NOW + timedelta(hours=48)).isoformat(),
+        "satisfaction_by": (NOW + timedelta(days=7)).isoformat(),
+        "respond_target": None,
+        "handoff_skill": "complaints_supervisor",
+        "escalate_now": True,
+    }
+
+
+def test_exact_tone_thresholds_and_values() -> None:
+    # binary fractions, so each comparison is at its boundary exactly
+    assert t.tone_rising([0.0, 0.25, 0.5], min_rise=0.5, min_last=0.5)
+    assert not t.tone_rising([0.0, 0.25, 0.5], min_rise=0.625, min_last=0.5)
+    assert not t.tone_rising([0.0, 0.25, 0.5], min_rise=0.5, min_last=0.625)
+    assert t.UrgencyDecision("low", "low").reasons == ()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        t.UrgencyDecision("low", "low").level = "high"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        t.ticket_sla("callback", NOW).kind = "fault"  # type: ignore[misc]
+    with pytest.raises(ValueError, match=r"^unknown ticket kind: 'refund'$"):
+        t.ticket_sla("refund", NOW)

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
 
 from actions.verification import (
+    ATTEMPT_WINDOW,
     LOCK_DURATION,
     MAX_FAILURES,
     Attempt,
+    Decision,
     Limits,
     Lock,
     decide,
@@ -141,3 +144,84 @@ def test_limits_are_settings(now):
     strict = Limits(conversation_failures=2, conversation_window=timedelta(minutes=5))
     assert decide(None, _times(now, 2), None, now, strict).lock.scope == "conversation"
     assert decide(None, _times(now, 2, step=timedelta(minutes=6)), None, now, strict).lock is None
+
+
+# ------------------------------------------------------------ every boundary, exactly
+def test_the_rules_constants(now):
+    assert MAX_FAILURES == 5
+    assert timedelta(minutes=30) == LOCK_DURATION
+    assert timedelta(hours=24) == ATTEMPT_WINDOW
+    assert Limits() == Limits(5, timedelta(minutes=30), 20, timedelta(hours=1))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Lock("number", now).scope = "client"  # type: ignore[misc]
+
+
+def test_attempt_window_edges(now):
+    day = timedelta(hours=24)
+    assert evaluate([Attempt(now - day, False)] * 4, now).failures == 4
+    assert evaluate([Attempt(now - day - timedelta(seconds=1), False)] * 4, now).failures == 0
+    assert evaluate([Attempt(now + timedelta(seconds=1), False)] * 4, now).failures == 0
+    assert evaluate([Attempt(now, False)] * 4, now).failures == 4
+
+
+def test_an_attempt_at_the_end_of_a_lock_starts_a_new_round(history, now):
+    attempts = [*history("FFFFF"), Attempt(now + LOCK_DURATION, False)]
+    state = evaluate(attempts, now + LOCK_DURATION + timedelta(minutes=1))
+    assert (state.failures, state.locked_until) == (1, None)
+    success = [*history("FFFFF"), Attempt(now + LOCK_DURATION, True)]
+    assert evaluate(success, now + LOCK_DURATION).failures == 0
+
+
+def test_custom_rules_and_remaining(now):
+    two = [Attempt(now - timedelta(minutes=1), False), Attempt(now, False)]
+    state = evaluate(two, now, max_failures=2, lock_duration=timedelta(minutes=5))
+    assert state.locked_until == now + timedelta(minutes=5) and state.remaining == 0
+    assert evaluate(two[:1], now, max_failures=2).locked_until is None
+    many = evaluate([Attempt(now, False)] * 7, now, max_failures=10)
+    assert (many.failures, many.remaining) == (7, 0)  # never negative
+
+
+def test_window_edges(now):
+    window = timedelta(minutes=30)
+    edge = [now - window] * 5
+    assert window_lock(edge, now, 5, window) is None  # exactly one window old: out
+    assert window_lock([now] * 5, now, 5, window) == now + window
+    assert window_lock([now + timedelta(seconds=1)] * 5, now, 5, window) is None
+    assert decide(None, edge, None, now).remaining == 5
+    assert decide(None, [now], None, now).remaining == 4
+    assert decide(None, [now + timedelta(seconds=1)], None, now).remaining == 5
+
+
+def test_decide_reads_each_iterable_once_and_uses_the_default_limits(now):
+    decision = decide(iter([Attempt(now, False)]), iter(_times(now, 5)), iter(_times(now, 3)), now)
+    assert decision == Decision(
+        Lock("conversation", now - timedelta(minutes=4) + LIMITS.conversation_window), 0
+    )
+    left = decide(iter([Attempt(now, False)]), iter(_times(now, 2)), iter(_times(now, 19)), now)
+    assert left == Decision(None, 1)
+
+
+def test_values_are_frozen_and_scopes_are_skipped_one_by_one(history, now):
+    for value, name in (
+        (Attempt(now, False), "success"),
+        (evaluate([], now), "failures"),
+        (Limits(), "client_failures"),
+        (Decision(None, 5), "remaining"),
+    ):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(value, name, 1)
+    number = decide(history("FFFFF"), None, None, now)
+    assert number == Decision(Lock("number", now + LOCK_DURATION), 0)
+    client = decide(None, None, _times(now, 20), now)  # no conversation known: client still
+    assert client.lock is not None and client.lock.scope == "client"
+
+
+def test_old_and_locked_attempts_are_skipped_not_the_rest(history, now):
+    old_then_new = [Attempt(now - timedelta(hours=30), False), *history("FFFF")]
+    assert evaluate(old_then_new, now).failures == 4
+    during_then_after = [
+        *history("FFFFF"),
+        Attempt(now + timedelta(minutes=1), False),  # during the lock: skipped
+        Attempt(now + LOCK_DURATION + timedelta(minutes=1), False),  # a new round
+    ]
+    assert evaluate(during_then_after, now + LOCK_DURATION + timedelta(minutes=2)).failures == 1

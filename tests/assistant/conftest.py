@@ -1,12 +1,16 @@
-"""Dialogue histories of the assistant's domain, shared by the fast-path tests."""
+"""Dialogue histories of the assistant's domain, shared by the fast-path tests; the databases of
+the durable tracker store (SQLite and a throwaway PostgreSQL)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 
 from scripts.paths import DATA, DOMAIN
+from tests import pg
 
 
 @pytest.fixture(scope="module")
@@ -50,3 +54,20 @@ def story_histories(domain) -> list[list]:
     steps = load_data_from_files(files, domain)
     trackers = TrainingDataGenerator(StoryGraph(steps), domain, augmentation_factor=0).generate()
     return [list(t.events) for t in trackers]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster for the session (tests/pg.py); its superuser's URL."""
+    with pg.cluster() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> Iterator[str]:
+    """An empty database for a durable tracker store, once SQLite and once PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'trackers.sqlite3'}"
+    else:
+        with pg.database(request.getfixturevalue("postgres_server")) as url:
+            yield url

@@ -90,6 +90,65 @@ def test_not_critical(text: str) -> None:
     assert r.rule_urgency(text)[0] != "critical"
 
 
+# The critical kinds that need no "now" (domain.md, Urgency; issue 15's missed cases), each in
+# Simplified, Traditional (converted as the pipeline does) and spoken form.
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("手机刚丢了，上面绑着支付宝和微信支付，赶紧帮我把号停了", "lost_phone"),
+        ("手機唔見咗，綁定咗支付寶同埋網銀，快啲幫我停咗條線", "lost_phone"),
+        ("嗯 我 我手机丢了 上面 有 微信 支付宝 能不能 马上 帮我 停机", "lost_phone"),
+        ("地铁上手机被人偷了，求你们立刻把这个号停掉", "lost_phone"),
+        ("多了八百多的境外流量费，我没出过国，怀疑被盗刷，不退就找电视台曝光", "major_threat"),
+        ("帳單突然多咗三千蚊，我懷疑有人盜用我張卡，唔處理我就搵傳媒", "suspected_fraud"),
+        ("那个 就是 我卡被盗刷了 扣了 两千多 你们 不管 我就 发微博", "major_threat"),
+        ("我的个人信息被你们泄露了，已经报警了", "personal_data_leak"),
+        ("我的個人資料外洩了，已經報了警，你們要給我一個交代", "personal_data_leak"),
+        ("嗯 就是 我的 身份证号 被人 挂在网上卖 我 已经 报警了", "major_threat"),
+        ("上个月账单莫名其妙多出来一千二，我一个都没打过", "unexplained_large_charge"),
+        ("网速慢了一个月了，你们再不解决，我就去工信部投诉", "major_threat"),
+        ("再不处理我就打12345", "major_threat"),
+        ("我的身份證號碼被人賣咗，已經報咗案", "personal_data_leak"),
+        ("有人偷偷补了我的卡，我手机突然没信号了", "suspected_fraud"),  # a SIM swap
+        ("密码被人改了，我登不进去了", "suspected_fraud"),  # account takeover
+        ("话费一下扣了两千多，哪来的啊", "unexplained_large_charge"),
+    ],
+)
+def test_critical_without_now(text: str, reason: str) -> None:
+    level, reasons = r.rule_urgency(t2s(text))
+    assert level == "critical"
+    assert reason in reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "网速慢得要死，气死我了，什么破网！！！",  # angry about a slow network
+        "急急急 帮我查下话费余额",  # urgent, but about a balance
+        "莫名其妙扣了我15块钱的彩铃费，退给我",  # a small disputed charge
+        "手机丢了想补张卡",  # lost, nothing bound, no plea to suspend
+        "手机信号老掉线，微信都发不出去",  # a fault, not a lost phone
+        "你们怎么保证我的信息不被泄露",  # a question about a leak
+        "我担心身份证复印件会被冒用",  # a worry, not a suspected fraud
+        "工信部的投诉电话是多少",  # a question, not a threat
+        "我到网上查了一下你们的套餐",  # online, not a threat
+        "帮我查一下13153151234的话费",  # digits of a number are neither 315 nor an amount
+        "12300怎么打",  # a question about the regulator, not a threat
+        "我想知道怎么去工信部投诉",
+        "手机卡补卡要带什么",  # the customer's own SIM replacement
+        "我的密码好像被改了想重置",  # not said to be someone else
+        "这个月话费六百多，比上个月贵了",  # a large bill, explained by nothing but not disowned
+    ],
+)
+def test_routine_requests_are_not_critical(text: str) -> None:
+    assert r.rule_urgency(t2s(text))[0] != "critical"
+
+
+def test_phone_numbers_are_not_amounts() -> None:
+    assert r.amounts_yuan("帮我查一下13153151234的话费") == []
+    assert 3000 in r.amounts_yuan("扣了我三千蚊")
+
+
 def test_high_urgency_words_and_negation() -> None:
     assert r.rule_urgency("宽带断了，我明天要在家考试")[0] == "high"
     assert r.rule_urgency("快点帮我处理，急死了")[0] == "high"
@@ -173,7 +232,7 @@ def test_reasons_explain_the_final_level() -> None:
     level, reasons = r.combine_severity("我要去工信部投诉你们", "major")
     assert level == "major" and "regulator_threat" in reasons
     # the model is above every rule: no rule reason
-    assert r.combine_urgency("我要去工信部投诉你们", "critical") == ("critical", [])
+    assert r.combine_urgency("宽带断了，我明天要在家考试", "critical") == ("critical", [])
 
 
 @pytest.mark.parametrize(

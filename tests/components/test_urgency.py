@@ -250,6 +250,25 @@ def test_traditional_and_spoken_input(trained) -> None:
     assert out.get("complaint")["severity"] == "major"
 
 
+def test_missed_critical_kinds_are_critical_through_the_component(trained) -> None:
+    """Issue 15's misses: the model never saw them; the rules make them critical."""
+    _, comp = trained
+    for text, intent in [
+        (to_trad("手机丢了，绑了支付宝和银行卡，马上帮我停机"), "request_human"),
+        ("嗯 那个 扣了我两千多 我怀疑被盗刷了 不退 我就 找记者 曝光", "complain"),
+        (to_trad("我的个人信息泄露了，已经报了警"), "complain"),
+    ]:
+        out = comp.process([_message(text, intent)])[0]
+        assert out.get("urgency")["name"] == "critical", text
+    for text, intent in [
+        ("网速太慢了，烦死了", "report_fault"),
+        ("急急急，查下话费", "query_balance"),
+        ("多扣了我五块钱，给我退了", "complain"),
+    ]:
+        out = comp.process([_message(text, intent)])[0]
+        assert out.get("urgency")["name"] != "critical", text
+
+
 def test_fallback_intent_uses_the_best_real_intent(trained) -> None:
     _, comp = trained
     msg = _message("光猫坏了，上不了网", None)

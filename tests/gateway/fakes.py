@@ -28,7 +28,13 @@ class ScriptedBot:
         return "high" if "急" in text else None
 
     async def send(
-        self, conversation_id: str, message: str, channel: str, metadata: dict[str, Any]
+        self,
+        conversation_id: str,
+        message: str,
+        channel: str,
+        metadata: dict[str, Any],
+        *,
+        message_id: str,
     ) -> list[BotReply]:
         self.calls.append((conversation_id, message, channel, metadata))
         if "人工" in message:

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from tests.gateway.conftest import ADMIN, Conversation, Router, bearer, open_conversation
@@ -205,22 +206,23 @@ def test_only_the_token_holder_acts_in_a_conversation(
             reply = httpx.request(method, f"{router.url}/v1/chat/{cid}/{path}", json=body,
                                   headers=headers)  # fmt: skip
             assert (reply.status_code, reply.json()) == (401, {"error": "unauthorized"}), path
-    # the socket: an id in the URL, no resume frame, a wrong token → closed (1008)
-    for url, first in (
-        (f"{router.ws_url}/v1/chat/ws?conversation_id={made_up}", None),
-        (f"{router.ws_url}/v1/chat/ws", json.dumps({"type": "resume", "conversation_id": conv.id,
-                                                     "resume_token": other.token})),
-        (f"{router.ws_url}/v1/chat/ws", json.dumps({"type": "message", "text": "hi"})),
-    ):  # fmt: skip
-        try:
-            with connect(url) as ws:
-                if first:
-                    ws.send(first)
+    # the socket: an id in the URL is refused at the handshake (403, nothing accepted)
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{router.ws_url}/v1/chat/ws?conversation_id={made_up}").close()
+    assert refused.value.response.status_code == 403
+    # a wrong token, or a first frame that is not a resume: accepted, then closed with 1008
+    for case, first in (
+        (
+            "wrong token",
+            {"type": "resume", "conversation_id": conv.id, "resume_token": other.token},
+        ),
+        ("no resume frame", {"type": "message", "text": "hi"}),
+    ):
+        with connect(f"{router.ws_url}/v1/chat/ws") as ws:
+            ws.send(json.dumps(first))
+            with pytest.raises(ConnectionClosed) as closed:
                 ws.recv(timeout=5)
-        except Exception as exc:  # refused handshake or closed socket
-            assert "1008" in str(exc) or "403" in str(exc), exc
-        else:
-            raise AssertionError(f"{url} was served")
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008, case
     # the history stayed with its owner
     own = httpx.get(f"{router.url}/v1/chat/{conv.id}/poll?timeout=0", headers=conv.headers)
     assert [m["sender"] for m in own.json()["messages"]] == ["customer", "bot"]

@@ -4,6 +4,7 @@ makes the handoff in the gateway itself (router/gateway/service.py), not in the 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -26,9 +27,13 @@ class DeadBot:
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.message_ids: list[str] = []
 
-    async def send(self, conversation_id: str, message: str, *_: Any) -> list[BotReply]:
+    async def send(
+        self, conversation_id: str, message: str, *_: Any, message_id: str
+    ) -> list[BotReply]:
         self.calls.append(message)
+        self.message_ids.append(message_id)
         raise BotUnavailable()
 
     async def urgency(self, text: str) -> str | None:
@@ -100,4 +105,7 @@ async def test_other_words_still_go_to_the_bot(gateway_app: tuple[Any, DeadBot])
     await gateway.customer_turn(conversation_id, CustomerMessage(text="查话费"), "web")
     await gateway.customer_turn(conversation_id, CustomerMessage(text="还在吗"), "web")
     assert bot.calls == ["查话费", "还在吗"]  # it may be back
+    # each customer turn has its own id, in the form the assistant's channel accepts
+    assert len(set(bot.message_ids)) == 2
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{8,64}", m) for m in bot.message_ids)
     assert await gateway.store.active_handoff(conversation_id) is None

@@ -135,7 +135,7 @@ def cases(draw: st.DrawFn) -> Case:
 
 
 class SilentBot:
-    async def send(self, *_: Any) -> list[BotReply]:
+    async def send(self, *_: Any, message_id: str) -> list[BotReply]:
         return []
 
     async def urgency(self, text: str) -> str | None:

@@ -3,6 +3,7 @@ time, staffing), and the estimate a queued handoff gets through the HTTP API."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Awaitable, Callable
 
@@ -43,6 +44,9 @@ CASES = [
     pytest.param(3, 0, 0, 0, 0, 12.4, 37, id="fractional prior"),
     pytest.param(4, 0, 0, 0, 0, 0.0, 0, id="zero prior"),
     pytest.param(0, 0, 2, 5 * MIN, 8, 30.0, 0, id="not queued"),
+    pytest.param(2, 0, 1, 5 * MIN, 0, 30.0, 60, id="a handle time with no completion: the prior"),
+    pytest.param(2, 0, 1, 0, 3, 30.0, 60, id="completions with no handle time: the prior"),
+    pytest.param(1, 0, 1, 1, 1, 30.0, 0, id="a 1 ms handle time is measured, not the prior"),
 ]
 
 
@@ -80,6 +84,8 @@ def test_estimate_grows_with_position_and_shrinks_with_capacity() -> None:
 
 def test_inputs_from_a_script_reply() -> None:
     assert WaitInputs.from_reply(["1", "4", "300000", "12"]) == WaitInputs(1, 4, 300_000, 12)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        WaitInputs(1, 4, 300_000, 12).free = 2  # type: ignore[misc]
 
 
 # -- what the scripts measure ----------------------------------------------------------------

@@ -12,6 +12,8 @@ def test_levels_lowest_first_each_with_a_label():
     assert LEVELS == ("low", "normal", "high", "critical")
     assert [rank(level) for level in LEVELS] == [0, 1, 2, 3]
     assert set(LABELS) == set(LEVELS) and DEFAULT in LEVELS
+    assert [LABELS[level] for level in LEVELS] == ["低", "普通", "高", "紧急"]
+    assert DEFAULT == "normal"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,118 @@
+"""The blind evaluation set (eval/blind/): loading it unchanged, and the measures bench.nlu prints.
+
+The set was written by someone who never saw our training data, from the intent and urgency
+definitions only (eval/blind/README.md). It is frozen: `load` refuses a file whose SHA-256 is not
+the one recorded in eval/blind/SHA256SUMS, and nothing of it is ever trained on
+(tests/scripts/test_blind_set.py checks that no text of it is in nlu_data/).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pathlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scripts.paths import ROOT
+
+__all__ = [
+    "BLIND",
+    "BlindMessage",
+    "confusions",
+    "load",
+    "per_intent",
+    "recorded_hash",
+    "urgency_report",
+]
+
+BLIND = ROOT / "eval" / "blind"
+MESSAGES = "messages.jsonl"
+
+
+@dataclass(frozen=True)
+class BlindMessage:
+    id: str
+    text: str
+    intent: str
+    urgency: str
+    voice: tuple[str, ...]
+    also: tuple[str, ...]
+
+
+def recorded_hash(folder: pathlib.Path = BLIND) -> str:
+    """The SHA-256 of messages.jsonl recorded in SHA256SUMS when the set was frozen."""
+    for line in (folder / "SHA256SUMS").read_text().splitlines():
+        digest, _, name = line.partition("  ")
+        if name.strip() == MESSAGES:
+            return digest.strip()
+    raise ValueError(f"{folder / 'SHA256SUMS'} records no hash for {MESSAGES}")
+
+
+def load(folder: pathlib.Path = BLIND) -> list[BlindMessage]:
+    """Every message of the frozen set; ValueError when the file is not the frozen one."""
+    raw = (folder / MESSAGES).read_bytes()
+    if hashlib.sha256(raw).hexdigest() != recorded_hash(folder):
+        raise ValueError(f"{folder / MESSAGES} changed since it was frozen (SHA256SUMS)")
+    messages = []
+    for line in raw.decode("utf-8").splitlines():
+        if line.strip():
+            item = json.loads(line)
+            messages.append(
+                BlindMessage(
+                    id=item["id"],
+                    text=item["text"],
+                    intent=item["intent"],
+                    urgency=item["urgency"],
+                    voice=tuple(item.get("voice", ())),
+                    also=tuple(item.get("also", ())),
+                )
+            )
+    return messages
+
+
+def per_intent(
+    truth: Sequence[str], *predictions: Sequence[str]
+) -> list[tuple[str, int, list[float]]]:
+    """(intent, messages, [accuracy of each prediction list]) per true intent, worst first by
+    the first prediction list."""
+    rows = []
+    for intent in sorted(set(truth)):
+        idx = [i for i, t in enumerate(truth) if t == intent]
+        accs = [sum(p[i] == intent for i in idx) / len(idx) for p in predictions]
+        rows.append((intent, len(idx), accs))
+    return sorted(rows, key=lambda row: (row[2][0], row[0]))
+
+
+def confusions(truth: Sequence[str], predicted: Sequence[str], top: int = 12) -> list[tuple]:
+    """The most frequent (true, predicted, count) mistakes."""
+    pairs = Counter((t, p) for t, p in zip(truth, predicted, strict=True) if t != p)
+    return [(t, p, n) for (t, p), n in pairs.most_common(top)]
+
+
+@dataclass(frozen=True)
+class UrgencyReport:
+    critical_recall: float  # critical messages read as critical
+    critical_total: int
+    low_called_critical: int  # low-urgency messages read as critical
+    critical_precision: float
+    exact: float  # level read exactly
+    missed: list[tuple[str, str]]  # (id, level read) of critical messages not read as critical
+
+
+def urgency_report(
+    messages: Sequence[BlindMessage], predicted: Sequence[str | None]
+) -> UrgencyReport:
+    pairs = list(zip(messages, predicted, strict=True))
+    critical = [(m, p) for m, p in pairs if m.urgency == "critical"]
+    called = [(m, p) for m, p in pairs if p == "critical"]
+    hit = sum(p == "critical" for _, p in critical)
+    return UrgencyReport(
+        critical_recall=hit / len(critical) if critical else float("nan"),
+        critical_total=len(critical),
+        low_called_critical=sum(m.urgency == "low" for m, _ in called),
+        critical_precision=hit / len(called) if called else float("nan"),
+        exact=sum(m.urgency == p for m, p in pairs) / len(pairs) if pairs else float("nan"),
+        missed=[(m.id, str(p)) for m, p in critical if p != "critical"],
+    )

@@ -1,0 +1,61 @@
+"""The blind evaluation set stays frozen, well-formed and out of the training data."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+import yaml
+
+from bench import blind
+from scripts.paths import DOMAIN, ROOT
+from telecom.urgency import LEVELS
+
+
+def _domain_intents() -> set[str]:
+    intents: set[str] = set()
+    for path in DOMAIN.glob("*.yml"):
+        for item in yaml.safe_load(path.read_text()).get("intents") or []:
+            intents.add(item if isinstance(item, str) else next(iter(item)))
+    return intents
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"[\s\W_]+", "", text).lower()
+
+
+def test_the_set_is_the_frozen_one_and_well_formed() -> None:
+    messages = blind.load()
+    assert len(messages) >= 600
+    assert len({m.id for m in messages}) == len(messages)
+    assert len({_normal(m.text) for m in messages}) == len(messages)
+    intents = _domain_intents()
+    for m in messages:
+        assert m.intent in intents and m.urgency in LEVELS, m.id
+        assert set(m.also) <= intents, m.id
+
+
+def test_a_changed_file_is_refused(tmp_path) -> None:
+    shutil.copy(blind.BLIND / "SHA256SUMS", tmp_path / "SHA256SUMS")
+    text = (blind.BLIND / "messages.jsonl").read_text()
+    (tmp_path / "messages.jsonl").write_text(text.replace("套餐", "套飡", 1))
+    with pytest.raises(ValueError, match="changed since it was frozen"):
+        blind.load(tmp_path)
+
+
+def test_no_blind_message_is_in_the_training_data() -> None:
+    # Short everyday phrases ("你好", "转人工", "流量还剩多少") were written by both sides
+    # independently; anything longer found in nlu_data/ was copied from the blind set.
+    trained = set()
+    for path in (ROOT / "nlu_data").rglob("*.yml"):
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if line.startswith("- "):
+                # "- [13800138000](phone_number) 查话费" → the text without entity annotations
+                text = re.sub(r"\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\{[^}]*\}", r"\1\2", line[2:])
+                trained.add(_normal(text))
+    leaked = [
+        m.id for m in blind.load() if len(_normal(m.text)) > 12 and _normal(m.text) in trained
+    ]
+    assert leaked == []
