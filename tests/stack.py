@@ -16,12 +16,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -184,6 +185,20 @@ def start_stack(
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+@contextlib.contextmanager
+def running_stack(base: Path, **kwargs: Any) -> Iterator[Stack]:
+    """`start_stack(base, **kwargs)` for a fixture: a failed start fails the test with the run's
+    log; the stack is stopped afterwards."""
+    try:
+        running = start_stack(base, **kwargs)
+    except StackError as error:
+        pytest.fail(str(error))
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 @dataclass

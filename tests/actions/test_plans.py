@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import pytest
@@ -225,3 +226,38 @@ def test_reason_texts():
         "PRICIER套餐含1GB流量和1000分钟通话，够用，不用再担心超出套餐"
     )
     assert "约0.5GB" in recommend_plans(current, profile(512, 10), [pricier])[0].reason
+
+
+def test_more_edges_of_cost_fit_and_closeness():
+    p = plan("A", 3900, 1024, 100)
+    assert estimated_monthly_cost(p, profile(1024 + 10240, 100)) == 3900 + 5000  # 10 GB over
+    current = plan("CUR", 9900, 100, 10)
+    # voice needs 20 x 1.15 = 23 minutes: 23 fits, 22 does not
+    recs = recommend_plans(
+        current, profile(0, 20), [plan("V22", 1000, 9000, 22), plan("V23", 2000, 9000, 23)]
+    )
+    assert [r.plan.code for r in recs] == ["V23", "V22"]
+    assert recs[1].reason.endswith("是目前最接近您用量的套餐")
+    # nothing fits on voice and no data is needed: the data ratio divides by 1
+    c, d = plan("C", 1000, 1, 90), plan("D", 1000, 100, 60)
+    assert [r.plan.code for r in recommend_plans(current, profile(0, 87), [d, c])] == ["C", "D"]
+    # nothing fits on data and no voice is needed: the voice ratio divides by 1
+    e, f = plan("E", 1000, 900, 1), plan("F", 1000, 600, 100)
+    assert [r.plan.code for r in recommend_plans(current, profile(870, 0), [f, e])] == ["E", "F"]
+    # the voice ratio decides: the plan with more of the minutes needed first, whatever its fee
+    g, h = plan("G", 1000, 90000, 50), plan("H", 2000, 90000, 80)
+    assert [r.plan.code for r in recommend_plans(current, profile(870, 87), [g, h])] == ["H", "G"]
+
+
+def test_a_saving_of_one_fen_is_a_saving_and_values_are_frozen():
+    recs = recommend_plans(
+        plan("CUR", 3001, 1024, 100), profile(10, 10), [plan("P", 3000, 1024, 100)]
+    )
+    assert recs[0].reason.endswith("够用，算上超出费用每月约省0.01元")
+    for value, name in (
+        (allowances(plan("A", 1, 1, 1))[0], "total"),
+        (profile(1, 1), "months"),
+        (recs[0], "monthly_difference"),
+    ):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(value, name, 2)

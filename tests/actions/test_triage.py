@@ -303,3 +303,17 @@ def test_exact_tone_thresholds_and_values() -> None:
         t.ticket_sla("callback", NOW).kind = "fault"  # type: ignore[misc]
     with pytest.raises(ValueError, match=r"^unknown ticket kind: 'refund'$"):
         t.ticket_sla("refund", NOW)
+
+
+def test_a_fault_sla_leaves_the_complaint_fields_empty() -> None:
+    assert t.ticket_sla("fault", NOW, category="hardware").as_dict() == {
+        "kind": "fault",
+        "created_at": NOW.isoformat(),
+        "respond_by": (NOW + timedelta(hours=24)).isoformat(),
+        "resolve_by": None,
+        "result_by": None,
+        "satisfaction_by": None,
+        "respond_target": None,
+        "handoff_skill": None,
+        "escalate_now": False,
+    }

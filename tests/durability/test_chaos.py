@@ -36,7 +36,7 @@ from tests.durability.customers import (
     chaos_scripts,
     problems,
 )
-from tests.stack import Stack, StackError, start_stack
+from tests.stack import Stack, running_stack
 
 CONVERSATIONS = 50
 RESTART_TIMEOUT_S = 300.0
@@ -69,14 +69,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "ROUTER_GATEWAY__RATE_MESSAGES": "100000/minute",
         "ROUTER_GATEWAY__RATE_CONVERSATIONS": "100000/minute",
     }
-    try:
-        running = start_stack(base, env=env)
-    except StackError as error:
-        pytest.fail(str(error))
-    try:
+    with running_stack(base, env=env) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @dataclass

@@ -25,10 +25,9 @@ from tests.stack import (  # noqa: E402
     START_TIMEOUT_S,
     Customer,
     Stack,
-    StackError,
     open_conversation,
     read_env_file,
-    start_stack,
+    running_stack,
 )
 
 __all__ = ["Customer", "Stack", "open_conversation", "read_env_file"]
@@ -46,14 +45,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     base = tmp_path_factory.mktemp("stack")
     redis = start_redis(base / "redis", appendonly=False)
     try:
-        try:
-            running = start_stack(base, redis=redis)
-        except StackError as error:
-            pytest.fail(str(error))
-        try:
+        with running_stack(base, redis=redis) as running:
             yield running
-        finally:
-            running.stop()
     finally:
         redis.stop()
 

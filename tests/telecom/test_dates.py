@@ -88,6 +88,8 @@ def test_parse_month_reads_traditional_characters():
         ("2026 年 3 月", "2026-03"),
         ("12月和3月", "2025-12"),  # the first month named
         ("0月或者5月", "2026-05"),  # not a month, then one
+        ("1月", "2026-01"),
+        ("2025年1月", "2025-01"),
     ],
 )
 def test_parse_month_more(text, month):
