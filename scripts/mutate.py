@@ -186,11 +186,14 @@ def main() -> int:
     )
     args = parser.parse_args()
     work = args.work.resolve()
+    unknown = set(args.modules) - {m.path for m in MODULES}
+    if unknown:
+        parser.error(f"not a module of this run: {', '.join(sorted(unknown))} (see --list)")
     chosen = [m for m in MODULES if not args.modules or m.path in args.modules]
-    if args.list or not chosen:
+    if args.list:
         for m in MODULES:
             print(f"{m.path:32} {' '.join(m.tests)}" + (f" -k {m.select!r}" if m.select else ""))
-        return 0 if chosen else 2
+        return 0
     work.mkdir(parents=True, exist_ok=True)
     for name in ("mutmut.log", "survivors.txt"):
         (work / name).write_text("")

@@ -237,6 +237,7 @@ def test_more_edges_of_cost_fit_and_closeness():
         current, profile(0, 20), [plan("V22", 1000, 9000, 22), plan("V23", 2000, 9000, 23)]
     )
     assert [r.plan.code for r in recs] == ["V23", "V22"]
+    assert "够用" in recs[0].reason
     assert recs[1].reason.endswith("是目前最接近您用量的套餐")
     # nothing fits on voice and no data is needed: the data ratio divides by 1
     c, d = plan("C", 1000, 1, 90), plan("D", 1000, 100, 60)

@@ -89,3 +89,70 @@ def test_escape_text_truncates_before_escaping():
 )
 def test_text_masks_a_bare_id_last_six(raw, masked):
     assert mask.text(raw) == masked
+
+
+# -- every length rule, separator and look-around ----------------------------------------------
+@pytest.mark.parametrize(
+    ("raw", "masked"),
+    [
+        ("008613800138000", "138****8000"),  # more than 11 digits: the last 11
+        ("幺三八零零幺三八零零零", "138****8000"),
+        ("１３８００１３８０００", "138****8000"),
+        ("138-0013-8000", "138****8000"),
+        ("1380013800", "******3800"),  # ten digits: all but the last four
+        ("12345", "*2345"),
+        ("1234", "****"),
+        ("123", "***"),
+        ("电话", ""),
+    ],
+)
+def test_phone_lengths(raw, masked):
+    assert mask.phone(raw) == masked
+
+
+def test_id_number_and_name_edges():
+    assert mask.id_number(" 11010519491231002x ") == "110***********002X"
+    assert mask.id_number("1234567") == "*******"
+    assert mask.id_number("12345678") == "123*5678"
+    assert mask.id_number(None) == ""
+    assert mask.name("  张三 ") == "张*"
+    assert mask.name("A") == "*"
+    assert mask.name(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("138·0013·8000", "138·****·8000"),
+        ("138/0013/8000", "138/****/8000"),
+        ("138（0013）8000", "138（****）8000"),
+        ("138、0013、8000", "138、****、8000"),
+        ("138，0013，8000", "138，****，8000"),
+        ("138\u30000013\u30008000", "138\u3000****\u30008000"),
+        ("138_0013.8000", "138_****.8000"),
+        ("0086 13800138000", "0086 138****8000"),
+        ("+86-13800138000", "+86-138****8000"),
+        ("11010519491231002叉", "110***********002叉"),
+        ("11010519491231002×", "110**********1002×"),  # × is not a digit: 4 digits kept
+        ("123456789012", "********9012"),  # twelve digits: a card number
+        ("12345678901", "12345678901"),  # eleven, not a mobile number
+        ("01010519491231002X", "*************1002X"),  # no ID starts with 0: a long number
+        ("A151238", "A151238"),
+        ("*151238", "*151238"),
+        ("-151238", "-151238"),
+        ("1 151238", "1 151238"),
+        ("151238a", "151238a"),
+        ("151238 1", "151238 1"),
+        ("151 23X", "*** ***"),
+        ("138X0013X8000", "138X0013X8000"),  # X is not a separator
+    ],
+)
+def test_text_separators_and_look_arounds(text, masked):
+    assert mask.text(text) == masked
+
+
+def test_strip_controls_and_escape_text_edges():
+    assert mask.strip_controls("a\u200bb\ue000c\u0378d\te\nf\u200dg") == "abcd\te\nf\u200dg"
+    assert mask.escape_text("x" * 2001) == "x" * 2000
+    assert mask.escape_text(' "q" ') == "&quot;q&quot;"
+    assert mask.escape_text(5) == "5"
