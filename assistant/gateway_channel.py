@@ -209,6 +209,11 @@ class GatewayInput(RestInput):
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Any) -> Any:
+            """Readiness: 200 once this instance's model is loaded, 503 before (the gateway
+            sends a restarted instance no turn until then)."""
+            agent = getattr(request.app.ctx, "agent", None)
+            if agent is None or not agent.is_ready():
+                return response.json({"status": "loading"}, status=503)
             return response.json({"status": "ok"})
 
         @webhook.route("/webhook", methods=["POST"])

@@ -190,7 +190,10 @@ class RasaRestBot:
         """POST to the instances in `key`'s ranking that may be used now, until one answers
         (any status but 502/503/504); None when none did."""
         for instance in rank(key, self.instances):
+            probing = not self.health.up(instance)
             if not self.health.claim(instance):
+                continue
+            if probing and not await self._ready(instance, conversation):
                 continue
             try:
                 response = await self._clients[instance].post(path, **request)
@@ -207,6 +210,24 @@ class RasaRestBot:
                 log.info("gateway.bot.instance_up instance=%s", instance)
             return response
         return None
+
+    async def _ready(self, instance: str, conversation: str) -> bool:
+        """Before a down instance gets a customer's turn again: does its channel say the model is
+        loaded (GET /webhooks/gateway/ → 200), within PROBE_TIMEOUT_S? A restarted Rasa listens
+        while it loads its model and answers nothing until it is done; a turn sent then would
+        wait for the load. Not ready: still down for another cool-down."""
+        try:
+            response = await self._clients[instance].get(READY, timeout=PROBE_TIMEOUT_S)
+        except httpx.HTTPError as exc:
+            self._failed(instance, READY, conversation, type(exc).__name__)
+            return False
+        except BaseException:
+            self.health.release(instance)
+            raise
+        if response.status_code != 200:
+            self._failed(instance, READY, conversation, f"status_{response.status_code}")
+            return False
+        return True
 
     def _failed(self, instance: str, path: str, conversation: str, reason: str) -> None:
         log.warning(
@@ -230,6 +251,8 @@ class RasaRestBot:
 
 
 WEBHOOK = "/webhooks/gateway/webhook"
+READY = "/webhooks/gateway/"  # the channel's readiness: 200 once the model is loaded
+PROBE_TIMEOUT_S = 2.0
 PARSE = "/model/parse"
 REFUSED = (401, 403)
 

@@ -60,6 +60,7 @@ class StandIn:
     mode: str = "ok"
     turns: list[dict[str, Any]] = field(default_factory=list)
     parses: int = 0
+    probes: int = 0
     released: asyncio.Event = field(default_factory=asyncio.Event)
     _server: _Server | None = None
     _task: asyncio.Task[None] | None = None
@@ -91,6 +92,12 @@ class StandIn:
             [{"recipient_id": body["sender"], "text": f"{self.name}:{body['message']}"}]
         )
 
+    async def ready(self, request: Request) -> Response:
+        self.probes += 1
+        if self.mode == "loading":
+            return JSONResponse({"status": "loading"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
     async def parse(self, request: Request) -> Response:
         self.parses += 1
         failed = await self._answer()
@@ -103,6 +110,7 @@ class StandIn:
         app = Starlette(
             routes=[
                 Route("/webhooks/gateway/webhook", self.webhook, methods=["POST"]),
+                Route("/webhooks/gateway/", self.ready, methods=["GET"]),
                 Route("/model/parse", self.parse, methods=["POST"]),
             ]
         )
@@ -228,6 +236,29 @@ async def test_a_stopped_instance_fails_over_and_its_conversations_come_back(
     ]
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert on_a not in logged and "四" not in logged and "turn-a-0003" not in logged
+
+
+@pytest.mark.anyio
+async def test_a_restarted_instance_gets_no_turn_until_its_model_is_loaded(
+    instances: Instances, make_bot: MakeBot, clock: Clock
+) -> None:
+    a, _ = stand_ins = await instances(2)
+    bot = make_bot(stand_ins)
+    on_a = conversation_of(a, stand_ins)
+    await a.stop()
+    assert await turn(bot, on_a, "一", "turn-a-0001") == ["b:一"]
+    a.mode = "loading"  # back on its port, still loading its model
+    await a.start()
+    clock.now += COOLDOWN_S
+    assert await turn(bot, on_a, "二", "turn-a-0002") == ["b:二"]
+    assert (a.probes, len(a.turns)) == (1, 0) and not bot.health.up(a.url)
+    clock.now += COOLDOWN_S - 0.1  # a new cool-down: not even probed
+    assert await turn(bot, on_a, "三", "turn-a-0003") == ["b:三"]
+    assert a.probes == 1
+    a.mode = "ok"
+    clock.now += 0.2
+    assert await turn(bot, on_a, "四", "turn-a-0004") == ["a:四"]
+    assert a.probes == 2 and bot.health.up(a.url)
 
 
 @pytest.mark.anyio
