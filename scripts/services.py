@@ -160,7 +160,7 @@ def endpoints_yaml(
             raise ValueError("ASSISTANT_REDIS_URL: redis://host:port/db (or rediss://)")
         text += (
             "lock_store:\n"
-            "  type: redis\n"
+            "  type: assistant.lock_store.ConversationLockStore\n"
             f"  url: {json.dumps(redis.hostname)}\n"
             f"  port: {redis.port or 6379}\n"
             f"  db: {int(db)}\n"

@@ -8,6 +8,7 @@ import pytest
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.core.utils import AvailableEndpoints
 
+from assistant.lock_store import ConversationLockStore
 from scripts.paths import ROOT
 from scripts.services import endpoints_yaml
 
@@ -46,8 +47,9 @@ def test_the_durable_store_and_redis_locks_come_from_the_environment(tmp_path):
     endpoints = _read(tmp_path, text)
     assert endpoints.tracker_store.type == "assistant.tracker_store.DurableTrackerStore"
     assert endpoints.tracker_store.url == "postgresql://assistant:pg-secret@127.0.0.1:5433/a"
-    assert endpoints.lock_store.type == "redis"
+    assert endpoints.lock_store.type == "assistant.lock_store.ConversationLockStore"
     lock_store = LockStore.create(endpoints.lock_store)  # redis-py connects on first use only
+    assert isinstance(lock_store, ConversationLockStore)
     assert isinstance(lock_store, RedisLockStore)
     assert lock_store.key_prefix == "assistant:lock:"
     settings = lock_store.red.connection_pool.connection_kwargs
