@@ -23,6 +23,12 @@ builds that shape itself; this is the second line, for anything that reaches Ras
 
 The route is written here instead of reusing RestInput's: Rasa's logs the customer's text when
 a turn fails and lets the caller pick the input channel's name.
+
+After the replies comes one more element, `{"recipient_id", "custom": {"reading": {...}}}`: the
+assistant's reading of the turn for the archive (`turn_reading`: intent, confidence, margin to
+the second intent, urgency, entity names, fallback, the last action, the ticket the turn opened,
+the number verified in the turn). The gateway strips it (router/gateway/bot.py) and passes it
+on; it never reaches the customer.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ __all__ = [
     "handle_once",
     "parse_turn",
     "recorded_replies",
+    "turn_reading",
 ]
 
 logger = logging.getLogger(__name__)
@@ -177,6 +184,98 @@ async def handle_once(agent: Any, message: UserMessage) -> None:
             await message.output_channel.send_response(message.sender_id, bot.message())
 
 
+# -- the reading of a turn (for the archive) -------------------------------------------------
+FALLBACK_ACTIONS = frozenset({"action_default_fallback", "action_clarify"})
+_NOT_ACTIONS = frozenset({"action_listen", "action_session_start"})
+# what the ticket actions tell the customer when they open one (actions/replies.py,
+# actions/ticket_triage.py): "…登记…，工单号 T20261204-000123", or a fault report attached to a
+# known outage, "…参考编号 T…"; a repeated issue names its earlier ticket ("联系过我们（工单号")
+_TICKET_OPENED = re.compile(r"登记[^。（]{0,12}，工单号\s*(T\d{8}-\d{6})")
+_TICKET_ATTACHED = re.compile(r"关联到这次故障[^。]*参考编号\s*(T\d{8}-\d{6})")
+
+
+def _opened_ticket(texts: list[str]) -> dict[str, Any] | None:
+    for text in texts:
+        found = _TICKET_OPENED.search(text)
+        if found:
+            kind = "fault" if "故障" in text else "callback" if "回电" in text else "complaint"
+            severity = "major" if "重大问题" in text else None
+            return {"id": found.group(1), "kind": kind, "severity": severity}
+        found = _TICKET_ATTACHED.search(text)
+        if found:
+            return {"id": found.group(1), "kind": "fault", "severity": None}
+    return None
+
+
+def turn_reading(events: list[dict[str, Any]], message_id: str | None) -> dict[str, Any] | None:
+    """The assistant's reading of a customer turn from the conversation's events (as dicts): the
+    last user event (the one with `message_id` when given) and what followed it. Names and
+    numbers only (entity names, never values), except `customer`: the number verified in this
+    turn, which the archive turns into a keyed pseudonym. None when there is no such turn."""
+    start = None
+    for i in range(len(events) - 1, -1, -1):
+        event = events[i]
+        if event.get("event") == "user" and (
+            message_id is None or event.get("message_id") == message_id
+        ):
+            start = i
+            break
+    if start is None:
+        return None
+    parse = events[start].get("parse_data") or {}
+    intent = (parse.get("intent") or {}).get("name")
+    ranking = [r.get("confidence") or 0.0 for r in parse.get("intent_ranking") or []]
+    confidence = (parse.get("intent") or {}).get("confidence")
+    confidence = float(confidence) if isinstance(confidence, int | float) else None
+    margin = None
+    if confidence is not None:
+        margin = confidence - (float(ranking[1]) if len(ranking) > 1 else 0.0)
+    urgency = parse.get("urgency")
+    entities = sorted(
+        {e["entity"] for e in parse.get("entities") or [] if isinstance(e.get("entity"), str)}
+    )
+    actions: list[str] = []
+    texts: list[str] = []
+    customer = None
+    for event in events[start + 1 :]:
+        kind = event.get("event")
+        if kind == "user":  # the next turn
+            break
+        if kind == "action" and event.get("name") not in _NOT_ACTIONS:
+            actions.append(str(event.get("name")))
+        elif kind == "bot" and isinstance(event.get("text"), str):
+            texts.append(event["text"])
+        elif kind == "slot" and event.get("name") == "verified_phone" and event.get("value"):
+            customer = str(event["value"])
+    return {
+        "intent": intent,
+        "confidence": confidence,
+        "margin": margin,
+        "urgency": urgency.get("name") if isinstance(urgency, dict) else None,
+        "entities": entities,
+        "fallback": intent == "nlu_fallback" or any(a in FALLBACK_ACTIONS for a in actions),
+        "action": actions[-1] if actions else None,
+        "ticket": _opened_ticket(texts) if "action_create_ticket" in actions else None,
+        "customer": customer,
+    }
+
+
+async def read_turn(agent: Any, sender_id: str, message_id: str | None) -> dict[str, Any] | None:
+    """`turn_reading` of the conversation as the tracker store now has it (None when it has
+    no such turn, or the store cannot be read: the reading is for analytics, the turn stands)."""
+    store = getattr(agent, "tracker_store", None)
+    if store is None:
+        return None
+    try:
+        tracker = await store.retrieve(sender_id)
+    except Exception as error:  # the customer's turn has been answered: keep the answer
+        logger.warning("assistant.gateway_channel.reading_failed %s", type(error).__name__)
+        return None
+    if tracker is None:
+        return None
+    return turn_reading([event.as_dict() for event in tracker.events], message_id)
+
+
 def _demo_mode() -> bool:
     value = os.environ.get("ASSISTANT_DEMO_MODE", "")
     return value.strip().lower() in {"1", "true", "yes", "on"}
@@ -245,6 +344,11 @@ class GatewayInput(RestInput):
                 status = failure_status(error)
                 logger.error("assistant.gateway_channel.turn_failed %s", type(error).__name__)
                 return response.json({"error": FAILURES[status]}, status=status)
-            return response.json(collector.messages)
+            agent = getattr(request.app.ctx, "agent", None)
+            reading = await read_turn(agent, turn.sender, turn.message_id)
+            if reading is None:
+                return response.json(collector.messages)
+            extra = {"recipient_id": turn.sender, "custom": {"reading": reading}}
+            return response.json([*collector.messages, extra])
 
         return webhook

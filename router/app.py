@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
 from router import errors
-from router.api import admin, agents, audit, docs, handoffs, offers
+from router.api import admin, agents, audit, docs, handoffs, offers, supervisor, supervisors
 from router.api.fast import FastHandoffCreate
 from router.audit import Audit
 from router.embedded_redis import redis_at
@@ -97,8 +97,9 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
     )
-    for module in (agents, handoffs, offers, admin, audit, docs):
+    for module in (agents, handoffs, offers, admin, audit, docs, supervisors):
         app.include_router(module.router)
+    supervisor.install(app)  # the wallboard and the reports; the archive opened with the app
     if gateway:
         install_gateway(app)  # customers' chat, the widget and the agent console
     _install_error_handlers(app)

@@ -4,8 +4,10 @@ Every agent read of a conversation (offers with their transcripts, the conversat
 customer messages its event stream delivers, a handoff) and every admin read is one entry of an
 append-only Redis stream (router/keys.py `audit`): entries are only ever added (XADD), and
 trimmed only by age (MINID, Settings.audit_retention_s). Nothing in the router deletes or
-changes one. An entry names the actor (admin, service or agent:<id>), what was read, and the
-conversation, handoff or agent read — ids only: no customer text and no customer number.
+changes one. An entry names the actor (admin, service, agent:<id> or supervisor:<id>), what was
+read, and the conversation, handoff or agent read — ids only: no customer text and no customer
+number. A supervisor's read of an archived transcript, or of the conversations behind a report's
+number, is recorded the same way.
 
 A read that cannot be recorded is not served: the entry is written before the reply.
 """
@@ -31,15 +33,20 @@ HANDOFF = "handoff"  # GET /v1/handoffs/{id}
 AGENT = "agent"  # GET /v1/agents/{id}
 QUEUES = "queues"  # GET /v1/queues
 AUDIT = "audit"  # GET /v1/audit itself
+TRANSCRIPT = "transcript"  # GET /v1/supervisor/conversations/{id}: the archived transcript
+DRILLDOWN = "drilldown"  # GET /v1/supervisor/reports/drilldown: conversations behind a number
+WALLBOARD = "wallboard"  # GET /v1/supervisor/wallboard and its stream: queues and agents now
 
 FIELDS = ("actor", "action", "conversation", "handoff", "agent")
 MAX_SCAN = 10_000  # entries one query reads at most, however few match
 
 
 def actor_of(caller: Principal) -> str:
-    """'admin', 'service' or 'agent:<id>'."""
+    """'admin', 'service', 'agent:<id>' or 'supervisor:<id>'."""
     if caller.role is Role.agent:
         return f"agent:{caller.agent_id}"
+    if caller.role is Role.supervisor:
+        return f"supervisor:{caller.supervisor_id}"
     return caller.role.value
 
 

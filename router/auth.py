@@ -3,6 +3,9 @@
 An agent token is "<agent_id>.<secret>" so the agent is found without a scan; every comparison
 is constant-time. A token whose secret part is shorter than the one issued, or whose agent id is
 not a valid agent id, is refused before anything is looked up.
+
+Supervisors (issued by the admin like agents, router/supervisors.py) hold tokens of the same
+shape behind the prefix "sv~"; they read the wallboard and the reports, never an agent's API.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class Role(StrEnum):
     admin = "admin"
     service = "service"
     agent = "agent"
+    supervisor = "supervisor"
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class Principal:
     agent_id: str | None = None
     # an agent's: the hash of the token it came with (a live stream checks it still opens it)
     token_hash: str | None = field(default=None, repr=False, compare=False)
+    supervisor_id: str | None = None
 
     def require(self, *roles: Role) -> None:
         if self.role not in roles:
@@ -101,3 +106,19 @@ def hash_matches(token_hash: str, stored_hash: str | None) -> bool:
     if not stored_hash:
         return False
     return hmac.compare_digest(token_hash.encode(), stored_hash.encode())
+
+
+# A supervisor token is "sv~<supervisor_id>.<secret>": '~' is in no agent id, so it is never
+# taken for an agent's token (agent_id_of refuses it) and is found without a scan.
+SUPERVISOR_PREFIX = "sv~"
+
+
+def new_supervisor_token(supervisor_id: str) -> str:
+    return f"{SUPERVISOR_PREFIX}{supervisor_id}.{secrets.token_urlsafe(SECRET_BYTES)}"
+
+
+def supervisor_id_of(token: str) -> str | None:
+    """The supervisor id of a token shaped like a supervisor's, else None (not looked up)."""
+    if not token.startswith(SUPERVISOR_PREFIX):
+        return None
+    return agent_id_of(token[len(SUPERVISOR_PREFIX) :])

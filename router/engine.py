@@ -267,28 +267,40 @@ class Engine:
             await self.redis.set(self.keys.heartbeat_grace(), "1", px=max(1, round(grace_s * 1000)))
 
     # -- the customer gateway's conversations (router/chat_scripts.py) ------------------------
-    async def chat_append(self, conversation_id: str, body: str) -> str:
-        """Append a message (its JSON, without seq) to the conversation's log and publish it;
-        returns its seq."""
-        return (await self._run("chat_append", conversation_id, body))[1]
+    async def chat_append(self, conversation_id: str, body: str, sender: str, masked: str) -> str:
+        """Append a message (its JSON, without seq) to the conversation's log and publish it,
+        and to the archive's feed with `sender` and its text masked (`masked`); returns its
+        seq."""
+        return (await self._run("chat_append", conversation_id, body, sender, masked))[1]
 
     async def customer_turn(
-        self, conversation_id: str, channel: str, body: str, ts: int, sender: str, agent_text: str
+        self,
+        conversation_id: str,
+        channel: str,
+        body: str,
+        ts: int,
+        sender: str,
+        agent_text: str,
+        client: str = "",
     ) -> Turn:
         """Store and publish a customer's message (`body`, its JSON without seq, sent at `ts`);
         creates the conversation's hash when new and, when an agent is assigned, sends them
-        `agent_text` (the masked text) on their event stream."""
+        `agent_text` (the masked text) on their event stream; the archive's feed gets the
+        masked text with the client's pseudonymous key."""
         reply = await self._run(
-            "customer_turn", conversation_id, channel, body, sender, agent_text, now=ts
+            "customer_turn", conversation_id, channel, body, sender, agent_text, client, now=ts
         )
         return Turn(reply[1], _pairs(reply[5:]), _handoff_state(*reply[2:5]))
 
-    async def agent_message(self, conversation_id: str, agent_id: str, head: str, tail: str) -> str:
+    async def agent_message(
+        self, conversation_id: str, agent_id: str, head: str, tail: str, masked: str
+    ) -> str:
         """Store and publish the assigned agent's message, its JSON (without seq) cut where its
-        agent_name goes (`head` + `tail`; the agent's current display name is put there);
-        returns its seq. The caller has checked the agent's token. NotFound without an active
-        handoff, Forbidden when it is not assigned to this agent."""
-        return (await self._run("agent_message", conversation_id, agent_id, head, tail))[1]
+        agent_name goes (`head` + `tail`; the agent's current display name is put there), and
+        its text masked (`masked`) to the archive's feed; returns its seq. The caller has
+        checked the agent's token. NotFound without an active handoff, Forbidden when it is not
+        assigned to this agent."""
+        return (await self._run("agent_message", conversation_id, agent_id, head, tail, masked))[1]
 
     async def conversation_handoffs(
         self, conversation_ids: Sequence[str]

@@ -49,6 +49,21 @@ class NoSuchOffer(NotFound):
     code = "no_such_offer"
 
 
+class NoSuchSupervisor(NotFound):
+    code = "no_such_supervisor"
+
+
+class NoSuchConversation(NotFound):
+    code = "no_such_conversation"
+
+
+class ArchiveUnavailable(RouterError):
+    """The archive database could not be read (the supervisor's reports)."""
+
+    status_code = 503
+    code = "archive_unavailable"
+
+
 class Conflict(RouterError):
     status_code = 409
     code = "conflict"

@@ -4,7 +4,10 @@ capped stream.
 
 Event types: agent_created, agent_updated, agent_deleted, token_rotated, presence, created,
 offered, accepted, offer_rejected, offer_expired, offer_rescinded, requeued, rescued, transferred,
-completed, abandoned, priority. Fields: type, ts (ms), and handoff, agent, offer where they apply.
+completed, abandoned, priority. Fields: type, ts (ms), and handoff, agent, offer where they apply;
+`created` also carries conversation, customer, channel, skills (JSON), urgency and intent,
+`completed` its disposition, `agent_created` / `agent_updated` display_name and skills (JSON), so
+the archive (archive/consumer.py, consumer group "archive") needs no lookup.
 """
 
 from __future__ import annotations

@@ -78,6 +78,11 @@ TEMPLATES: dict[str, str] = {
     # pub/sub channel: ids of agents whose token stopped working (rotated, or the agent deleted);
     # every router process forgets the token hash it cached for them (router/token_cache.py)
     "token_revocations": "tokens:revoked",
+    # hash: one supervisor (display_name, token_hash, created_ms, updated_ms); its token is
+    # checked against it on every request, uncached (router/supervisors.py)
+    "supervisor": "supervisor:{}",
+    # set: every supervisor id
+    "supervisors": "supervisors",
     "seq_handoff": "seq:handoff",
     "seq_offer": "seq:offer",
     # -- the customer gateway's (router/gateway), under "gw:" ---------------------------------
@@ -98,6 +103,11 @@ TEMPLATES: dict[str, str] = {
     "chats": "gw:conversations",
     # zset: conversation id -> time of its last satisfaction rating (ms)
     "ratings": "gw:ratings",
+    # stream: the archive's feed (archive/consumer.py reads it with a consumer group): each
+    # message of every conversation log (text masked), appended by the same script as the log
+    # entry, and the gateway's other facts (the assistant's reading of a turn, rating, comment,
+    # disposition, end, ticket); capped with MAXLEN ~ (ROUTER_GATEWAY__ARCHIVE_MAXLEN)
+    "archive": "gw:archive",
     # prefix of the rate limits' keys (the `limits` library adds ":LIMITER/<rule>/<id>/…": a
     # client's pseudonymous key or a conversation id, never an address)
     "rate_limits": "gw:limits",
@@ -105,6 +115,8 @@ TEMPLATES: dict[str, str] = {
 
 # consumer group of the gateway on the event stream `events` (one process handles each event)
 GATEWAY_GROUP = "gateway"
+# consumer group of the archive (archive/consumer.py) on `events` and on the feed `gw:archive`
+ARCHIVE_GROUP = "archive"
 
 ANY_LANGUAGE = "_any"  # the language part of the queues and indexes that accept any language
 _PLACEHOLDER = re.compile(r"\{\}")
@@ -199,6 +211,12 @@ class Keys:
     def token_revocations(self) -> str:
         return self._fmt("token_revocations")
 
+    def supervisor(self, supervisor_id: str) -> str:
+        return self._fmt("supervisor", supervisor_id)
+
+    def supervisors(self) -> str:
+        return self._fmt("supervisors")
+
     def seq_handoff(self) -> str:
         return self._fmt("seq_handoff")
 
@@ -225,6 +243,9 @@ class Keys:
 
     def rate_limits(self) -> str:
         return self._fmt("rate_limits")
+
+    def archive(self) -> str:
+        return self._fmt("archive")
 
 
 def lua_key_expression(name: str, args: Sequence[str]) -> str:

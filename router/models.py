@@ -190,10 +190,31 @@ class AuditEntry(BaseModel):
 
     id: str = Field(description="The entry's id in the audit stream (time-ordered).")
     at: datetime
-    actor: str | None = Field(description="admin, service or agent:<agent id>")
+    actor: str | None = Field(
+        description="admin, service, agent:<agent id> or supervisor:<supervisor id>"
+    )
     action: str | None = Field(
         description="conversation, offers, events, handoff, agent, queues or audit"
     )
     conversation: str | None = None
     handoff: str | None = None
     agent: str | None = None
+
+
+class SupervisorUpdate(_Strict):
+    display_name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class SupervisorPublic(BaseModel):
+    supervisor_id: str
+    display_name: str
+    created_ms: int = Field(description="When it was created, epoch milliseconds")
+
+
+class SupervisorCreated(SupervisorPublic):
+    token: str = Field(description="Bearer token of this supervisor; shown only once.")
+
+
+class SupervisorTokenRotated(BaseModel):
+    supervisor_id: str
+    token: str = Field(description="The supervisor's new bearer token; shown only once.")

@@ -24,7 +24,7 @@ if redis.call('EXISTS', key) == 0 then
     'created_ms', NOWS)
   for s, _ in pairs(cjson.decode(ARGV[4])) do redis.call('SADD', k_skills(), s) end
   redis.call('DEL', k_agent_events(aid))  -- left by a deleted agent of that id: start afresh
-  emit('agent_created', nil, aid)
+  emit('agent_created', nil, aid, nil, {'display_name', ARGV[3], 'skills', ARGV[4]})
   return {'created'}
 end
 local old = redis.call('HMGET', key, 'skills', 'languages', 'max_concurrent')
@@ -35,7 +35,7 @@ local before = {skills = cjson.decode(old[1]), langs = cjson.decode(old[2]),
 local a = load_agent(aid)
 index_agent(a, before.skills, before.langs)
 staff_agent(a, before)
-emit('agent_updated', nil, aid)
+emit('agent_updated', nil, aid, nil, {'display_name', ARGV[3], 'skills', ARGV[4]})
 try_assign_agent(load_agent(aid), nil)
 return {'updated'}
 """
@@ -154,7 +154,9 @@ local h = {id = hid, status = 'queued', skills = cjson.decode(f.skills), languag
   min_level = tonumber(f.min_level), created = NOW, deadline = deadline,
   customer = f.customer_id or '', prefer = '', skip = '', skip_until = 0, agent = '', offer = '',
   lang_relaxed = false, conv = cid, offered_to = '', due = ''}
-emit('created', hid)
+emit('created', hid, nil, nil, {'conversation', cid, 'customer', f.customer_id or '',
+  'channel', f.channel or '', 'skills', f.skills, 'urgency', f.urgency or '',
+  'intent', f.intent or ''})
 if try_assign_handoff(hid, nil, true, h) then
   redis.call('HSET', k_handoff(hid), 'id', hid, 'status', 'offered', 'offer_id', h.offer,
     'offered_to', h.offered_to, 'conversation_id', cid, 'created_ms', NOWS,
@@ -247,7 +249,7 @@ if h.customer ~= '' and CFG.sticky_ms > 0 then
     'PX', CFG.sticky_ms)
 end
 redis.call('HINCRBY', k_stats(), 'completed', 1)
-emit('completed', hid, aid)
+emit('completed', hid, aid, nil, {'disposition', ARGV[4]})
 -- the freed capacity goes to the queue first; the agent is re-indexed by the offer, or here
 local made = {}
 if a and try_assign_agent(a, nil, made) == 0 then

@@ -9,9 +9,11 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from archive.settings import DEFAULT_DATABASE
 from router.gateway.settings import GatewaySettings
 from router.models import Urgency
 from telecom.secrets import check_secret, new_secret, problem
+from telecom.urgency import ANSWER_TARGET_S
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +59,10 @@ class Settings(BaseSettings):
 
     offer_timeout_s: float = Field(default=30.0, gt=0)
     heartbeat_timeout_s: float = Field(default=30.0, gt=0)
-    sla_critical_s: float = Field(default=30.0, gt=0)
-    sla_high_s: float = Field(default=60.0, gt=0)
-    sla_normal_s: float = Field(default=120.0, gt=0)
-    sla_low_s: float = Field(default=300.0, gt=0)
+    sla_critical_s: float = Field(default=ANSWER_TARGET_S["critical"], gt=0)
+    sla_high_s: float = Field(default=ANSWER_TARGET_S["high"], gt=0)
+    sla_normal_s: float = Field(default=ANSWER_TARGET_S["normal"], gt=0)
+    sla_low_s: float = Field(default=ANSWER_TARGET_S["low"], gt=0)
     # after this many missed offers in a row the agent is set away (0 = never)
     max_missed_offers: int = Field(default=3, ge=0)
     # a returning customer is offered first to their last agent within this window (0 = off)
@@ -102,6 +104,12 @@ class Settings(BaseSettings):
     # average over about this many; one completion counts at most handle_time_cap_s
     handle_time_window: int = Field(default=20, ge=1, le=10_000)
     handle_time_cap_s: float = Field(default=3600.0, gt=0)
+    # the archive the supervisor pages read (SQLAlchemy URL; the archive's own default, a
+    # PostgreSQL URL may carry a password): opened once per process, read only
+    archive_url: SecretStr = SecretStr(f"sqlite:///{DEFAULT_DATABASE}")
+    # the wallboard's push: at most one snapshot per this interval, and one at least this often
+    wallboard_min_interval_s: float = Field(default=1.0, gt=0)
+    wallboard_refresh_s: float = Field(default=5.0, gt=0)
     # the customer gateway: ROUTER_GATEWAY__ENABLED, ROUTER_GATEWAY__RASA_URL, …
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
 
@@ -162,4 +170,5 @@ class Settings(BaseSettings):
             "handle_window": self.handle_time_window,
             "handle_cap_ms": round(self.handle_time_cap_s * 1000),
             "history_maxlen": self.gateway.history_maxlen,
+            "archive_maxlen": self.gateway.archive_maxlen,
         }

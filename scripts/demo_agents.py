@@ -43,3 +43,29 @@ def ensure_demo_agents(
     tokens_file.write_text(json.dumps(known, indent=2))
     tokens_file.chmod(0o600)
     return result
+
+
+DEMO_SUPERVISOR = ("sup-zhou", "周主管")
+
+
+def ensure_demo_supervisor(
+    router_url: str, admin_token: str, tokens_file: pathlib.Path
+) -> tuple[str, str, str]:
+    """Creates the demo supervisor (the wallboard and reports) when it does not exist yet;
+    returns (id, name, token). Its token is kept in `tokens_file` like the agents' in theirs."""
+    known = json.loads(tokens_file.read_text()) if tokens_file.exists() else {}
+    supervisor_id, name = DEMO_SUPERVISOR
+    request = urllib.request.Request(
+        f"{router_url}/v1/supervisors/{supervisor_id}",
+        json.dumps({"display_name": name}).encode(),
+        method="PUT",
+        headers={"Authorization": f"Bearer {admin_token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        reply = json.loads(response.read())
+    if "token" in reply:
+        known[supervisor_id] = reply["token"]
+    tokens_file.parent.mkdir(parents=True, exist_ok=True)
+    tokens_file.write_text(json.dumps(known, indent=2))
+    tokens_file.chmod(0o600)
+    return supervisor_id, name, known.get(supervisor_id, "(token lost: delete var/router)")

@@ -244,6 +244,14 @@ def start_in_parallel(
     return [r for r in results if r is not None]
 
 
+def start_archive_consumer(log_dir: pathlib.Path, env: dict[str, str]) -> services.Service:
+    """`python -m archive consume` in the router's environment: migrates the archive to head,
+    then ingests the router's streams until stopped (no port: nothing to wait for)."""
+    env = {**env, "PYTHONPATH": str(ROOT)}
+    command = [str(services.ROUTER_PYTHON), "-m", "archive", "consume"]
+    return services._spawn("archive", command, env, log_dir, "")
+
+
 def stop_strays(timeout: float = 15.0) -> None:
     """Stop child processes no Service knows yet (one still starting when the stop came)."""
     pids = services.child_pids(os.getpid())
@@ -339,8 +347,12 @@ def main() -> None:
         print(f"starting {instances} Rasa server(s) (loading a model takes a minute) …", flush=True)
         rasas = start_in_parallel(list(rasa_starts.values()), started)
         print("starting the router …", flush=True)
+        archive_url = os.environ.get("ARCHIVE_DATABASE_URL") or (
+            f"sqlite:///{where.var.resolve() / 'archive' / 'archive.sqlite3'}"
+        )
         router_env = {
             **{k: v for k, v in env.items() if k not in ASSISTANT_SECRETS},
+            "ROUTER_ARCHIVE_URL": archive_url,
             **{name: secrets[name] for name in ROUTER_SECRETS},
             "REDIS_URL": redis_url,
             "ROUTER_RASA_TOKEN": secrets["ASSISTANT_RASA_TOKEN"],
@@ -353,10 +365,22 @@ def main() -> None:
             router_env.pop(name, None)
         router = services.start_router(where.router_port, where.logs, router_env)
         started.append(router)
+        # the archive's consumer (router environment): the router's streams → var/archive
+        archive_env = {
+            **{k: v for k, v in router_env.items() if not k.startswith("ROUTER_")},
+            "ARCHIVE_REDIS_URL": redis_url,
+            "ARCHIVE_PSEUDONYM_KEY": secrets["ARCHIVE_PSEUDONYM_KEY"],
+            "ARCHIVE_DATABASE_URL": archive_url,
+        }
+        archive = start_archive_consumer(where.logs, archive_env)
+        started.append(archive)
         agents = demo_agents.ensure_demo_agents(
             router.url, secrets["ROUTER_ADMIN_TOKEN"], where.agents_file
         )
         agent_lines = "\n".join(f"  {a:<11} {n}  token: {t}" for a, n, t in agents)
+        sup_id, sup_name, sup_token = demo_agents.ensure_demo_supervisor(
+            router.url, secrets["ROUTER_ADMIN_TOKEN"], where.var / "demo_supervisors.json"
+        )
         rasa_lines = "\n".join(
             f"  Assistant {r.name:<17} : {r.url}/webhooks/gateway/webhook" for r in rasas
         )
@@ -370,6 +394,8 @@ def main() -> None:
 Everything is running (every process on 127.0.0.1).
   Customer widget (demo page) : {router.url}/demo
   Agent console               : {router.url}/console   (log in with an agent id and token below)
+  Supervisor wallboard        : {router.url}/wallboard (supervisor token below)
+  Supervisor reports          : {router.url}/reports
   Router API docs             : {router.url}/docs      (admin token: ROUTER_ADMIN_TOKEN, below)
 {rasa_lines}   (Bearer ASSISTANT_RASA_TOKEN)
   Conversations (tracker store): {store_shown}
@@ -380,6 +406,8 @@ Everything is running (every process on 127.0.0.1).
 
 Demo agents (skills in scripts/demo_agents.py):
 {agent_lines}
+Demo supervisor:
+  {sup_id:<11} {sup_name}  token: {sup_token}
 
 {demo_table()}
 
@@ -387,11 +415,17 @@ A process that exits is started again. Ctrl-C stops everything.""",
             flush=True,
         )
         supervisor = Supervisor(
-            running={"actions": actions, **{r.name: r for r in rasas}, "router": router},
+            running={
+                "actions": actions,
+                **{r.name: r for r in rasas},
+                "router": router,
+                "archive": archive,
+            },
             starts={
                 "actions": lambda: services.start_actions(where.actions_port, where.logs, env),
                 **rasa_starts,
                 "router": lambda: services.start_router(where.router_port, where.logs, router_env),
+                "archive": lambda: start_archive_consumer(where.logs, archive_env),
             },
         )
         started.clear()  # the supervisor holds them now (and their replacements)

@@ -59,6 +59,7 @@ class Service:
                 if response.status == 200:
                     return
             time.sleep(0.3)
+        self.stop()  # nobody else holds it yet: a process left running would outlive the caller
         raise TimeoutError(f"{self.name} not ready after {timeout:.0f} s; see {self.log}")
 
     def tail(self, lines: int = 30) -> str:

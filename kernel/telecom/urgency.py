@@ -6,12 +6,16 @@ the page the router serves.
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT", "LABELS", "LEVELS", "known", "rank", "should_raise"]
+__all__ = ["ANSWER_TARGET_S", "DEFAULT", "LABELS", "LEVELS", "known", "rank", "should_raise"]
 
 LEVELS: tuple[str, ...] = ("low", "normal", "high", "critical")  # lowest first
 DEFAULT = "normal"
 # What an agent reads in the handoff summary and the console.
 LABELS: dict[str, str] = {"low": "低", "normal": "普通", "high": "高", "critical": "紧急"}
+# How soon an agent should answer a handoff of each level, in seconds: the router's SLA deadlines
+# (ROUTER_SLA_<LEVEL>_S default to these) and the archive's service-level threshold of a queue
+# that has none of its own.
+ANSWER_TARGET_S: dict[str, float] = {"low": 300.0, "normal": 120.0, "high": 60.0, "critical": 30.0}
 
 
 def rank(level: str | None) -> int:

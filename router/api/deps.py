@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from router import auth, errors
 from router.runtime import Runtime
+from router.supervisors import Supervisors
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -22,8 +23,9 @@ RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
 async def principal_of(rt: Runtime, token: str | None) -> auth.Principal:
-    """Who a bearer token is: the admin, the service, or the agent whose stored token hash it
-    matches (through the process's token cache); Unauthorized otherwise. Every caller of the
+    """Who a bearer token is: the admin, the service, the agent whose stored token hash it
+    matches (through the process's token cache) or the supervisor whose stored hash it matches
+    (read every time); Unauthorized otherwise. Every caller of the
     router, the gateway's agent routes included, is checked here and nowhere else."""
     if not token:
         raise errors.Unauthorized()
@@ -35,6 +37,14 @@ async def principal_of(rt: Runtime, token: str | None) -> auth.Principal:
         token_hash = auth.hash_token(token)
         if auth.hash_matches(token_hash, await rt.store.agent_token_hash(agent_id)):
             return auth.Principal(auth.Role.agent, agent_id, token_hash)
+    supervisor_id = auth.supervisor_id_of(token)
+    if supervisor_id is not None:
+        token_hash = auth.hash_token(token)
+        stored = await Supervisors(rt.redis, rt.engine.keys).token_hash(supervisor_id)
+        if auth.hash_matches(token_hash, stored):
+            return auth.Principal(
+                auth.Role.supervisor, token_hash=token_hash, supervisor_id=supervisor_id
+            )
     raise errors.Unauthorized()
 
 
@@ -65,3 +75,4 @@ Caller = Annotated[auth.Principal, Depends(principal)]
 AgentIdPath = Annotated[str, Path(pattern=auth.AGENT_ID_PATTERN)]
 HandoffIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9]{1,32}$")]
 OfferIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9]{1,32}$")]
+SupervisorIdPath = Annotated[str, Path(pattern=auth.AGENT_ID_PATTERN)]

@@ -30,6 +30,20 @@ class BotReply:
         return f"BotReply(chars={len(self.text)}, buttons={len(self.buttons)})"
 
 
+class Replies(list[BotReply]):
+    """The assistant's replies to one turn, and its reading of the turn (`reading`: intent,
+    confidence, margin, urgency, entities, fallback, action, ticket…; None when it sent none),
+    which the gateway passes to the archive and never shows."""
+
+    reading: dict[str, Any] | None = None
+
+
+def reading_of(replies: list[BotReply]) -> dict[str, Any] | None:
+    """The reading that came with `replies` (a plain list, e.g. a test's bot: None)."""
+    reading = getattr(replies, "reading", None)
+    return reading if isinstance(reading, dict) else None
+
+
 class BotUnavailable(Exception):
     """The assistant did not answer (down, timed out, or answered with an error)."""
 
@@ -55,13 +69,19 @@ class BotClient(Protocol):
     async def aclose(self) -> None: ...
 
 
-def parse_replies(body: Any) -> list[BotReply]:
-    """Rasa's list of {"recipient_id", "text", "buttons": [{"title","payload"}], "custom"…}."""
-    out: list[BotReply] = []
+def parse_replies(body: Any) -> Replies:
+    """Rasa's list of {"recipient_id", "text", "buttons": [{"title","payload"}], "custom"…};
+    the element {"custom": {"reading": {...}}} the assistant's gateway channel adds is the
+    reading, not a reply (assistant/gateway_channel.py)."""
+    out = Replies()
     if not isinstance(body, list):
         return out
     for item in body:
         if not isinstance(item, dict):
+            continue
+        custom = item.get("custom")
+        if isinstance(custom, dict) and isinstance(custom.get("reading"), dict):
+            out.reading = custom["reading"]
             continue
         text = item.get("text") if isinstance(item.get("text"), str) else ""
         raw_buttons = item.get("buttons") or []

@@ -16,8 +16,8 @@ from typing import Any
 
 from router import errors
 from router.engine import Engine
-from router.gateway import survey
-from router.gateway.bot import BotClient, BotUnavailable
+from router.gateway import archive_feed, survey
+from router.gateway.bot import BotClient, BotUnavailable, reading_of
 from router.gateway.models import (
     Button,
     ChatMessage,
@@ -29,6 +29,7 @@ from router.gateway.settings import GatewaySettings
 from router.gateway.store import ConversationStore, now_ms, system_message
 from router.logs import short_hash
 from router.models import HandoffCreate, Urgency
+from telecom import mask
 from telecom.urgency import should_raise
 from telecom.wait import wait_text
 
@@ -128,7 +129,10 @@ class Gateway:
         shown = text or (turn.payload or "")
         message = ChatMessage(sender=Sender.customer, text=shown, ts=now_ms())
         # one round trip: create/read the conversation, find its owner, store and pass it on
-        stored = await self.store.customer_turn(conversation_id, channel, message)
+        client = turn.metadata.get("client")
+        stored = await self.store.customer_turn(
+            conversation_id, channel, message, client if isinstance(client, str) else ""
+        )
         seq, meta, handoff = stored.seq, stored.meta, stored.handoff
         if handoff is not None and handoff.status == "assigned":
             return seq  # the agent has it (copied to their events by the same script)
@@ -140,7 +144,7 @@ class Gateway:
             return seq
         await self._ask_bot(
             conversation_id, turn.payload or text, channel, turn.metadata,
-            was_down=bool(meta.get("bot_down")),
+            was_down=bool(meta.get("bot_down")), seq=seq, meta=meta,
         )  # fmt: skip
         if handoff is not None and handoff.status in ("queued", "offered") and text:
             await self._reprioritise(handoff.handoff_id, text)
@@ -172,6 +176,8 @@ class Gateway:
         channel: str,
         metadata: dict[str, Any],
         was_down: bool = False,
+        seq: str = "",
+        meta: dict[str, str] | None = None,
     ) -> None:
         await self.store.publish_event(conversation_id, {"type": "typing", "on": True})
         # one id per customer turn: the bot client sends the turn again with it to another
@@ -197,8 +203,35 @@ class Gateway:
                 sender=Sender.bot, text=reply.text, buttons=reply.buttons, ts=now_ms()
             )
             await self.store.append(conversation_id, message)
+        reading = reading_of(replies)
+        if reading is not None and seq:
+            await self._archive_reading(conversation_id, seq, reading)
+            if archive_feed.bot_survey_due(reading, meta or {}):
+                await self._ask_bot_rating(conversation_id)
         # the bot may just have handed off: tell the customer where they stand at once
         await self.push_state(conversation_id)
+
+    async def _archive_reading(
+        self, conversation_id: str, seq: str, reading: dict[str, Any]
+    ) -> None:
+        """The assistant's reading of the customer's turn `seq`, and the ticket it opened, to the
+        archive's feed."""
+        now = self.engine.clock()
+        await self.store.feed("reading", conversation_id, now, **archive_feed.reading(seq, reading))
+        ticket = archive_feed.ticket(reading)
+        if ticket is not None:
+            await self.store.feed("ticket", conversation_id, now, **ticket)
+
+    async def _ask_bot_rating(self, conversation_id: str) -> None:
+        """The assistant alone served the customer and they are done: the same 1–5 rating,
+        short and skippable; the conversation ends, by the assistant."""
+        await self.store.set_meta(conversation_id, awaiting="rating", rating_of="bot")
+        prompt, buttons = survey.ask_bot_rating()
+        await self.store.append(
+            conversation_id,
+            ChatMessage(sender=Sender.bot, text=prompt, buttons=buttons, ts=now_ms()),
+        )
+        await self.store.feed("ended", conversation_id, self.engine.clock(), ended_by="bot")
 
     async def _survey(
         self, conversation_id: str, awaiting: str, text: str, payload: str | None
@@ -207,17 +240,28 @@ class Gateway:
         if awaiting == "rating":
             score = survey.parse_rating(text, payload)
             if score is None:
-                # no rating: the customer has moved on to something else
+                # no rating: skipped, or the customer has moved on to something else
                 await self.store.set_meta(conversation_id, awaiting="")
-                return False
-            if await self.store.claim_awaiting(conversation_id, "rating", "comment"):
+                return payload == survey.SKIP
+            of = (await self.store.meta(conversation_id)).get("rating_of") or "agent"
+            # the assistant's survey is the rating alone; an agent's asks for a comment too
+            following = "" if of == "bot" else "comment"
+            if await self.store.claim_awaiting(conversation_id, "rating", following):
                 await self.store.record_rating(conversation_id, score)
+                await self.store.feed(
+                    "rating", conversation_id, self.engine.clock(),
+                    rating=str(score), rating_of=of,
+                )  # fmt: skip
                 log.info(
-                    "gateway.survey.rated conversation=%s score=%d",
+                    "gateway.survey.rated conversation=%s score=%d of=%s",
                     short_hash(conversation_id),
                     score,
+                    of,
                 )
-                prompt, buttons = survey.ask_comment()
+                if following:
+                    prompt, buttons = survey.ask_comment()
+                else:
+                    prompt, buttons = survey.THANKS, []
                 await self.store.append(
                     conversation_id,
                     ChatMessage(sender=Sender.bot, text=prompt, buttons=buttons, ts=now_ms()),
@@ -229,6 +273,9 @@ class Gateway:
                 return True
             if payload != survey.SKIP and text:
                 await self.store.set_meta(conversation_id, comment=text[:1000])
+                await self.store.feed(
+                    "comment", conversation_id, self.engine.clock(), text=mask.text(text[:1000])
+                )
             await self.store.append(
                 conversation_id, ChatMessage(sender=Sender.bot, text=survey.THANKS, ts=now_ms())
             )
@@ -289,8 +336,16 @@ class Gateway:
             (disposition,) = await self.store.handoff_fields(handoff_id, "disposition")
             await self.store.set_meta(
                 conversation_id, awaiting="rating", disposition=disposition or "",
-                rated_handoff=handoff_id,
+                rated_handoff=handoff_id, rating_of="agent",
             )  # fmt: skip
+            now = self.engine.clock()
+            await self.store.feed(
+                "disposition", conversation_id, now, disposition=disposition or "",
+                handoff=handoff_id, agent=fields.get("agent", ""),
+            )  # fmt: skip
+            await self.store.feed(
+                "ended", conversation_id, now, ended_by="agent", handoff=handoff_id
+            )
             prompt, buttons = survey.ask_rating(meta.get("agent_name"))
             await self.store.append(
                 conversation_id,
@@ -298,6 +353,10 @@ class Gateway:
             )
         elif kind == "abandoned":
             await self.store.append(conversation_id, system_message("已取消人工服务。"))
+            await self.store.feed(
+                "ended", conversation_id, self.engine.clock(), ended_by="customer",
+                handoff=handoff_id,
+            )  # fmt: skip
         elif kind in ("transferred", "rescued"):
             await self.store.append(
                 conversation_id, system_message("正在为您转接其他人工客服，请稍候。")

@@ -34,6 +34,9 @@ class GatewaySettings(BaseModel):
     max_text_chars: int = Field(default=2000, ge=1, le=8000)
     # messages kept per conversation, and replayed at most on a resume
     history_maxlen: int = Field(default=1000, ge=10)
+    # entries kept in the archive's feed (gw:archive) for a consumer that is behind or down;
+    # past it `python -m archive backfill` re-reads the logs still in Redis
+    archive_maxlen: int = Field(default=1_000_000, ge=1000)
     replay_limit: int = Field(default=200, ge=1)
     # how often a waiting customer's queue position is re-checked
     queue_refresh_s: float = Field(default=1.0, gt=0)

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.typing import EncodableT, FieldT
 
 from router.engine import ChatState, Engine, HandoffState, Turn
 from router.gateway import replies
@@ -41,24 +42,31 @@ class ConversationStore:
         self.keys = engine.keys
         settings = engine.settings
         self.retention_s = settings.retention_s
+        self.archive_maxlen = settings.gateway.archive_maxlen
         self.estimate_s_per_position = settings.estimate_s_per_position
         # a blocking read's longest BLOCK (within the read timeout)
         self.max_block_ms = settings.redis_block_ms(60_000)
 
     # -- the log ---------------------------------------------------------------------------
     async def append(self, conversation_id: str, message: ChatMessage) -> str:
-        """Store and publish a message (bot, system); customers' and agents' have their own."""
+        """Store and publish a message (bot, system); customers' and agents' have their own.
+        The archive's feed gets it, masked, in the same call."""
         body = message.model_dump_json(exclude={"seq"}, exclude_none=True)
-        return await self.engine.chat_append(conversation_id, body)
+        return await self.engine.chat_append(
+            conversation_id, body, message.sender.value, mask.text(message.text)
+        )
 
-    async def customer_turn(self, conversation_id: str, channel: str, message: ChatMessage) -> Turn:
+    async def customer_turn(
+        self, conversation_id: str, channel: str, message: ChatMessage, client: str = ""
+    ) -> Turn:
         """Store and publish a customer's message in one round trip; creates the conversation
-        when new and, when an agent is assigned, copies the masked message to their events.
+        when new and, when an agent is assigned, copies the masked message to their events;
+        the archive's feed gets it masked, with `client` (the client's pseudonymous key).
         Returns its seq, the conversation's meta before this message and the active handoff."""
         body = message.model_dump_json(exclude={"seq"}, exclude_none=True)
         return await self.engine.customer_turn(
             conversation_id, channel, body, message.ts, message.sender.value,
-            mask.text(message.text),
+            mask.text(message.text), client,
         )  # fmt: skip
 
     async def agent_append(self, conversation_id: str, agent_id: str, message: ChatMessage) -> str:
@@ -67,7 +75,24 @@ class ConversationStore:
         Forbidden when it is not assigned to them."""
         body = message.model_dump_json(exclude={"seq", "agent_name"}, exclude_none=True)
         cut = body.rindex(',"ts":')  # agent_name goes where the model has it: just before ts
-        return await self.engine.agent_message(conversation_id, agent_id, body[:cut], body[cut:])
+        return await self.engine.agent_message(
+            conversation_id, agent_id, body[:cut], body[cut:], mask.text(message.text)
+        )
+
+    # -- the archive's feed (gw:archive; archive/consumer.py) ------------------------------
+    async def feed(self, kind: str, conversation_id: str, ts: int, **fields: str) -> None:
+        """One fact for the archive that is not a message of the log (a reading, rating,
+        comment, disposition, end, ticket): one entry, on one key. Text in `fields` must be
+        masked already."""
+        entry: dict[FieldT, EncodableT] = {"kind": kind, "conversation": conversation_id}
+        entry["ts"] = str(ts)
+        entry.update(fields.items())
+        await self.redis.xadd(
+            self.keys.archive(),
+            entry,
+            maxlen=self.archive_maxlen,
+            approximate=True,
+        )
 
     async def publish_event(self, conversation_id: str, event: dict[str, Any]) -> None:
         """A transient event (typing, queue, state): published, not stored."""

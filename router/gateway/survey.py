@@ -1,4 +1,5 @@
-"""The satisfaction survey after an agent completes a conversation: pure functions."""
+"""The satisfaction survey after an agent completes a conversation, and after the assistant alone
+served one (the rating only, skippable): pure functions."""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ def ask_rating(agent_name: str | None) -> tuple[str, list[Button]]:
     text = f"本次人工服务已结束。请为{who}的服务打分：1 分非常不满意，5 分非常满意。"
     buttons = [Button(title=f"{n} 分", payload=rating_payload(n)) for n in range(5, 0, -1)]
     return text, buttons
+
+
+def ask_bot_rating() -> tuple[str, list[Button]]:
+    text = "感谢您的咨询！方便为智能助手本次的服务打个分吗？1 分非常不满意，5 分非常满意。"
+    buttons = [Button(title=f"{n} 分", payload=rating_payload(n)) for n in range(5, 0, -1)]
+    return text, [*buttons, Button(title="跳过", payload=SKIP)]
 
 
 def ask_comment() -> tuple[str, list[Button]]:

@@ -14,11 +14,17 @@ end
 
 -- Append a message (JSON, field m) to conversation cid's log and publish "<seq> <json>" on its
 -- live channel; its hash and its place in the index of conversations follow its last message.
+-- The archive's feed gets it too, in the same call: sender, its text masked (`masked`, never
+-- the log's), and `extra` field/value pairs (agent, client…).
 -- Returns the message's seq (its log id).
-local function append_message(cid, body)
+local function append_message(cid, body, sender, masked, extra)
   local log = k_chat_log(cid)
   local key = k_chat(cid)
   local seq = redis.call('XADD', log, 'MAXLEN', '~', CFGS.history_maxlen, '*', 'm', body)
+  local feed = {'kind', 'message', 'conversation', cid, 'ts', NOWS, 'seq', seq,
+    'sender', sender, 'text', masked}
+  if extra then for i = 1, #extra do feed[#feed + 1] = extra[i] end end
+  redis.call('XADD', k_archive(), 'MAXLEN', '~', CFGS.archive_maxlen, '*', unpack(feed))
   local ms = string.match(seq, '^(%d+)')
   redis.call('EXPIRE', log, CFGS.retention_s)
   redis.call('HSET', key, 'updated_ms', ms)

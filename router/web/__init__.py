@@ -1,6 +1,7 @@
 """Pages the router serves: the customer widget (/widget.js, the loader a host page embeds; the
-chat itself in its frame, /widget/frame; demo at /demo) and the agent console (/console). Plain
-files, no build step; a strict Content-Security-Policy on each page. The console page carries
+chat itself in its frame, /widget/frame; demo at /demo), the agent console (/console) and the
+supervisor's wallboard and reports (/wallboard, /reports; Chart.js vendored in static/vendor).
+Plain files, no build step; a strict Content-Security-Policy on each page. The console page carries
 the vocabulary it shows (the urgency levels and their labels, from the kernel) as a JSON data
 block, so the script keeps no copy of its own."""
 
@@ -106,3 +107,47 @@ async def console_js() -> FileResponse:
 @router.get("/console.css")
 async def console_css() -> FileResponse:
     return _file("console.css")
+
+
+# -- the supervisor pages (their data: router/api/supervisor.py, a supervisor's token) ---------
+
+
+@router.get("/wallboard")
+async def wallboard() -> FileResponse:
+    return _file("wallboard.html", page=True)
+
+
+@router.get("/reports")
+async def reports() -> FileResponse:
+    return _file("reports.html", page=True)
+
+
+@router.get("/supervisor.js")
+async def supervisor_js() -> FileResponse:
+    return _file("supervisor.js")
+
+
+@router.get("/wallboard.js")
+async def wallboard_js() -> FileResponse:
+    return _file("wallboard.js")
+
+
+@router.get("/wallboard.css")
+async def wallboard_css() -> FileResponse:
+    return _file("wallboard.css")
+
+
+@router.get("/reports.js")
+async def reports_js() -> FileResponse:
+    return _file("reports.js")
+
+
+@router.get("/reports.css")
+async def reports_css() -> FileResponse:
+    return _file("reports.css")
+
+
+@router.get("/vendor/chart.umd.min.js")
+async def chart_js() -> FileResponse:
+    """Chart.js, vendored (static/vendor/chartjs/README.md: version, licence, sha256)."""
+    return _file("vendor/chartjs/chart.umd.min.js")

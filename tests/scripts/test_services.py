@@ -151,3 +151,21 @@ def test_an_idle_conversation_is_forgotten(assistant):
     time.sleep(RETENTION_S + 1)  # the retention is what is under test: time has to pass
     events = tracker(rasa, conversation)["events"]
     assert not any(e["event"] == "user" for e in events)
+
+
+def test_a_service_that_never_gets_ready_is_stopped(tmp_path):
+    import sys
+
+    from scripts import services
+
+    port = services.free_port()  # nothing listens there
+    service = services._spawn(
+        "sleeper",
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        {},
+        tmp_path,
+        f"http://127.0.0.1:{port}",
+    )
+    with pytest.raises(TimeoutError, match="sleeper not ready"):
+        service.wait_ready("/", timeout=1.0)
+    assert service.process.poll() is not None  # not left running

@@ -1,0 +1,1 @@
+"""Alembic migrations of the archive (`python -m archive migrate`; archive/migrate.py)."""
