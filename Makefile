@@ -122,6 +122,8 @@ bench: env train
 	$(ROUTER_PY) -m bench.router
 	$(ROUTER_PY) -m bench.gateway
 	$(ROUTER_PY) -m bench.durable
+	$(ROUTER_PY) -m bench.archive_ingest
+	$(ROUTER_PY) -m bench.archive_report --repeats 3
 
 # Mutation testing of the pure decision modules (scripts/mutate.py; not part of `make test`: it
 # takes a while). Prints mutants, killed and survived per module; docs/testing.md.
