@@ -44,7 +44,9 @@ class Chat:
         with urllib.request.urlopen(request, timeout=60) as response:
             assert response.status == 200
             replies = json.loads(response.read())
-        reply = "\n".join(r.get("text", "") for r in replies)
+        # every reply the customer reads (the last element is the assistant's reading of the
+        # turn, for the gateway and the archive: no text)
+        reply = "\n".join(r["text"] for r in replies if "text" in r)
         self.transcript.append(reply)
         return reply
 
