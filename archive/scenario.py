@@ -22,6 +22,7 @@ import random
 from collections.abc import Iterable, Mapping
 from typing import Literal
 
+from archive.schema import NOT_A_REQUEST
 from telecom.urgency import ANSWER_TARGET_S
 
 __all__ = [
@@ -98,11 +99,6 @@ READINGS: dict[str, tuple[str, bool, bool]] = {
     **{s.phone: ("inform", False, False) for s in SUBSCRIBERS},
     **{s.id_last6: ("inform", False, False) for s in SUBSCRIBERS},
 }
-# Intents that carry no request: a conversation's first intent is its first turn not among these
-# (the archive's rule, archive/schema.py).
-NOT_A_REQUEST = frozenset(
-    {"greet", "goodbye", "thank", "thanks", "affirm", "deny", "chitchat", "out_of_scope"}
-)
 
 Outcome = Literal["contained", "handoff", "abandon"]
 

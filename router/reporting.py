@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from anyio import to_thread
@@ -28,14 +28,13 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from archive import reports
 from archive.db import engine_for
-from archive.metrics import Bucket
+from archive.metrics import BUCKET_MS, CHINA_OFFSET_MS, DAY_MS, Bucket
 from router import errors
-from router.wallboard import CHINA_OFFSET_MS, DAY_MS, china_day_start
+from router.wallboard import china_day_start
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-BUCKETS: dict[str, Bucket] = {"15m": "15m", "hour": "hour", "day": "day"}
 # the longest range each bucket may cover (a chart of a few thousand points at most)
 MAX_RANGE_DAYS = {"15m": 31, "hour": 92, "day": 800}
 DEFAULT_DAYS = 7  # no start: the last 7 China-time days, today included
@@ -98,8 +97,8 @@ def report_query(
             raise ReportQueryError(field, "超出可查询的时间范围（2000 年至 2199 年）")
     if end_ms <= start_ms:
         raise ReportQueryError("end", "结束时间必须晚于开始时间")
-    size = BUCKETS.get(bucket or "day")
-    if size is None:
+    size = cast(Bucket, bucket or "day")
+    if size not in BUCKET_MS:
         raise ReportQueryError("bucket", "应为 15m、hour 或 day")
     if end_ms - start_ms > MAX_RANGE_DAYS[size] * DAY_MS:
         raise ReportQueryError(

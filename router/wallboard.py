@@ -17,6 +17,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from archive.metrics import bucket_start
 from router.keys import Keys
 from router.models import QueueStats
 
@@ -24,13 +25,11 @@ KEEPALIVE = b": keepalive\n\n"
 STATES = ("available", "busy", "away", "offline")
 # the headline numbers of today (archive.reports.summary's names) the wallboard shows, in order
 TODAY_METRICS = ("service_level", "asa", "abandonment", "csat_agent", "handoffs", "conversations")
-DAY_MS = 86_400_000
-CHINA_OFFSET_MS = 28_800_000  # UTC+8, no daylight saving time
 
 
 def china_day_start(now_ms: int) -> int:
-    """The start (epoch ms) of the China-time day `now_ms` falls in."""
-    return (now_ms + CHINA_OFFSET_MS) // DAY_MS * DAY_MS - CHINA_OFFSET_MS
+    """The start (epoch ms) of the China-time day `now_ms` falls in (the archive's buckets)."""
+    return bucket_start(now_ms, "day")
 
 
 def agent_state(status: str, load: int, max_concurrent: int) -> str:
