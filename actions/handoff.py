@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from actions import triage
-from telecom import mask
+from telecom import labels, mask
 from telecom.urgency import LABELS as URGENCY_LABELS
 from telecom.urgency import known, rank
 from telecom.wait import wait_text
@@ -102,27 +102,8 @@ ACTION_LABELS = {
     "action_clarify": "曾请客户确认想办理的业务",
 }
 
-INTENT_LABELS: dict[str, str] = {
-    "query_balance": "查询话费余额/账单",
-    "query_data_usage": "查询剩余流量",
-    "query_plan": "查询当前套餐",
-    "change_plan": "变更套餐",
-    "roaming": "国际漫游",
-    "reset_password": "重置服务密码",
-    "complain": "投诉",
-    "report_fault": "故障报修",
-    "check_ticket": "查询工单进度",
-    "request_human": "转人工",
-    "out_of_scope": "其他问题",
-    "faq/invoice": "发票",
-    "faq/family_plan": "家庭套餐",
-    "faq/shared_data": "流量共享",
-    "faq/broadband_install": "宽带安装",
-    "faq/number_porting": "携号转网",
-    "faq/data_pack": "流量包",
-    "faq/vanity_number": "靓号",
-    "faq/payment": "充值缴费",
-}
+# the intents' labels, defined once in the kernel (buttons, summaries, console, reports)
+INTENT_LABELS = labels.INTENTS
 TIER_LABELS = {"regular": "普通", "silver": "银卡", "gold": "金卡", "platinum": "白金卡"}
 VERIFIED_LABELS = {"basic": "已验证（手机号+身份证后六位）", "full": "已验证（完整身份证号）"}
 

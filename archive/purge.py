@@ -1,6 +1,11 @@
 """`python -m archive purge`: delete the conversations whose last message is older than the
 retention (ARCHIVE_RETENTION_DAYS), with their messages, turns, tickets, handoffs and handoff
-events; agent states older than it too. Run it daily (e.g. from cron)."""
+events; agent states older than it too. Run it daily (e.g. from cron).
+
+A conversation that an earlier, kept conversation of the same customer and intent may count as
+its repeat contact (archive/repeats.py) is kept with it until that one goes too: otherwise the
+next relink of the group would find no repeat, and the kept conversation's containment and
+first-contact resolution would change after the fact."""
 
 from __future__ import annotations
 
@@ -31,6 +36,20 @@ class PurgeReport:
         )
 
 
+def expired(cutoff_ms: int) -> sa.Select[tuple[str]]:
+    """The ids of the conversations to delete: last message before `cutoff_ms`, and no earlier
+    conversation of the same (customer_ref, first_intent) kept."""
+    c = Base.metadata.tables["conversations"]
+    earlier = c.alias("earlier")
+    kept_earlier = sa.exists().where(
+        earlier.c.customer_ref == c.c.customer_ref,
+        earlier.c.first_intent == c.c.first_intent,
+        earlier.c.started_ms < c.c.started_ms,
+        earlier.c.last_ms >= cutoff_ms,
+    )
+    return sa.select(c.c.id).where(c.c.last_ms < cutoff_ms, ~kept_earlier)
+
+
 def purge(engine: sa.Engine, cutoff_ms: int) -> PurgeReport:
     """Delete what ended before `cutoff_ms`, CHUNK conversations per transaction."""
     t = Base.metadata.tables
@@ -38,13 +57,7 @@ def purge(engine: sa.Engine, cutoff_ms: int) -> PurgeReport:
     report = PurgeReport(cutoff_ms)
     while True:
         with engine.begin() as conn:
-            ids = list(
-                conn.scalars(
-                    sa.select(conversations.c.id)
-                    .where(conversations.c.last_ms < cutoff_ms)
-                    .limit(CHUNK)
-                )
-            )
+            ids = list(conn.scalars(expired(cutoff_ms).limit(CHUNK)))
             if not ids:
                 break
             dirty = rollup.buckets_of(conn, ids)

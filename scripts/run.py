@@ -66,7 +66,12 @@ ASSISTANT_SECRETS = (
     "ASSISTANT_ACTIONS_TOKEN",
     "ASSISTANT_RASA_TOKEN",
 )
-ROUTER_SECRETS = ("ROUTER_ADMIN_TOKEN", "ROUTER_SERVICE_TOKEN", "ROUTER_PSEUDONYM_SECRET")
+ROUTER_SECRETS = (
+    "ROUTER_ADMIN_TOKEN",
+    "ROUTER_SERVICE_TOKEN",
+    "ROUTER_PSEUDONYM_SECRET",
+    "ROUTER_VOICE_TOKEN",  # the voice channel (router/gateway/voice), for python -m scripts.call
+)
 DEFAULT_INSTANCES = 2
 # Rasa reads it: a conversation locked by a killed instance is free again within this many seconds
 LOCK_LIFETIME_S = "15"
@@ -252,6 +257,18 @@ def start_archive_consumer(log_dir: pathlib.Path, env: dict[str, str]) -> servic
     return services._spawn("archive", command, env, log_dir, "")
 
 
+def start_demo_day(
+    router_url: str, secrets_file: pathlib.Path, archive_url: str, log_dir: pathlib.Path
+) -> subprocess.Popen[bytes]:
+    """`python -m scripts.simulate --demo-day` against this run, in the background: yesterday
+    generated into the archive, today's scenario played through the router (logs/demo-day.log)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ARCHIVE_DATABASE_URL": archive_url}
+    command = [str(services.ROUTER_PYTHON), "-m", "scripts.simulate", "--demo-day"]
+    command += ["--router", router_url, "--secrets", str(secrets_file)]
+    with (log_dir / "demo-day.log").open("wb") as log:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
 def stop_strays(timeout: float = 15.0) -> None:
     """Stop child processes no Service knows yet (one still starting when the stop came)."""
     pids = services.child_pids(os.getpid())
@@ -277,6 +294,11 @@ def main() -> None:
     parser.add_argument("--var", default=str(ROOT / "var"), help="where the run writes")
     parser.add_argument("--free-ports", action="store_true", help="pick free ports")
     parser.add_argument("--ready-file", help="JSON with the URLs and paths, once running")
+    parser.add_argument(
+        "--demo-day",
+        action="store_true",
+        help="once running, fill the archive with a demo day (python -m scripts.simulate)",
+    )
     args = parser.parse_args()
     instances = 1 if args.shell else instance_count(os.environ)
     where = layout(args, os.environ, instances)
@@ -294,6 +316,7 @@ def main() -> None:
     started: list[services.Service] = []
     redis: RedisServer | None = None
     supervisor: Supervisor | None = None
+    demo: subprocess.Popen[bytes] | None = None
     try:
         print(f"secrets: {where.secrets_file} (mode 0600; generated once)", flush=True)
         if args.shell:
@@ -455,14 +478,24 @@ A process that exits is started again. Ctrl-C stops everything.""",
 
         supervisor.on_restart = ready
         ready()
+        if args.demo_day:
+            demo = start_demo_day(router.url, where.secrets_file, archive_url, where.logs)
+            print(f"filling a demo day in the background (log: {where.logs}/demo-day.log) …")
         while True:
             time.sleep(1.0)
             supervisor.step()
+            if demo is not None and demo.poll() is not None:
+                outcome = "done" if demo.returncode == 0 else f"failed ({demo.returncode})"
+                print(f"demo day {outcome}: see {where.logs}/demo-day.log", flush=True)
+                demo = None
     except (Stop, KeyboardInterrupt):
         pass
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_IGN)
+        if demo is not None and demo.poll() is None:
+            demo.terminate()
+            demo.wait()
         for service in reversed(supervisor.all() if supervisor else started):
             service.stop()
         if redis is not None:

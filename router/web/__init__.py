@@ -14,7 +14,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-from telecom import urgency
+from telecom import labels, urgency
 
 STATIC = Path(__file__).parent / "static"
 CSP = (
@@ -41,18 +41,20 @@ def _file(name: str, page: bool = False, csp: str = CSP) -> FileResponse:
     return FileResponse(path, media_type=_TYPES[path.suffix], headers=_headers(page, csp))
 
 
-def console_data() -> dict[str, object]:
-    """What console.js reads from the page: the urgency levels, lowest first, with labels."""
-    return {"urgency": [{"name": name, "label": urgency.LABELS[name]} for name in urgency.LEVELS]}
+def page_data() -> dict[str, object]:
+    """What the console and the supervisor pages read from their data block: the urgency levels,
+    lowest first, with labels, and every label table of the kernel (telecom.labels)."""
+    levels = [{"name": name, "label": urgency.LABELS[name]} for name in urgency.LEVELS]
+    return {"urgency": levels, "labels": labels.all_labels()}
 
 
 @functools.cache
-def _console_page() -> str:
-    """console.html with `console_data()` in its data block (read at the first request)."""
+def _page(name: str) -> str:
+    """A page with `page_data()` in its data block (read at the first request)."""
     # "<" escaped: the JSON can never close the <script> element it sits in
-    data = json.dumps(console_data(), ensure_ascii=False).replace("<", "\\u003c")
-    html = (STATIC / "console.html").read_text(encoding="utf-8")
-    return html.replace("{{console_data}}", data)
+    data = json.dumps(page_data(), ensure_ascii=False).replace("<", "\\u003c")
+    html = (STATIC / name).read_text(encoding="utf-8")
+    return html.replace("{{page_data}}", data)
 
 
 def frame_csp(embed_origins: list[str]) -> str:
@@ -74,7 +76,7 @@ async def demo() -> FileResponse:
 
 @router.get("/console")
 async def console() -> HTMLResponse:
-    return HTMLResponse(_console_page(), headers=_headers(page=True))
+    return HTMLResponse(_page("console.html"), headers=_headers(page=True))
 
 
 @router.get("/widget.js")
@@ -113,13 +115,13 @@ async def console_css() -> FileResponse:
 
 
 @router.get("/wallboard")
-async def wallboard() -> FileResponse:
-    return _file("wallboard.html", page=True)
+async def wallboard() -> HTMLResponse:
+    return HTMLResponse(_page("wallboard.html"), headers=_headers(page=True))
 
 
 @router.get("/reports")
-async def reports() -> FileResponse:
-    return _file("reports.html", page=True)
+async def reports() -> HTMLResponse:
+    return HTMLResponse(_page("reports.html"), headers=_headers(page=True))
 
 
 @router.get("/supervisor.js")

@@ -304,3 +304,35 @@ def test_live_traffic_is_written_in_batches_of_an_interval_and_a_backlog_at_once
     assert pause_s(500, 500, elapsed_ms=40, interval_ms=1_000) == 0.0  # a backlog: at once
     assert pause_s(0, 500, elapsed_ms=2_000, interval_ms=1_000) == 0.0  # nothing: read blocks
     assert pause_s(3, 500, elapsed_ms=40, interval_ms=0) == 0.0  # setting off
+
+
+def test_purge_keeps_the_repeat_contact_of_a_kept_conversation(archive_engine: sa.Engine) -> None:
+    """A long conversation still inside the retention keeps the later, already old conversation
+    that is its repeat contact; with no kept earlier one, old conversations go."""
+    conversations = sa.table(
+        "conversations", sa.column("id"), sa.column("customer_ref"), sa.column("first_intent"),
+        sa.column("started_ms"), sa.column("last_ms"), sa.column("next_same_intent_ms"),
+    )  # fmt: skip
+    hour = 3_600_000
+    rows_ = [
+        # the long one (kept: its last message is after the cutoff) and its repeat (old)
+        ("long", "c1", "query_balance", T0, T0 + 12 * DAY_MS, T0 + hour),
+        ("repeat", "c1", "query_balance", T0 + hour, T0 + 2 * hour, None),
+        # an old group of two: both go
+        ("old-a", "c2", "roaming", T0, T0 + hour, T0 + 2 * hour),
+        ("old-b", "c2", "roaming", T0 + 2 * hour, T0 + 3 * hour, None),
+        # no customer: nothing links to it
+        ("anon", None, "query_balance", T0 + hour, T0 + 2 * hour, None),
+        # another intent of the same customer: not a repeat of the long one
+        ("other", "c1", "roaming", T0 + hour, T0 + 2 * hour, None),
+    ]
+    keys_ = ("id", "customer_ref", "first_intent", "started_ms", "last_ms", "next_same_intent_ms")
+    with archive_engine.begin() as conn:
+        conn.execute(sa.insert(conversations), [dict(zip(keys_, r, strict=True)) for r in rows_])
+    report = purge(archive_engine, T0 + 10 * DAY_MS)
+    assert report.conversations == 4
+    left = rows(archive_engine, "SELECT id, next_same_intent_ms FROM conversations ORDER BY id")
+    assert left == [("long", T0 + hour), ("repeat", None)]
+    # once the long one is old too, both go
+    assert purge(archive_engine, T0 + 20 * DAY_MS).conversations == 2
+    assert rows(archive_engine, "SELECT count(*) FROM conversations") == [(0,)]

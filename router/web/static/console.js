@@ -5,19 +5,29 @@
   var $ = function (id) { return document.getElementById(id); };
   var QUICK = ["您好，我是人工客服，很高兴为您服务。", "请稍等，我帮您查询一下。",
     "请问还有其他可以帮您的吗？", "感谢您的耐心等待。"];
-  var INTENTS = {query_balance: "话费余额", query_data_usage: "剩余流量", query_plan: "当前套餐",
-    change_plan: "套餐变更", roaming: "国际漫游", reset_password: "密码重置", complain: "投诉",
-    report_fault: "故障报修", request_human: "转人工"};
-  var URGENCY = {}; // level -> label, from the page (the server's levels, router/web)
-  JSON.parse($("console-data").textContent).urgency.forEach(function (u) {
-    URGENCY[u.name] = u.label;
+  var DATA = JSON.parse($("page-data").textContent); // the server's vocabulary (router/web)
+  var INTENTS = DATA.labels.intents;
+  var SKILLS = {}; // the skills an agent transfers to (the supervisors' own is not one of them)
+  Object.keys(DATA.labels.skills).forEach(function (id) {
+    if (id !== "complaints_supervisor") SKILLS[id] = DATA.labels.skills[id];
   });
+  var URGENCY = {}; // level -> label
+  DATA.urgency.forEach(function (u) { URGENCY[u.name] = u.label; });
   var agent = null; // {id, token}
   var offers = {};  // offer id -> offer
   var convs = {};   // conversation id -> {handoffId, pane, tab, seen}
   var active = null;
   var heartbeat = null;
   var streamAbort = null;
+
+  /* The choices of a <select>: every id of a label table, in the table's order. */
+  function fillSelect(select, table) {
+    Object.keys(table).forEach(function (id) {
+      var option = el("option", "", table[id]);
+      option.value = id;
+      select.appendChild(option);
+    });
+  }
 
   function el(tag, cls, text) {
     var n = document.createElement(tag);
@@ -232,6 +242,8 @@
     if (convs[cid]) { select(cid); return; }
     api("GET", "/v1/conversations/" + encodeURIComponent(cid)).then(function (view) {
       var pane = $("pane-template").content.firstElementChild.cloneNode(true);
+      fillSelect(pane.querySelector(".skill"), SKILLS);
+      fillSelect(pane.querySelector(".disposition"), DATA.labels.dispositions);
       pane.setAttribute("data-testid", "conversation");
       pane.setAttribute("data-conversation", cid);
       var h = view.handoff || {};
@@ -240,7 +252,7 @@
       var cust = h.customer || {};
       pane.querySelector(".meta").textContent = "客户 " + (cust.id || "未识别") + " · " +
         (cust.tier || "regular") + " · " + (INTENTS[h.intent] || h.intent || "") + " · 渠道 " +
-        (h.channel || "");
+        (DATA.labels.channels[h.channel] || h.channel || "");
       pane.querySelector(".summary").textContent = h.summary || "";
       var ol = pane.querySelector(".transcript ol");
       (h.transcript || []).forEach(function (turn) {

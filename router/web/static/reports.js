@@ -13,6 +13,18 @@
   var charts = {};
   var drill = null;  // {metric, part, bucket_start, extra, offset, total}
 
+  /* The filters that choose among known ids (queues and skills, channels, intents) list them
+   * by label; an id the reports take by pattern only (faq's sub-intents) is left out. */
+  document.querySelectorAll("select[data-labels]").forEach(function (select) {
+    var table = S.LABELS[select.getAttribute("data-labels")];
+    Object.keys(table).forEach(function (id) {
+      if (!/^[a-z0-9_]{1,64}$/.test(id)) return;
+      var option = el("option", "", table[id]);
+      option.value = id;
+      select.appendChild(option);
+    });
+  });
+
   S.signIn(function () {
     var today = S.chinaTime(Date.now(), "date");
     $("f-end").value = today;
@@ -182,7 +194,7 @@
     rows.forEach(function (row) {
       var tr = el("tr");
       tr.setAttribute("data-intent", row.intent || "");
-      tr.appendChild(el("td", "", row.intent || "（未识别）"));
+      tr.appendChild(el("td", "", S.label("intents", row.intent) || "（未识别）"));
       var n = el("td", "num");
       n.appendChild(row.intent ? numberButton(String(row.conversations), "conversations",
         "numerator", {intent: row.intent}) : el("span", "", row.conversations));
@@ -196,7 +208,7 @@
     var top = rows.slice(0, 8);
     charts.intents = new window.Chart($("chart-intents"), {
       type: "doughnut",
-      data: {labels: top.map(function (r) { return r.intent || "（未识别）"; }),
+      data: {labels: top.map(function (r) { return S.label("intents", r.intent) || "（未识别）"; }),
         datasets: [{data: top.map(function (r) { return r.conversations; }),
           backgroundColor: COLORS.concat(["#0891b2", "#65a30d", "#a16207"])}]},
       options: {animation: false, responsive: true, maintainAspectRatio: false,
@@ -261,7 +273,7 @@
       if (d.bucket_start !== undefined && d.bucket_start !== null) {
         title += " · " + bucketLabel(d.bucket_start, d.extra.bucket || "day");
       }
-      if (d.extra.intent) title += " · 意图 " + d.extra.intent;
+      if (d.extra.intent) title += " · 意图 " + S.label("intents", d.extra.intent);
       if (d.extra.agent) title += " · 坐席 " + d.extra.agent;
       $("drill-title").textContent = title + "：共 " + found.total + " 个会话";
       var body = $("drill-rows");
@@ -277,7 +289,7 @@
         tr.appendChild(idCell);
         tr.appendChild(el("td", "", S.chinaTime(c.started_ms)));
         tr.appendChild(el("td", "", S.CHANNELS[c.channel] || c.channel || ""));
-        tr.appendChild(el("td", "", c.first_intent || ""));
+        tr.appendChild(el("td", "", S.label("intents", c.first_intent)));
         tr.appendChild(el("td", "num", c.handoffs));
         tr.appendChild(el("td", "num", c.rating === null ? "—" : c.rating));
         tr.appendChild(el("td", "", S.ENDED[c.ended_by] || c.ended_by || ""));
@@ -303,7 +315,7 @@
       var c = t.conversation;
       $("t-id").textContent = c.id;
       $("t-meta").textContent = [S.CHANNELS[c.channel] || c.channel, S.chinaTime(c.started_ms),
-        c.first_intent ? "意图 " + c.first_intent : "", c.rating ? "评分 " + c.rating : "",
+        c.first_intent ? "意图 " + S.label("intents", c.first_intent) : "", c.rating ? "评分 " + c.rating : "",
         c.comment ? "评价：" + c.comment : "", S.ENDED[c.ended_by] || ""]
         .filter(Boolean).join(" · ");
       var list = $("t-messages");
@@ -317,11 +329,11 @@
         list.appendChild(li);
       });
       fillRows($("t-turns"), t.turns, function (u) {
-        return [S.chinaTime(u.ts_ms, "time"), u.intent, fixed(u.confidence), fixed(u.margin),
-          u.urgency, u.fallback ? "是" : "否", u.action];
+        return [S.chinaTime(u.ts_ms, "time"), S.label("intents", u.intent), fixed(u.confidence),
+          fixed(u.margin), S.label("urgency", u.urgency), u.fallback ? "是" : "否", u.action];
       });
       fillRows($("t-handoffs"), t.handoffs, function (h) {
-        return [h.id, h.queue, h.urgency, h.created_ms ? S.chinaTime(h.created_ms, "time") : "",
+        return [h.id, S.label("skills", h.queue), S.label("urgency", h.urgency), h.created_ms ? S.chinaTime(h.created_ms, "time") : "",
           h.assigned_ms ? S.chinaTime(h.assigned_ms, "time") : "—", h.agent_id, h.status];
       });
       $("transcript").hidden = false;

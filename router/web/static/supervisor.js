@@ -123,10 +123,20 @@
     return date + " " + time;
   };
 
-  S.SENDERS = {customer: "客户", bot: "机器人", agent: "人工客服", system: "系统"};
-  S.STATES = {available: "空闲", busy: "忙碌", away: "小休", offline: "离线"};
-  S.CHANNELS = {web: "网页", app: "App", voice: "语音"};
-  S.ENDED = {bot: "机器人结束", agent: "人工结束", customer: "客户离开", timeout: "超时"};
+  /* The server's vocabulary (router/web page_data: telecom.labels), and one way to show an id:
+   * its label, else the id itself. */
+  var DATA = JSON.parse(document.getElementById("page-data").textContent);
+  S.LABELS = DATA.labels;
+  S.LABELS.urgency = {};
+  DATA.urgency.forEach(function (u) { S.LABELS.urgency[u.name] = u.label; });
+  S.SENDERS = DATA.labels.senders;
+  S.STATES = DATA.labels.states;
+  S.CHANNELS = DATA.labels.channels;
+  S.ENDED = DATA.labels.ended;
+  S.label = function (table, id) {
+    if (id === null || id === undefined || id === "") return "";
+    return S.LABELS[table][id] || String(id);
+  };
 
   window.Supervisor = S;
 })();

@@ -108,7 +108,7 @@
       var tr = el("tr", q.depth ? "waiting" : "");
       tr.setAttribute("data-testid", "queue-row");
       tr.setAttribute("data-queue", q.queue);
-      tr.appendChild(el("td", "", q.queue));
+      tr.appendChild(el("td", "", S.label("skills", q.queue)));
       tr.appendChild(el("td", "num depth", q.depth));
       var wait = el("td", "num wait", q.depth ? S.duration(q.oldest_wait_s) : "—");
       if (q.oldest_since_ms) waits.push([wait, q.oldest_since_ms]);

@@ -1,0 +1,107 @@
+"""What people read for the ids the system keeps, defined once: intents, skills (a handoff's
+queue is its first required skill), channels, dispositions, agent states, who ended a conversation
+and who wrote a message. The assistant's buttons and handoff summaries, the agent console, the
+supervisor's wallboard and reports all take their labels from here (the pages get them in a data
+block of the page the router serves), so a label changes in one place.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AGENT_STATES",
+    "CHANNELS",
+    "DISPOSITIONS",
+    "ENDED_BY",
+    "INTENTS",
+    "SENDERS",
+    "SKILLS",
+    "all_labels",
+]
+
+INTENTS: dict[str, str] = {
+    "query_balance": "查询话费余额/账单",
+    "query_data_usage": "查询剩余流量",
+    "query_plan": "查询当前套餐",
+    "change_plan": "变更套餐",
+    "roaming": "国际漫游",
+    "reset_password": "重置服务密码",
+    "complain": "投诉",
+    "report_fault": "故障报修",
+    "check_ticket": "查询工单进度",
+    "request_human": "转人工",
+    "cancel_handoff": "取消转人工",
+    "out_of_scope": "其他问题",
+    "inform": "提供信息",
+    "greet": "问候",
+    "goodbye": "道别",
+    "thanks": "致谢",
+    "affirm": "肯定",
+    "deny": "否定/取消",
+    "bot_challenge": "询问是否机器人",
+    "nlu_fallback": "未识别",
+    "faq": "常见问题",
+    "faq/invoice": "发票",
+    "faq/family_plan": "家庭套餐",
+    "faq/shared_data": "流量共享",
+    "faq/broadband_install": "宽带安装",
+    "faq/number_porting": "携号转网",
+    "faq/data_pack": "流量包",
+    "faq/vanity_number": "靓号",
+    "faq/payment": "充值缴费",
+}
+
+# The router's agents hold these skills (actions/handoff.py maps intents to them).
+SKILLS: dict[str, str] = {
+    "billing": "话费账单",
+    "plans_data": "套餐流量",
+    "roaming": "国际漫游",
+    "account_security": "账户安全",
+    "complaints": "投诉",
+    "network_faults": "网络故障",
+    "complaints_supervisor": "投诉主管",
+}
+
+CHANNELS: dict[str, str] = {"web": "网页", "app": "App", "voice": "电话"}
+
+# What an agent records when they complete a conversation (the console's choices, in order).
+DISPOSITIONS: dict[str, str] = {
+    "resolved": "已解决",
+    "follow_up": "需跟进",
+    "ticket_created": "已建工单",
+    "escalated": "已升级",
+    "no_response": "客户无应答",
+}
+
+AGENT_STATES: dict[str, str] = {
+    "available": "空闲",
+    "busy": "忙碌",
+    "away": "小休",
+    "offline": "离线",
+}
+
+ENDED_BY: dict[str, str] = {
+    "bot": "机器人结束",
+    "agent": "人工结束",
+    "customer": "客户离开",
+    "timeout": "超时",
+}
+
+SENDERS: dict[str, str] = {
+    "customer": "客户",
+    "bot": "机器人",
+    "agent": "人工客服",
+    "system": "系统",
+}
+
+
+def all_labels() -> dict[str, dict[str, str]]:
+    """Every label table by name, as the pages receive them."""
+    return {
+        "intents": INTENTS,
+        "skills": SKILLS,
+        "channels": CHANNELS,
+        "dispositions": DISPOSITIONS,
+        "states": AGENT_STATES,
+        "ended": ENDED_BY,
+        "senders": SENDERS,
+    }
