@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -36,7 +37,7 @@ class PurgeReport:
         )
 
 
-def expired(cutoff_ms: int) -> sa.Select[tuple[str]]:
+def expired(cutoff_ms: int) -> sa.Select[Any]:
     """The ids of the conversations to delete: last message before `cutoff_ms`, and no earlier
     conversation of the same (customer_ref, first_intent) kept."""
     c = Base.metadata.tables["conversations"]
@@ -57,7 +58,7 @@ def purge(engine: sa.Engine, cutoff_ms: int) -> PurgeReport:
     report = PurgeReport(cutoff_ms)
     while True:
         with engine.begin() as conn:
-            ids = list(conn.scalars(expired(cutoff_ms).limit(CHUNK)))
+            ids: list[str] = list(conn.scalars(expired(cutoff_ms).limit(CHUNK)))
             if not ids:
                 break
             dirty = rollup.buckets_of(conn, ids)
