@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from telecom import mask
+from telecom import mask, tickets
 from telecom.dates import CHINA_TZ
 from telecom.money import yuan
 
@@ -238,13 +238,6 @@ def password_reset_reply(phone: str) -> str:
     )
 
 
-STATUS_NAMES = {
-    "open": "处理中",
-    "in_progress": "处理中",
-    "resolved": "已处理",
-    "closed": "已办结",
-    "attached": "已关联到已知故障",
-}
 KIND_NAMES = {"complaint": "投诉", "fault": "故障报修", "callback": "回电请求"}
 SERVICE_NAMES = {"mobile": "手机网络", "broadband": "宽带", "tv": "电视（IPTV）"}
 SLA_KEYS = (
@@ -279,25 +272,6 @@ def _parse_time(value: Any) -> datetime | None:
     except (TypeError, ValueError):
         return None
     return moment if moment.tzinfo else None
-
-
-def sla_of_ticket(ticket: Ticket) -> TicketSla | None:
-    """The `triage.TicketSla` stored in a ticket's `extra`, or None (older tickets, outages)."""
-    from actions import triage
-
-    extra = ticket.extra or {}
-    respond_by = _parse_time(extra.get("respond_by"))
-    if respond_by is None:
-        return None
-    return triage.TicketSla(
-        kind=ticket.kind,
-        created_at=ticket.created_at,
-        respond_by=respond_by,
-        resolve_by=_parse_time(extra.get("resolve_by")),
-        result_by=_parse_time(extra.get("result_by")),
-        satisfaction_by=_parse_time(extra.get("satisfaction_by")),
-        respond_target=_parse_time(extra.get("respond_target")),
-    )
 
 
 def ticket_created_reply(
@@ -361,47 +335,48 @@ def outage_reply(outage: Outage, ticket_id: str, phone: str | None) -> str:
 
 
 def _status_text(ticket: Ticket, now: datetime | None) -> str:
-    from actions import triage
-
+    """Where the ticket stands for its customer: its lifecycle state (telecom.tickets), the
+    promise it is working to or has missed, and the latest reply or the result sent."""
+    life = ticket.lifecycle
     extra = ticket.extra or {}
-    if ticket.status == "attached":
+    if life.state == "attached":
         restore = _parse_time(extra.get("expected_restore_at"))
         service = SERVICE_NAMES.get(extra.get("service") or "", "")
         where = f"{extra.get('area') or ''}{service}"
         return f"已关联到{where}已知故障" + (
             f"，预计 {local_datetime(restore)} 恢复" if restore else "，正在抢修"
         )
-    sla = sla_of_ticket(ticket)
-    if sla is None or now is None:
-        return STATUS_NAMES.get(ticket.status, ticket.status)
-    state = triage.sla_state(
-        sla,
-        now,
-        responded=ticket.status == "in_progress",
-        resolved=ticket.status in ("resolved", "closed"),
-    )
-    result = f"，{local_datetime(sla.resolve_by)} 前给出处理结果" if sla.resolve_by else ""
-    if state == "resolved":
-        return STATUS_NAMES.get(ticket.status, "已处理")
-    if state == "awaiting_response":
-        if sla.respond_by <= sla.created_at:
-            return f"处理中，客服会尽快联系您{result}"
-        return f"处理中，等待客服联系（{local_datetime(sla.respond_by)} 前响应）{result}"
-    if state == "respond_overdue":
-        return (
-            f"处理中，已超过承诺的响应时间（{local_datetime(sla.respond_by)}），"
-            "非常抱歉，我们会优先跟进" + result
-        )
-    if state == "resolve_overdue" and sla.resolve_by is not None:  # only past that deadline
-        return (
-            f"处理中，已超过承诺的处理时限（{local_datetime(sla.resolve_by)}），"
-            "非常抱歉，我们会优先跟进"
-        )
-    return "处理中" + result  # in_progress
+    missed = tickets.breached(life, now) if now is not None else ()
+    sorry = "非常抱歉，我们会优先跟进"
+    result_due = f"，{local_datetime(life.resolve_by)} 前给出处理结果" if life.resolve_by else ""
+    if life.state in ("intake", "assessing"):
+        taken = "客服已接单，正在核实" if life.state == "assessing" else "处理中"
+        if life.respond_by is not None and "respond" in missed:
+            when = f"，已超过承诺的响应时间（{local_datetime(life.respond_by)}），{sorry}"
+        elif life.respond_by is None or life.respond_by <= life.opened_at:
+            when = "，客服会尽快联系您"
+        elif life.state == "assessing":
+            when = f"（{local_datetime(life.respond_by)} 前联系您）"
+        else:
+            when = f"，等待客服联系（{local_datetime(life.respond_by)} 前响应）"
+        return taken + when + result_due
+    if life.state == "handling":
+        doing = "已重新处理" if life.reopens else "处理中"
+        if life.resolve_by is not None and "resolve" in missed:
+            text = f"{doing}，已超过承诺的处理时限（{local_datetime(life.resolve_by)}），{sorry}"
+        else:
+            text = doing + result_due
+        return text + (f"。客服最新答复：“{ticket.last_reply}”" if ticket.last_reply else "")
+    result = f"，处理结果：“{life.result}”" if life.result else ""
+    remedy = f"，补偿方案：“{life.remedy}”" if life.remedy else ""
+    if life.state == "feedback":
+        return f"已处理{result}{remedy}。如对结果不满意，可以随时告诉我们重新处理"
+    return f"已办结{result}{remedy}"
 
 
 def tickets_reply(phone: str, tickets: Sequence[Ticket], now: datetime | None = None) -> str:
-    """Ticket status for "我的投诉处理得怎么样了": each ticket's SLA state and deadlines."""
+    """Ticket status for "我的投诉处理得怎么样了": each ticket's state, its deadlines and the
+    latest reply or result (`_status_text`)."""
     if not tickets:
         return f"{mask.phone(phone)} 名下目前没有投诉、报修或回电工单。"
     lines = [f"{mask.phone(phone)} 的工单："]

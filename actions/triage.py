@@ -19,10 +19,11 @@ Context can lift a message to `high` at most; `critical` is reserved for what th
 says (fraud in progress, a business down, an emergency, a vulnerable person cut off), so the
 critical queue keeps meaning "act now". Context never lowers the text's urgency.
 
-`ticket_sla` gives the deadlines of ../shared/domain.md: complaints respond within 24 h (minor:
-answer at once), resolve and send the result within 48 h, ask for satisfaction within 7 days;
-major complaints go at once to the `complaints_supervisor` skill; network faults are responded to
-within 45 minutes (target 30).
+`ticket_sla` gives the deadlines of ../shared/domain.md as `telecom.tickets.deadlines` computes
+them (the one place of those rules): complaints respond within 24 h (minor: answer at once),
+resolve and send the result within 48 h, ask for satisfaction within 7 days; major complaints go
+at once to the `complaints_supervisor` skill; network faults are responded to within 45 minutes
+(target 30).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Any
 
 from components import triage_rules as rules
 from components.triage_rules import SEVERITY_LEVELS
+from telecom import tickets
 from telecom.urgency import LEVELS as URGENCY_LEVELS
 from telecom.urgency import known, rank
 
@@ -51,6 +53,7 @@ __all__ = [
     "raise_level",
     "repeat_contact",
     "repeat_ticket",
+    "sla_from",
     "sla_state",
     "text_urgency",
     "ticket_category",
@@ -66,17 +69,6 @@ SUPERVISOR_SKILL = "complaints_supervisor"
 # Handoff reasons that decide the skill whatever the customer asked (domain.md: a major complaint
 # is escalated to management at once; a locked verification is account security's).
 ESCALATION_SKILLS = {"major_complaint": SUPERVISOR_SKILL, "verification_locked": "account_security"}
-
-# domain.md
-COMPLAINT_RESPOND = timedelta(hours=24)
-COMPLAINT_RESOLVE = timedelta(hours=48)
-COMPLAINT_RESULT = timedelta(hours=48)
-COMPLAINT_SATISFACTION = timedelta(days=7)
-NETWORK_FAULT_RESPOND = timedelta(minutes=45)
-NETWORK_FAULT_TARGET = timedelta(minutes=30)
-# not in domain.md — our assumptions, kept in one place
-OTHER_FAULT_RESPOND = timedelta(hours=24)
-CALLBACK_RESPOND = timedelta(hours=24)
 
 
 def raise_level(level: str, steps: int = 1, cap: str = CONTEXT_CAP) -> str:
@@ -264,40 +256,27 @@ def ticket_sla(
     severity: str | None = None,
     urgency: str | None = None,
 ) -> TicketSla:
-    """Deadlines for a new ticket.
+    """Deadlines for a new ticket: `sla_from` of `telecom.tickets.deadlines`."""
+    return sla_from(tickets.deadlines(kind, severity, category, created_at, urgency=urgency))
 
-    complaint: minor → respond at once; otherwise within 24 h; resolve and send the result within
-               48 h; satisfaction within 7 days. major → respond at once, `handoff_skill`
-               complaints_supervisor, `escalate_now`.
-    fault:     network → respond within 45 min (target 30); a critical-urgency fault of any
-               category is treated the same (emergency handling); other faults 24 h (assumption).
-    callback:  respond within 24 h (assumption).
-    """
-    if kind == "complaint":
-        major = severity == "major"
-        immediate = major or severity == "minor" or urgency == "critical"
-        return TicketSla(
-            kind=kind,
-            created_at=created_at,
-            respond_by=created_at if immediate else created_at + COMPLAINT_RESPOND,
-            resolve_by=created_at + COMPLAINT_RESOLVE,
-            result_by=created_at + COMPLAINT_RESULT,
-            satisfaction_by=created_at + COMPLAINT_SATISFACTION,
-            handoff_skill=escalation_skill("major_complaint") if major else None,
-            escalate_now=major,
-        )
-    if kind == "fault":
-        fast = category == "network" or urgency == "critical"
-        return TicketSla(
-            kind=kind,
-            created_at=created_at,
-            respond_by=created_at + (NETWORK_FAULT_RESPOND if fast else OTHER_FAULT_RESPOND),
-            respond_target=created_at + NETWORK_FAULT_TARGET if fast else None,
-            escalate_now=urgency == "critical",
-        )
-    if kind == "callback":
-        return TicketSla(kind=kind, created_at=created_at, respond_by=created_at + CALLBACK_RESPOND)
-    raise ValueError(f"unknown ticket kind: {kind!r}")
+
+def sla_from(due: tickets.Deadlines) -> TicketSla:
+    """The assistant's view of a new ticket's deadlines (`telecom.tickets.Deadlines`): a major
+    complaint also goes to the `complaints_supervisor` skill at once. `satisfaction_by` (kept in
+    the ticket's `extra` as before) counts the 7 days from the opening; the store watches the
+    follow-up from the real resolution (`telecom.tickets.windows`)."""
+    major = due.kind == "complaint" and due.escalate_now
+    return TicketSla(
+        kind=due.kind,
+        created_at=due.opened_at,
+        respond_by=due.respond_by,
+        resolve_by=due.resolve_by,
+        result_by=due.result_by,
+        satisfaction_by=due.opened_at + tickets.FOLLOW_UP if due.kind == "complaint" else None,
+        respond_target=due.respond_target,
+        handoff_skill=escalation_skill("major_complaint") if major else None,
+        escalate_now=due.escalate_now,
+    )
 
 
 def sla_state(

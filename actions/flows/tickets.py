@@ -15,7 +15,7 @@ from actions import replies, ticket_triage, triage
 from actions.flows import common
 from actions.store.base import NoSuchOutage, Ticket
 from components import triage_rules
-from telecom import mask
+from telecom import mask, tickets
 from telecom.numbers import parse_phone
 
 log = logging.getLogger(__name__)
@@ -221,18 +221,17 @@ class ActionCreateTicket(Action):
             )
             if attached:
                 return reset + handoff_events(reason)
-        sla = None
+        sla = due = None
         if kind in ("complaint", "fault"):
             urgency = max(
                 (triage.text_urgency(parsed), triage.text_urgency(tracker.latest_message)),
                 key=triage.URGENCY_LEVELS.index,
             )
-            sla = triage.ticket_sla(
-                kind, now, category=sla_category, severity=severity, urgency=urgency
-            )
+            due = tickets.deadlines(kind, severity, sla_category, now, urgency=urgency)
+            sla = triage.sla_from(due)
             extra = {**extra, **replies.sla_extra(sla)}
         ticket = common.store().create_ticket(
-            kind, category, description, phone, now, severity=severity, extra=extra or None
+            kind, category, description, phone, now, severity=severity, extra=extra or None, due=due
         )
         log.info("flows.ticket.created id=%s kind=%s phone=%s", ticket.id, kind, mask.phone(phone))
         if sla is None:
@@ -282,6 +281,6 @@ class ActionListTickets(common.VerifiedAction):
     def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, phone: str
     ) -> list[EventType]:
-        tickets = common.store().get_tickets(phone)
-        dispatcher.utter_message(text=replies.tickets_reply(phone, tickets, common.now()))
+        found = common.store().get_tickets(phone)
+        dispatcher.utter_message(text=replies.tickets_reply(phone, found, common.now()))
         return []

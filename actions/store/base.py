@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from actions.verification import Limits, Lock
 from telecom.catalog import Destination, Plan, RoamingTariff
+from telecom.tickets import Deadlines, TicketState
 
 if TYPE_CHECKING:
     from actions.settings import Retention
@@ -28,15 +29,19 @@ __all__ = [
     "NoSuchOutage",
     "NoSuchPlan",
     "NoSuchSubscriber",
+    "NoSuchTicket",
     "Outage",
     "Package",
     "PlanChange",
+    "QueueEntry",
     "SamePlan",
     "Sms",
     "StoreError",
     "Subscriber",
     "SubscriberStore",
     "Ticket",
+    "TicketEvent",
+    "TicketWarning",
     "VerificationResult",
 ]
 
@@ -75,6 +80,10 @@ class AccountSuspended(StoreError):
 
 class NoSuchOutage(StoreError):
     """No open outage with that id (unknown, or closed in the meantime)."""
+
+
+class NoSuchTicket(StoreError):
+    pass
 
 
 class InvalidInput(StoreError):
@@ -176,9 +185,46 @@ class Ticket:
     severity: str | None
     description: str  # HTML-escaped, control characters removed, length-limited
     customer: str  # masked phone for display, '' when anonymous
-    status: str  # open | attached (a fault report attached to a known outage)
+    # open | in_progress | resolved | closed | attached: the lifecycle's state as it was named
+    # before there was one (lifecycle.STATUS_OF)
+    status: str
     created_at: datetime
+    lifecycle: TicketState  # state, team, assignee, deadlines, result, remedy, rating …
     extra: dict[str, Any] = field(default_factory=dict)  # escaped string values
+    last_reply: str | None = None  # the latest text sent to the customer (escaped)
+
+
+@dataclass(frozen=True)
+class TicketEvent:
+    """One step of a ticket, as recorded (telecom.tickets.STEPS, or `open`)."""
+
+    ticket_id: str
+    seq: int  # 1, 2, … within the ticket
+    step: str
+    actor: str  # agent:<id> | supervisor:<id> | system | customer
+    team: str  # the ticket's team after the step
+    text: str | None  # escaped, numbers masked
+    detail: dict[str, Any]  # result, remedy, rating, window, state (escaped)
+    ts: datetime
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """A ticket in its team's queue: its nearest open deadline and the windows it has missed."""
+
+    ticket: Ticket
+    due: datetime | None
+    breached: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TicketWarning:
+    """A ticket's deadline window at 80 % or more and not escalated yet (telecom.tickets)."""
+
+    ticket_id: str
+    window: str  # respond | resolve | follow_up
+    due: datetime
+    team: str
 
 
 @dataclass(frozen=True)
@@ -313,9 +359,22 @@ class SubscriberStore(Protocol):
         now: datetime,
         severity: str | None = None,
         extra: dict[str, Any] | None = None,
+        due: Deadlines | None = None,
     ) -> Ticket: ...
 
     def get_tickets(self, phone: str) -> list[Ticket]: ...
+
+    def ticket(self, ticket_id: str) -> Ticket | None: ...
+
+    def ticket_steps(self, ticket_id: str) -> list[TicketEvent]: ...
+
+    def apply_ticket_step(
+        self, ticket_id: str, step: str, actor: str, now: datetime, **fields: Any
+    ) -> Ticket: ...
+
+    def team_queue(self, team: str, now: datetime) -> list[QueueEntry]: ...
+
+    def due_ticket_warnings(self, now: datetime) -> list[TicketWarning]: ...
 
     def open_outage(
         self, city: str | None, district: str, service: str, now: datetime

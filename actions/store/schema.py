@@ -2,7 +2,33 @@
 
 import sqlite3
 
-__all__ = ["DATA_TABLES", "LATE_INDEXES", "SCHEMA", "migrate", "table_sql"]
+from actions.store.lifecycle import backfill_lifecycle
+from telecom.tickets import STATES
+
+__all__ = ["DATA_TABLES", "LATE_INDEXES", "SCHEMA", "TICKET_LIFECYCLE", "migrate", "table_sql"]
+
+# The ticket lifecycle's columns (telecom.tickets.TicketState; actions/store/lifecycle.py): in the
+# tickets table below, and added by `migrate` to a store made before them. Times are UTC ISO text.
+TICKET_LIFECYCLE = (
+    ("state", "TEXT NOT NULL DEFAULT 'intake' CHECK (state IN ({}))".format(
+        ", ".join(f"'{state}'" for state in STATES))),
+    ("team", "TEXT NOT NULL DEFAULT 'frontline'"),
+    ("assignee", "TEXT"),               # agent:<id> | supervisor:<id>
+    ("respond_by", "TEXT"),
+    ("resolve_by", "TEXT"),
+    ("follow_up_by", "TEXT"),
+    ("responded_at", "TEXT"),
+    ("resolved_at", "TEXT"),
+    ("followed_up_at", "TEXT"),
+    ("closed_at", "TEXT"),
+    ("reopened_at", "TEXT"),
+    ("reopens", "INTEGER NOT NULL DEFAULT 0"),
+    ("escalated", "INTEGER NOT NULL DEFAULT 0"),
+    ("warned", "TEXT NOT NULL DEFAULT ''"),  # windows escalated for, comma-separated
+    ("result", "TEXT"),                 # escaped, numbers masked
+    ("remedy", "TEXT"),                 # escaped, numbers masked
+    ("rating", "INTEGER CHECK (rating BETWEEN 1 AND 5)"),
+)  # fmt: skip
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -101,9 +127,21 @@ CREATE TABLE IF NOT EXISTS tickets (
     phone TEXT,                        -- lookup key; NULL when anonymous
     status TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    extra TEXT NOT NULL                -- JSON, string values escaped
+    extra TEXT NOT NULL,               -- JSON, string values escaped
+    @LIFECYCLE@
 );
 CREATE INDEX IF NOT EXISTS tickets_phone ON tickets (phone);
+CREATE TABLE IF NOT EXISTS ticket_events (
+    ticket_id TEXT NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,              -- 1, 2, … within the ticket
+    step TEXT NOT NULL,                -- open | telecom.tickets.STEPS
+    actor TEXT NOT NULL,               -- agent:<id> | supervisor:<id> | system | customer
+    team TEXT NOT NULL,                -- the ticket's team after the step
+    text TEXT,                         -- escaped, numbers masked
+    detail TEXT NOT NULL,              -- JSON: result, remedy, rating, window, state (escaped)
+    ts TEXT NOT NULL,
+    PRIMARY KEY (ticket_id, seq)
+);
 CREATE TABLE IF NOT EXISTS outages (
     id TEXT PRIMARY KEY,               -- O20261123-01
     city TEXT NOT NULL,
@@ -139,7 +177,7 @@ CREATE TABLE IF NOT EXISTS consents (
     at TEXT NOT NULL,
     UNIQUE (conversation, notice_version, purpose)
 );
-"""
+""".replace("@LIFECYCLE@", ",\n    ".join(f"{name} {ddl}" for name, ddl in TICKET_LIFECYCLE))
 
 # Indexes on columns that an older store gains in `migrate` (created after it).
 LATE_INDEXES = """
@@ -150,12 +188,14 @@ CREATE INDEX IF NOT EXISTS login_nonces_expiry ON login_nonces (expires_at);
 CREATE INDEX IF NOT EXISTS consents_at ON consents (at);
 CREATE INDEX IF NOT EXISTS tickets_created ON tickets (created_at);
 CREATE INDEX IF NOT EXISTS sms_outbox_created ON sms_outbox (created_at);
+CREATE INDEX IF NOT EXISTS tickets_queue ON tickets (team, state);
+CREATE INDEX IF NOT EXISTS tickets_state ON tickets (state);
 """
 
 # Every table holding generated or customer data, children before parents (for --force).
 DATA_TABLES = (
     "bill_items", "bills", "usage_history", "packages", "charges", "plan_changes",
-    "roaming_events", "sms_outbox", "tickets", "outages", "verification_attempts",
+    "roaming_events", "sms_outbox", "ticket_events", "tickets", "outages", "verification_attempts",
     "login_nonces", "consents", "subscribers", "meta",
 )  # fmt: skip
 
@@ -187,6 +227,13 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             if column not in columns:  # before attempts were counted per conversation and client
                 conn.execute(f"ALTER TABLE verification_attempts ADD COLUMN {column} TEXT")
                 done.append(f"verification_attempts: {column} column")
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(tickets)")}
+        missing = [(name, ddl) for name, ddl in TICKET_LIFECYCLE if name not in columns]
+        for name, ddl in missing:  # before tickets had a lifecycle (telecom.tickets)
+            conn.execute(f"ALTER TABLE tickets ADD COLUMN {name} {ddl}")  # fixed names
+        if missing:
+            filled = backfill_lifecycle(conn)
+            done.append(f"tickets: lifecycle columns ({filled} tickets filled in)")
     except BaseException:
         conn.execute("ROLLBACK")
         raise

@@ -10,8 +10,9 @@ The store is made of parts, each a class with the SQL it runs beside it: connect
 transactions (connection.py); identity checks, verification attempts, used login nonces and
 consents, with the purge of everything past its retention (privacy.py); plan changes
 (plan_changes.py); tickets and outages, whose text is escaped and the customer's number masked
-(tickets.py). This module adds creation, subscribers, the catalogue, bills and usage, roaming,
-passwords and the SMS outbox.
+(tickets.py); working tickets through their lifecycle (ticket_steps.py, lifecycle.py). This
+module adds creation, subscribers, the catalogue, bills and usage, roaming, passwords and the SMS
+outbox.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from actions.store.plan_changes import PlanChangeMethods, is_due
 from actions.store.privacy import PrivacyMethods
 from actions.store.rows import from_row, from_ts, queue_sms, to_ts
 from actions.store.schema import DATA_TABLES, LATE_INDEXES, SCHEMA, migrate
+from actions.store.ticket_steps import TicketStepMethods
 from actions.store.tickets import TicketMethods
 from telecom import mask
 from telecom.catalog import Destination, Plan, RoamingTariff
@@ -55,7 +57,7 @@ __all__ = ["SQLiteStore"]
 log = logging.getLogger(__name__)
 
 
-class SQLiteStore(PrivacyMethods, PlanChangeMethods, TicketMethods):
+class SQLiteStore(PrivacyMethods, PlanChangeMethods, TicketMethods, TicketStepMethods):
     """The SubscriberStore on one SQLite file; catalogues are read from `catalog_root`.
     Constructed as `SQLiteBase` (connection.py) says."""
 

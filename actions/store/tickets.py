@@ -2,7 +2,9 @@
 
 What a customer wrote is cleaned before it is stored: phone and ID numbers masked, control
 characters removed, cut to length and HTML-escaped; a phone that is not a mobile number makes
-the ticket anonymous. `insert` runs inside the caller's transaction.
+the ticket anonymous. `insert` runs inside the caller's transaction. A ticket opens with its
+lifecycle (telecom.tickets: intake with its deadlines and team, or attached to an outage) and an
+`open` step; the steps after it are ticket_steps.py's.
 """
 
 from __future__ import annotations
@@ -24,9 +26,17 @@ from actions.store.base import (
     Ticket,
 )
 from actions.store.connection import SQLiteBase
+from actions.store.lifecycle import (
+    STATUS_OF,
+    TICKET_SELECT,
+    insert_event,
+    state_from_row,
+    write_lifecycle,
+)
 from actions.store.rows import from_row, from_ts, queue_sms, to_ts
-from telecom import mask
+from telecom import mask, tickets
 from telecom.dates import CHINA_TZ
+from telecom.tickets import Deadlines, TicketState
 
 __all__ = [
     "DESCRIPTION_MAX",
@@ -86,21 +96,31 @@ def insert(
     kind: str,
     text: CleanText,
     now: datetime,
+    lifecycle: TicketState,
     *,
     severity: str | None = None,
-    status: str = "open",
     extra: dict[str, Any] | None = None,
 ) -> Ticket:
-    """Number the ticket (T<China date>-<sequence>) and store it; `extra` already escaped."""
+    """Number the ticket (T<China date>-<sequence>) and store it with its `lifecycle` and its
+    `open` step (by the customer); `extra` already escaped. An escalation at once
+    (`lifecycle.escalated`: a major complaint, a critical fault) is recorded as the system's."""
     extra = extra or {}
     seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets").fetchone()[0]
     ticket_id = f"T{now.astimezone(CHINA_TZ):%Y%m%d}-{seq:06d}"
+    status = STATUS_OF[lifecycle.state]
     conn.execute(
         "INSERT INTO tickets (seq, id, kind, category, severity, description, customer,"
         " phone, status, created_at, extra) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         (seq, ticket_id, kind, text.category, severity, text.description, text.customer,
          text.phone, status, to_ts(now), json.dumps(extra, ensure_ascii=False)),
     )  # fmt: skip
+    write_lifecycle(conn, ticket_id, lifecycle)
+    insert_event(
+        conn, ticket_id, "open", "customer", lifecycle.team, None, {"state": lifecycle.state}, now
+    )
+    if lifecycle.escalated:
+        detail = {"window": ",".join(lifecycle.warned) or None, "state": lifecycle.state}
+        insert_event(conn, ticket_id, "escalate", "system", lifecycle.team, None, detail, now)
     return Ticket(
         id=ticket_id,
         kind=kind,
@@ -110,13 +130,19 @@ def insert(
         customer=text.customer,
         status=status,
         created_at=now.astimezone(timezone.utc),
+        lifecycle=lifecycle,
         extra=extra,
     )
 
 
 def ticket_from_row(row: sqlite3.Row) -> Ticket:
+    """A ticket from a TICKET_SELECT row."""
     return from_row(
-        Ticket, row, created_at=from_ts(row["created_at"]), extra=json.loads(row["extra"])
+        Ticket,
+        row,
+        created_at=from_ts(row["created_at"]),
+        lifecycle=state_from_row(row),
+        extra=json.loads(row["extra"]),
     )
 
 
@@ -142,20 +168,29 @@ class TicketMethods(SQLiteBase):
         now: datetime,
         severity: str | None = None,
         extra: dict[str, Any] | None = None,
+        due: Deadlines | None = None,
     ) -> Ticket:
         """Record a complaint, fault report or callback request, and SMS its number.
 
         The text is cleaned as `clean` says; a `phone` that is not a mobile number is
-        treated as anonymous. Raises InvalidInput for an unknown kind or severity.
+        treated as anonymous. The ticket opens in intake with the deadlines `due` (what the
+        assistant computed with the parse result's category and urgency), else those of
+        `telecom.tickets.deadlines` for its kind, severity and category, and the team they
+        give. Raises InvalidInput for an unknown kind or severity, or a `due` of another kind or
+        opening time.
         """
         if kind not in TICKET_KINDS:
             raise InvalidInput("unknown ticket kind")
         if severity is not None and severity not in SEVERITIES:
             raise InvalidInput("unknown severity")
+        if due is not None and (due.kind != kind or due.opened_at != now):
+            raise InvalidInput("deadlines of another kind or opening time")
         text = clean(category, description, phone, default_category="other")
         safe_extra = escape_extra(extra or {})
+        due = due or tickets.deadlines(kind, severity, text.category, now)
+        lifecycle = tickets.new_ticket(due, severity, text.category)
         with self._tx() as conn:
-            ticket = insert(conn, kind, text, now, severity=severity, extra=safe_extra)
+            ticket = insert(conn, kind, text, now, lifecycle, severity=severity, extra=safe_extra)
             if text.phone:
                 queue_sms(
                     conn, text.phone, "ticket",
@@ -170,7 +205,7 @@ class TicketMethods(SQLiteBase):
         """Tickets of `phone`, newest first."""
         with self._use() as conn:
             rows = conn.execute(
-                "SELECT * FROM tickets WHERE phone = ? ORDER BY seq DESC", (phone,)
+                f"{TICKET_SELECT} WHERE t.phone = ? ORDER BY t.seq DESC", (phone,)
             ).fetchall()
         return [ticket_from_row(r) for r in rows]
 
@@ -226,7 +261,8 @@ class TicketMethods(SQLiteBase):
                     "expected_restore_at": restore_at.isoformat() if restore_at else None,
                 }
             )
-            ticket = insert(conn, "fault", text, now, status="attached", extra=safe_extra)
+            lifecycle = tickets.attached_ticket(now, text.category)
+            ticket = insert(conn, "fault", text, now, lifecycle, extra=safe_extra)
             if text.phone:
                 restore = (
                     restore_at.astimezone(CHINA_TZ).strftime("%m月%d日%H:%M")

@@ -1,8 +1,9 @@
 """What people read for the ids the system keeps, defined once: intents, skills (a handoff's
-queue is its first required skill), channels, dispositions, agent states, who ended a conversation
-and who wrote a message. The assistant's buttons and handoff summaries, the agent console, the
-supervisor's wallboard and reports all take their labels from here (the pages get them in a data
-block of the page the router serves), so a label changes in one place.
+queue is its first required skill), channels, dispositions, agent states, who ended a conversation,
+who wrote a message, and the ticket teams, states and steps (telecom.tickets). The assistant's
+buttons and handoff summaries, the agent console, the supervisor's wallboard and reports all take
+their labels from here (the pages get them in a data block of the page the router serves), so a
+label changes in one place.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ __all__ = [
     "INTENTS",
     "SENDERS",
     "SKILLS",
+    "TEAMS",
+    "TICKET_STATES",
+    "TICKET_STEPS",
     "all_labels",
 ]
 
@@ -93,6 +97,36 @@ SENDERS: dict[str, str] = {
     "system": "系统",
 }
 
+# Ticket teams, states and steps (telecom.tickets keeps the rules; these are what people read).
+TEAMS: dict[str, str] = {
+    "frontline": "一线客服",
+    "billing": "计费账务",
+    "network_ops": "网络运维",
+    "complaints_supervisors": "投诉主管",
+}
+
+TICKET_STATES: dict[str, str] = {
+    "intake": "已受理",
+    "assessing": "评估中",
+    "handling": "处理中",
+    "feedback": "已处理，待回访",
+    "closed": "已办结",
+    "attached": "已关联到已知故障",
+}
+
+TICKET_STEPS: dict[str, str] = {
+    "open": "受理",
+    "claim": "认领",
+    "respond": "答复客户",
+    "note": "内部备注",
+    "reassign": "转派",
+    "escalate": "升级",
+    "resolve": "办结并告知结果",
+    "reopen": "重新处理",
+    "follow_up_answer": "满意度回访",
+    "close": "关闭",
+}
+
 
 def all_labels() -> dict[str, dict[str, str]]:
     """Every label table by name, as the pages receive them."""
@@ -104,4 +138,7 @@ def all_labels() -> dict[str, dict[str, str]]:
         "states": AGENT_STATES,
         "ended": ENDED_BY,
         "senders": SENDERS,
+        "teams": TEAMS,
+        "ticket_states": TICKET_STATES,
+        "ticket_steps": TICKET_STEPS,
     }

@@ -1,8 +1,8 @@
-"""Ticket SLAs in replies and storage, known-outage attachment, and check_ticket SLA states."""
+"""Ticket SLAs in replies and storage, known-outage attachment, and check_ticket: the ticket's
+state, its deadlines and the latest reply."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 
 from actions.flows import common
@@ -12,6 +12,7 @@ from tests.actions.conftest import NOW
 from tests.actions.flows_support import flows_fixture, run, slot, snapshot, texts, verified  # noqa: F401
 
 DEMO = DEMO_SUBSCRIBERS[0]  # 北京 朝阳区: its broadband outage is closed
+AGENT = "agent:a1"
 
 
 def ticket_state(kind: str, description: str, phone: str, *, parsed: dict | None = None, **kw):
@@ -153,37 +154,52 @@ def test_area_entity_and_other_service(flows):
     assert flows.get_tickets(other)[0].status == "open"  # no broadband outage there
 
 
-def _set_status(store, ticket_id: str, status: str) -> None:
-    conn = sqlite3.connect(store.path)
-    conn.execute("UPDATE tickets SET status = ? WHERE id = ?", (status, ticket_id))
-    conn.commit()
-    conn.close()
-
-
 def _list(phone: str) -> str:
     _, messages = run(ActionListTickets(), snapshot(slots=verified(phone)))
     return texts(messages)
 
 
-def test_check_ticket_shows_sla_state_and_deadlines(flows):
+def test_check_ticket_shows_the_state_its_deadlines_and_the_latest_reply(flows):
     run(ActionCreateTicket(), ticket_state("complaint", "网速很慢，信号一直不稳定", DEMO.phone))
     [ticket] = flows.get_tickets(DEMO.phone)
     text = _list(DEMO.phone)
     assert "138****8000 的工单" in text and DEMO.phone not in text
     assert f"{ticket.id}（投诉，11月23日 12:00登记）" in text
-    assert "等待客服联系（11月24日 12:00 前响应），11月25日 12:00 前给出处理结果" in text
+    assert "：处理中，等待客服联系（11月24日 12:00 前响应），11月25日 12:00 前给出处理结果" in text
 
-    common.use_clock(lambda: NOW + timedelta(hours=25))
-    assert "已超过承诺的响应时间（11月24日 12:00）" in _list(DEMO.phone)
+    late = NOW + timedelta(hours=25)
+    common.use_clock(lambda: late)
+    assert "：处理中，已超过承诺的响应时间（11月24日 12:00），非常抱歉" in _list(DEMO.phone)
+    flows.apply_ticket_step(ticket.id, "claim", AGENT, late)
+    assert "：客服已接单，正在核实，已超过承诺的响应时间（11月24日 12:00）" in _list(DEMO.phone)
 
-    _set_status(flows, ticket.id, "in_progress")
-    assert "处理中，11月25日 12:00 前给出处理结果" in _list(DEMO.phone)
+    flows.apply_ticket_step(ticket.id, "respond", AGENT, late, text="已安排工程师<b>检测</b>")
+    flows.apply_ticket_step(ticket.id, "note", AGENT, late, text="内部：基站告警")
+    text = _list(DEMO.phone)
+    assert (
+        "：处理中，11月25日 12:00 前给出处理结果。"
+        "客服最新答复：“已安排工程师&lt;b&gt;检测&lt;/b&gt;”"
+    ) in text
+    assert "基站告警" not in text  # internal notes stay internal
+    flows.apply_ticket_step(ticket.id, "respond", AGENT, late, text="工程师明天上午到场")
+    assert "客服最新答复：“工程师明天上午到场”" in _list(DEMO.phone)
 
     common.use_clock(lambda: NOW + timedelta(hours=49))
-    assert "已超过承诺的处理时限（11月25日 12:00）" in _list(DEMO.phone)
+    assert "：处理中，已超过承诺的处理时限（11月25日 12:00），非常抱歉" in _list(DEMO.phone)
 
-    _set_status(flows, ticket.id, "resolved")
-    assert "：已处理" in _list(DEMO.phone)
+    resolved_at = NOW + timedelta(hours=49)
+    flows.apply_ticket_step(ticket.id, "resolve", AGENT, resolved_at, result="已优化基站参数")
+    assert "：已处理，处理结果：“已优化基站参数”。如对结果不满意" in _list(DEMO.phone)
+
+    flows.apply_ticket_step(
+        ticket.id, "follow_up_answer", "customer", resolved_at, rating=1, text="还是很慢"
+    )
+    assert "：已重新处理，11月27日 13:00 前给出处理结果。客服最新答复" in _list(DEMO.phone)
+    flows.apply_ticket_step(
+        ticket.id, "resolve", AGENT, resolved_at, result="已更换设备", remedy="赠送10GB流量"
+    )
+    flows.apply_ticket_step(ticket.id, "follow_up_answer", "customer", resolved_at, rating=5)
+    assert "：已办结，处理结果：“已更换设备”，补偿方案：“赠送10GB流量”" in _list(DEMO.phone)
 
 
 def test_check_ticket_shows_an_attached_outage_report(flows):
