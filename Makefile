@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help env browser postgres run test test-bot test-router test-archive test-gateway test-security test-durability test-chaos train shell lint bench validate mutate clean
+.PHONY: help env browser postgres run test test-bot test-router test-archive test-gateway test-security test-durability test-chaos test-voice train shell lint bench validate mutate clean
 
 help:
 	@echo "make run    - set up what is missing, train if needed, start everything"
@@ -65,14 +65,14 @@ validate: $(BOT_VENV)/.installed
 	$(RASA) data validate --domain bot/domain --data $(RASA_DATA) --config config.yml --fail-on-warnings
 
 test: env browser
-	$(MAKE) --no-print-directory test-bot test-router test-archive test-gateway test-security test-durability
+	$(MAKE) --no-print-directory test-bot test-router test-archive test-gateway test-security test-durability test-voice
 	@echo "all test suites passed"
 
 test-bot: $(BOT_VENV)/.installed postgres train validate
-	$(BOT_PY) -m pytest tests/telecom tests/components tests/actions tests/assistant tests/scripts tests/e2e
+	$(BOT_PY) -m pytest tests/telecom tests/components tests/actions tests/assistant tests/scripts tests/e2e --ignore=tests/e2e/test_voice_call.py
 
 test-router: $(ROUTER_VENV)/.installed
-	$(ROUTER_PY) -m pytest tests/router tests/telecom
+	$(ROUTER_PY) -m pytest tests/router tests/telecom tests/eval
 
 # the archive (SQLite and a throwaway PostgreSQL, tests/pg.py; Redis embedded)
 # the archive on SQLite and a throwaway PostgreSQL; one simulated day on the real stack
@@ -94,8 +94,14 @@ test-durability: env train
 test-chaos: env train
 	$(ROUTER_PY) -m pytest tests/durability/test_chaos.py
 
+# phone calls end to end on the whole product (`make run`'s stack), the agent in Chromium:
+# router environment (httpx, Playwright), so not with the rest of tests/e2e
+test-voice: env browser train
+	$(ROUTER_PY) -m pytest tests/e2e/test_voice_call.py
+
+# `make run DEMO_DAY=1` also fills the archive with a demo day once everything is running
 run: env train
-	$(BOT_PY) -m scripts.run
+	$(BOT_PY) -m scripts.run $(if $(DEMO_DAY),--demo-day)
 
 shell: $(BOT_VENV)/.installed train
 	$(BOT_PY) -m scripts.run --shell
@@ -124,6 +130,7 @@ bench: env train
 	$(ROUTER_PY) -m bench.durable
 	$(ROUTER_PY) -m bench.archive_ingest
 	$(ROUTER_PY) -m bench.archive_report --repeats 3
+	$(ROUTER_PY) -m bench.voice
 
 # Mutation testing of the pure decision modules (scripts/mutate.py; not part of `make test`: it
 # takes a while). Prints mutants, killed and survived per module; docs/testing.md.

@@ -27,8 +27,9 @@ a turn fails and lets the caller pick the input channel's name.
 After the replies comes one more element, `{"recipient_id", "custom": {"reading": {...}}}`: the
 assistant's reading of the turn for the archive (`turn_reading`: intent, confidence, margin to
 the second intent, urgency, entity names, fallback, the last action, the ticket the turn opened,
-the number verified in the turn). The gateway strips it (router/gateway/bot.py) and passes it
-on; it never reaches the customer.
+the number verified in the turn, and `requested_slot`, the slot it now asks for, by which the
+gateway's voice channel knows which number to expect). The gateway strips it
+(router/gateway/bot.py) and passes it on; it never reaches the customer.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ __all__ = [
     "handle_once",
     "parse_turn",
     "recorded_replies",
+    "requested_slot",
     "turn_reading",
 ]
 
@@ -237,9 +239,11 @@ def turn_reading(events: list[dict[str, Any]], message_id: str | None) -> dict[s
     actions: list[str] = []
     texts: list[str] = []
     customer = None
-    for event in events[start + 1 :]:
+    end = len(events)
+    for offset, event in enumerate(events[start + 1 :], start=start + 1):
         kind = event.get("event")
         if kind == "user":  # the next turn
+            end = offset
             break
         if kind == "action" and event.get("name") not in _NOT_ACTIONS:
             actions.append(str(event.get("name")))
@@ -257,7 +261,22 @@ def turn_reading(events: list[dict[str, Any]], message_id: str | None) -> dict[s
         "action": actions[-1] if actions else None,
         "ticket": _opened_ticket(texts) if "action_create_ticket" in actions else None,
         "customer": customer,
+        "requested_slot": requested_slot(events[:end]),
     }
+
+
+def requested_slot(events: list[dict[str, Any]]) -> str | None:
+    """The slot the assistant asks for after these events: the last `requested_slot` slot
+    event, unless a form ended after it (an active_loop event without a name)."""
+    slot = None
+    for event in events:
+        kind = event.get("event")
+        if kind == "slot" and event.get("name") == "requested_slot":
+            value = event.get("value")
+            slot = value if isinstance(value, str) and value else None
+        elif kind == "active_loop" and not event.get("name"):
+            slot = None
+    return slot
 
 
 async def read_turn(agent: Any, sender_id: str, message_id: str | None) -> dict[str, Any] | None:

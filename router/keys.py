@@ -108,6 +108,12 @@ TEMPLATES: dict[str, str] = {
     # entry, and the gateway's other facts (the assistant's reading of a turn, rating, comment,
     # disposition, end, ticket); capped with MAXLEN ~ (ROUTER_GATEWAY__ARCHIVE_MAXLEN)
     "archive": "gw:archive",
+    # hash: one phone call of the voice channel (router/gateway/voice/service.py), by its
+    # conversation id: conversation, last seq answered, that answer (JSON), the slot and number
+    # kind expected, failed tries per slot, the last prompt's buttons, client key, ended…
+    "voice_call": "gw:voice:{}",
+    # string (redis-py's Lock, with a timeout): one turn of a call at a time, across processes
+    "voice_lock": "gw:voice:{}:lock",
     # prefix of the rate limits' keys (the `limits` library adds ":LIMITER/<rule>/<id>/…": a
     # client's pseudonymous key or a conversation id, never an address)
     "rate_limits": "gw:limits",
@@ -246,6 +252,12 @@ class Keys:
 
     def archive(self) -> str:
         return self._fmt("archive")
+
+    def voice_call(self, conversation_id: str) -> str:
+        return self._fmt("voice_call", conversation_id)
+
+    def voice_lock(self, conversation_id: str) -> str:
+        return self._fmt("voice_lock", conversation_id)
 
 
 def lua_key_expression(name: str, args: Sequence[str]) -> str:

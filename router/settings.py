@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 # only when the gateway is mounted.
 ROUTING_SECRETS = ("admin_token", "service_token")
 GATEWAY_SECRETS = ("rasa_token", "pseudonym_secret")
+# the voice gateway's (router/gateway/voice): optional, checked only when set; without
+# voice_token the voice routes answer 404 (the voice channel is off)
+VOICE_SECRETS = ("voice_token", "voice_jambonz_secret")
 
 
 class Settings(BaseSettings):
@@ -42,6 +45,12 @@ class Settings(BaseSettings):
     rasa_token: SecretStr | None = None
     # HMAC key of the pseudonymous `client` key the gateway makes of a client address
     pseudonym_secret: SecretStr | None = None
+    # the voice gateway's bearer token (ROUTER_VOICE_TOKEN; Jambonz: the HTTP basic password);
+    # unset: the voice channel is off
+    voice_token: SecretStr | None = None
+    # Jambonz's webhook signing secret (ROUTER_VOICE_JAMBONZ_SECRET): when set, every Jambonz
+    # hook must carry a valid Jambonz-Signature too
+    voice_jambonz_secret: SecretStr | None = None
     # /metrics without the admin token also with this one (a Prometheus scraper's); optional
     metrics_token: SecretStr | None = None
     # true: bad secrets are accepted with one warning line instead of refusing to start
@@ -122,6 +131,7 @@ class Settings(BaseSettings):
 
         Raises telecom.secrets.InsecureSecret (its str() is the one line to print) otherwise."""
         names = ROUTING_SECRETS + (GATEWAY_SECRETS if gateway else ())
+        names += tuple(n for n in VOICE_SECRETS if gateway and getattr(self, n) is not None)
         weak = []
         for name in names:
             secret: SecretStr | None = getattr(self, name)

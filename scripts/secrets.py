@@ -24,6 +24,7 @@ SECRET_NAMES = (
     "ROUTER_ADMIN_TOKEN",
     "ROUTER_SERVICE_TOKEN",
     "ROUTER_PSEUDONYM_SECRET",
+    "ROUTER_VOICE_TOKEN",
     "ARCHIVE_PSEUDONYM_KEY",
 )
 HEADER = "# Per-install secrets written by `make run` (scripts/secrets.py). Keep private.\n"

@@ -6,6 +6,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
@@ -44,6 +45,35 @@ def reading_of(replies: list[BotReply]) -> dict[str, Any] | None:
     return reading if isinstance(reading, dict) else None
 
 
+@dataclass(frozen=True)
+class Parse:
+    """The assistant's NLU reading of a text (its /model/parse): the top intent, its
+    confidence, and the entities (name and value)."""
+
+    intent: str | None
+    confidence: float
+    entities: tuple[tuple[str, str], ...] = ()
+
+
+def parse_of(body: Any) -> Parse | None:
+    """A Parse of Rasa's /model/parse answer; None when it is not one."""
+    if not isinstance(body, dict):
+        return None
+    intent = body.get("intent")
+    if not isinstance(intent, dict):
+        return None
+    name = intent.get("name")
+    confidence = intent.get("confidence")
+    if isinstance(confidence, bool) or not isinstance(confidence, int | float):
+        confidence = 0.0
+    entities = tuple(
+        (str(e.get("entity")), str(e.get("value")))
+        for e in body.get("entities") or []
+        if isinstance(e, dict) and isinstance(e.get("entity"), str)
+    )
+    return Parse(name if isinstance(name, str) else None, float(confidence), entities)
+
+
 class BotUnavailable(Exception):
     """The assistant did not answer (down, timed out, or answered with an error)."""
 
@@ -64,6 +94,11 @@ class BotClient(Protocol):
 
     async def urgency(self, text: str) -> str | None:
         """The urgency the assistant reads in `text` (low … critical), None when unknown."""
+        ...
+
+    async def parse(self, text: str) -> Parse | None:
+        """The assistant's NLU reading of `text` (no turn: the conversation is not touched),
+        None when unknown."""
         ...
 
     async def aclose(self) -> None: ...
@@ -188,6 +223,17 @@ class RasaRestBot:
     async def urgency(self, text: str) -> str | None:
         """POST {instance}/model/parse?token=… (the HTTP API) on any healthy instance, taken in
         turn: the parse result's urgency name."""
+        body = await self._parse_body(text)
+        urgency = body.get("urgency") if isinstance(body, dict) else None
+        name = urgency.get("name") if isinstance(urgency, dict) else None
+        return name if isinstance(name, str) else None
+
+    async def parse(self, text: str) -> Parse | None:
+        """The same /model/parse: intent, confidence and entities (parse_of)."""
+        return parse_of(await self._parse_body(text))
+
+    async def _parse_body(self, text: str) -> Any:
+        """The JSON body of /model/parse for `text`, None when no instance answered it."""
         response = await self._post(
             str(next(self._parses)), PARSE, "-", params={"token": self._token}, json={"text": text}
         )
@@ -197,12 +243,9 @@ class RasaRestBot:
             _log_refused(PARSE, response.status_code)
             return None
         try:
-            body = response.json() if response.status_code == 200 else None
+            return response.json() if response.status_code == 200 else None
         except ValueError:
             return None
-        urgency = body.get("urgency") if isinstance(body, dict) else None
-        name = urgency.get("name") if isinstance(urgency, dict) else None
-        return name if isinstance(name, str) else None
 
     async def _post(
         self, key: str, path: str, conversation: str, **request: Any

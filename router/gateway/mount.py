@@ -28,11 +28,16 @@ def install(app: FastAPI, *, bot: BotClient | None = None) -> None:
     Rasa's gateway channel on the instances of settings.gateway.rasa_url (tests pass their own).
     """
     from router.gateway import agents, customer
+    from router.gateway.voice import api as voice
+    from router.gateway.voice import jambonz
     from router.web import router as pages
 
     app.state.gateway_installed = True  # the router checks the gateway's secrets at start-up
     app.include_router(customer.router)
     app.include_router(agents.router)
+    # the voice channel's routes answer 404 unless ROUTER_VOICE_TOKEN is set (voice/api.py)
+    app.include_router(voice.router)
+    app.include_router(jambonz.router)
     app.include_router(pages)
     # an agent's reply, its success case, without FastAPI's per-request machinery (fast.py)
     app.add_middleware(FastAgentMessage)
@@ -89,9 +94,20 @@ async def running(app: Any, bot: BotClient | None) -> AsyncIterator[Gateway]:
 
     gateway = Gateway(store, client, conf, runtime.engine, raise_priority)
     hub = Hub(redis, store.keys)
-    access = CustomerAccess(redis, store.keys, conf, settings.pseudonym_key(), settings.retention_s)
+    pseudonym_key = settings.pseudonym_key()
+    access = CustomerAccess(redis, store.keys, conf, pseudonym_key, settings.retention_s)
     await hub.start()
     app.state.gateway = gateway
+    app.state.voice_calls = None
+    if settings.voice_token is not None:  # the voice channel is on
+        from router.gateway.voice.service import VoiceCalls
+
+        # one turn of a call holds its lock at most this long (a turn may be tried on two
+        # assistant instances)
+        lock_s = 2 * conf.bot_timeout_s + 10
+        app.state.voice_calls = VoiceCalls(
+            gateway, redis, store.keys, pseudonym_key, settings.retention_s, lock_s
+        )
     app.state.gateway_hub = hub
     app.state.gateway_access = access
     tasks = [

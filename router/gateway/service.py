@@ -12,12 +12,13 @@ import logging
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from router import errors
 from router.engine import Engine
 from router.gateway import archive_feed, survey
-from router.gateway.bot import BotClient, BotUnavailable, reading_of
+from router.gateway.bot import BotClient, BotReply, BotUnavailable, reading_of
 from router.gateway.models import (
     Button,
     ChatMessage,
@@ -48,6 +49,17 @@ FALLBACK_SUMMARY = "智能助手暂时无法服务，客户请求人工客服（
 
 
 RaisePriority = Callable[[str, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A customer's turn stored (`seq`) and what the assistant answered to it: its replies (the
+    reading with them, bot.reading_of), none when the turn went elsewhere (an agent, the
+    survey, a handoff the gateway made); `bot_down` when the assistant did not answer."""
+
+    seq: str
+    replies: list[BotReply] = field(default_factory=list)
+    bot_down: bool = False
 
 
 def asks_for_human(text: str, payload: str | None) -> bool:
@@ -114,6 +126,13 @@ class Gateway:
 
     async def customer_turn(self, conversation_id: str, turn: CustomerMessage, channel: str) -> str:
         """Store the customer's message and pass it on (agent or bot); returns its seq."""
+        return (await self.answered_turn(conversation_id, turn, channel)).seq
+
+    async def answered_turn(
+        self, conversation_id: str, turn: CustomerMessage, channel: str
+    ) -> Answered:
+        """customer_turn, with what the assistant answered to this turn (the voice channel
+        speaks it: router/gateway/voice)."""
         text = turn.text.strip()[: self.settings.max_text_chars]
         if not text and not turn.payload:
             raise errors.RouterError("empty message")
@@ -125,7 +144,7 @@ class Gateway:
 
     async def _turn(
         self, conversation_id: str, text: str, turn: CustomerMessage, channel: str
-    ) -> str:
+    ) -> Answered:
         shown = text or (turn.payload or "")
         message = ChatMessage(sender=Sender.customer, text=shown, ts=now_ms())
         # one round trip: create/read the conversation, find its owner, store and pass it on
@@ -135,20 +154,20 @@ class Gateway:
         )
         seq, meta, handoff = stored.seq, stored.meta, stored.handoff
         if handoff is not None and handoff.status == "assigned":
-            return seq  # the agent has it (copied to their events by the same script)
+            return Answered(seq)  # the agent has it (copied to their events by the same script)
         awaiting = meta.get("awaiting") or ""
         if awaiting and await self._survey(conversation_id, awaiting, text, turn.payload):
-            return seq
+            return Answered(seq)
         if meta.get("bot_down") and asks_for_human(text, turn.payload):
             await self._handoff_without_bot(conversation_id, meta.get("channel") or channel)
-            return seq
-        await self._ask_bot(
+            return Answered(seq)
+        replies = await self._ask_bot(
             conversation_id, turn.payload or text, channel, turn.metadata,
             was_down=bool(meta.get("bot_down")), seq=seq, meta=meta,
         )  # fmt: skip
         if handoff is not None and handoff.status in ("queued", "offered") and text:
             await self._reprioritise(handoff.handoff_id, text)
-        return seq
+        return Answered(seq, [] if replies is None else replies, bot_down=replies is None)
 
     async def _handoff_without_bot(self, conversation_id: str, channel: str) -> None:
         """The customer took up the human offered while the assistant was down: the gateway
@@ -178,17 +197,20 @@ class Gateway:
         was_down: bool = False,
         seq: str = "",
         meta: dict[str, str] | None = None,
-    ) -> None:
+    ) -> list[BotReply] | None:
+        """The assistant's replies to the turn (stored and passed on); None when it did not
+        answer (the customer was told so, and offered a human)."""
         await self.store.publish_event(conversation_id, {"type": "typing", "on": True})
         # one id per customer turn: the bot client sends the turn again with it to another
         # assistant instance when one fails, and the assistant does not run it twice
         message_id = uuid.uuid4().hex
+        answered = True
         try:
             replies = await self.bot.send(
                 conversation_id, text, channel, metadata, message_id=message_id
             )
         except BotUnavailable:
-            replies = []
+            replies, answered = [], False
             await self.store.set_meta(conversation_id, bot_down="1")
             await self.store.append(
                 conversation_id, system_message(BOT_DOWN, buttons=[HUMAN_BUTTON])
@@ -210,6 +232,7 @@ class Gateway:
                 await self._ask_bot_rating(conversation_id)
         # the bot may just have handed off: tell the customer where they stand at once
         await self.push_state(conversation_id)
+        return replies if answered else None
 
     async def _archive_reading(
         self, conversation_id: str, seq: str, reading: dict[str, Any]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from actions import ticket_triage
-from assistant.gateway_channel import turn_reading
+from assistant.gateway_channel import requested_slot, turn_reading
 
 
 def _user(intent: str, confidence: float, second: float, message_id: str = "m-1") -> dict:
@@ -49,6 +49,7 @@ def test_a_turn_read_whole() -> None:
         "action": "action_query_balance",
         "ticket": None,
         "customer": "13800138000",
+        "requested_slot": None,
     }
     assert "13800138000" not in str({k: v for k, v in reading.items() if k != "customer"})
     assert turn_reading(events, "m-0")["customer"] is None  # verified in a later turn
@@ -91,3 +92,42 @@ def test_the_ticket_a_turn_opened() -> None:
         {"event": "bot", "text": repeat},
     ]
     assert turn_reading(events, None)["ticket"] is None
+
+
+def test_the_slot_the_assistant_asks_for_next() -> None:
+    """requested_slot: the last one the turn's events set, kept by later turns of the same form,
+    gone once the form ends (the voice channel expects a number from it)."""
+    asked = [
+        _user("query_balance", 0.9, 0.1, "m-1"),
+        {"event": "action", "name": "verification_form"},
+        {"event": "active_loop", "name": "verification_form"},
+        {"event": "slot", "name": "requested_slot", "value": "phone_number"},
+        {"event": "bot", "text": "请告诉我需要办理业务的手机号码。"},
+        {"event": "action", "name": "action_listen"},
+    ]
+    assert turn_reading(asked, "m-1")["requested_slot"] == "phone_number"
+    answered = [
+        *asked,
+        _user("inform", 0.9, 0.1, "m-2"),
+        {"event": "slot", "name": "phone_number", "value": "13800138000"},
+        {"event": "slot", "name": "requested_slot", "value": "id_last6"},
+        {"event": "action", "name": "action_listen"},
+    ]
+    assert turn_reading(answered, "m-2")["requested_slot"] == "id_last6"
+    assert turn_reading(answered, "m-1")["requested_slot"] == "phone_number"  # its own turn's
+    # a wrong answer sets nothing new: the form still asks for the same slot
+    again = [
+        *answered,
+        _user("inform", 0.5, 0.4, "m-3"),
+        {"event": "action", "name": "action_listen"},
+    ]
+    assert turn_reading(again, "m-3")["requested_slot"] == "id_last6"
+    done = [
+        *again,
+        _user("inform", 0.9, 0.1, "m-4"),
+        {"event": "slot", "name": "requested_slot", "value": None},
+        {"event": "active_loop", "name": None},
+        {"event": "bot", "text": "您的话费余额为 58.20 元。"},
+    ]
+    assert turn_reading(done, "m-4")["requested_slot"] is None
+    assert requested_slot([{"event": "active_loop", "name": None}]) is None

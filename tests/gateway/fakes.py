@@ -27,6 +27,10 @@ class ScriptedBot:
             return "critical"
         return "high" if "急" in text else None
 
+    async def parse(self, text: str) -> None:
+        """No NLU here: the voice channel then ranks alternatives by speech alone."""
+        del text
+
     async def send(
         self,
         conversation_id: str,

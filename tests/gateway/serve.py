@@ -31,6 +31,7 @@ ADMIN = os.environ.setdefault("GW_TEST_ADMIN_TOKEN", new_secret())
 SERVICE = os.environ.setdefault("GW_TEST_SERVICE_TOKEN", new_secret())
 PSEUDONYM = os.environ.setdefault("GW_TEST_PSEUDONYM_SECRET", new_secret())
 RASA = os.environ.setdefault("GW_TEST_RASA_TOKEN", new_secret())
+VOICE = os.environ.setdefault("GW_TEST_VOICE_TOKEN", new_secret())  # the voice channel's
 GENEROUS = {
     "rate_conversations": "100000/minute",
     "rate_messages": "100000/minute",
@@ -48,6 +49,7 @@ def build(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         service_token=SecretStr(SERVICE),
         pseudonym_secret=SecretStr(PSEUDONYM),
         rasa_token=SecretStr(RASA),
+        voice_token=None if args.no_voice else SecretStr(VOICE),
         offer_timeout_s=args.offer_timeout,
         port=args.port,
         gateway=GatewaySettings(
@@ -74,6 +76,7 @@ def main() -> None:
     parser.add_argument("--rasa-url", default=None)
     parser.add_argument("--offer-timeout", type=float, default=60.0)
     parser.add_argument("--gateway", default="{}", help="settings.gateway fields as JSON")
+    parser.add_argument("--no-voice", action="store_true", help="no ROUTER_VOICE_TOKEN")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     uvicorn.run(

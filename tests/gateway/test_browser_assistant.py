@@ -54,7 +54,9 @@ class Assistant:
         self.out = workdir / "serve_assistant.out"
         command = [str(BOT_PYTHON), "-m", "tests.gateway.serve_assistant",
                    "--rasa-port", str(rasa_port), "--router-url", router_url,
-                   "--service-token", SERVICE, "--rasa-token", RASA,
+                   # "=": a generated token may begin with "-", which argparse would take
+                   # for an option
+                   f"--service-token={SERVICE}", f"--rasa-token={RASA}",
                    "--db", str(workdir / "subscribers.sqlite3"),
                    "--logs", str(self.logs)]  # fmt: skip
         with self.out.open("wb") as handle:
