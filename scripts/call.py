@@ -119,7 +119,7 @@ def _turn(raw: object, where: str) -> Turn:
         raise ScriptError(f"{where}: alternatives is a list")
     if dtmf is not None and (not isinstance(dtmf, str | int) or isinstance(dtmf, bool)):
         raise ScriptError(f"{where}: dtmf is a string of keys (0-9 * #)")
-    if not alternatives and dtmf is None:
+    if not alternatives and (dtmf is None or str(dtmf) == ""):
         raise ScriptError(f"{where}: a turn has alternatives or dtmf")
     partials = raw.get("partials") or []
     if not isinstance(partials, list) or not all(isinstance(p, str) for p in partials):
@@ -168,13 +168,9 @@ def turn_body(turn: Turn, seq: int, *, partial: str | None = None) -> dict[str, 
     `partial`, that interim result instead (is_final false)."""
     if partial is not None:
         return {"seq": seq, "is_final": False, "alternatives": [{"text": partial, "confidence": 0}]}
-    # keys alone: the contract wants 1..10 alternatives, so one empty hypothesis
-    heard = turn.alternatives or (("", 0.0),)
-    body: dict[str, Any] = {
-        "seq": seq,
-        "is_final": True,
-        "alternatives": [{"text": t, "confidence": c} for t, c in heard],
-    }
+    body: dict[str, Any] = {"seq": seq, "is_final": True}
+    if turn.alternatives:  # keys alone need none
+        body["alternatives"] = [{"text": t, "confidence": c} for t, c in turn.alternatives]
     if turn.dtmf is not None:
         body["dtmf"] = turn.dtmf
     if turn.barge_in:

@@ -410,6 +410,34 @@ _VALID: dict[str, Callable[[str], bool]] = {
 }
 
 
+# A self-correction between two numbers: "幺三七…八八 不是 是幺三七…八九" means the second one.
+# 不是 alone is often contrast ("是A不是B": A, not B), so it counts only when a 是 follows it
+# or it stands between pauses; the other markers are said only to take a number back.
+_CORRECTING = ("我说错了", "说错了", "不对", "错了")
+_CORRECTION_PAUSES = f"[{re.escape(_PAUSES)}。]*"
+_CORRECTION = re.compile(
+    rf"(?<![\d.])\d{{3,}}X?(?P<gap>{_CORRECTION_PAUSES}"
+    rf"(?:(?:{'|'.join(_CORRECTING)}|不是){_CORRECTION_PAUSES})+)"
+    rf"(?P<is>应该是|是)?{_CORRECTION_PAUSES}(?=\d{{3}})"
+)
+
+
+def _corrected(text: str) -> str:
+    """`text` with a number taken back ("…八八 不对 …八九", "…八八 说错了 是…八九") replaced
+    by the one that corrects it; the words before the first number stay. Partial corrections
+    ("最后一位是九") are not read."""
+
+    def replace(match: re.Match[str]) -> str:
+        gap, pauses = match.group("gap"), _PAUSES + "。"
+        only_contrast = not any(word in gap for word in _CORRECTING)  # 不是 alone
+        between_pauses = gap[:1] in tuple(pauses) and gap[-1:] in tuple(pauses)
+        if only_contrast and not (match.group("is") or between_pauses):
+            return match.group(0)  # "是A不是B": A, not B
+        return ""
+
+    return _CORRECTION.sub(replace, text)
+
+
 def normalise(text: str, expect: Expect | None = None) -> str:
     """`text` without fillers, with spoken numbers as digits where a number is meant.
 
@@ -419,16 +447,17 @@ def normalise(text: str, expect: Expect | None = None) -> str:
     with units (一百五 → 150). Words stay: 一下, 统一, 两三个, 一个月, 十分, 万一, 第一, 三星.
     With `expect` (the slot the assistant asked for), every number in the answer is read as that
     kind — one digit too (一 → 1) — when the reading fills the slot validly; otherwise the
-    answer is read as without `expect`.
+    answer is read as without `expect`. A number taken back keeps only its correction
+    (幺三七…八八 不是 是幺三七…八九 → 137…89; markers 不对, 说错了, 错了, 不是 before 是).
     """
     cleaned = strip_fillers(text)
     if expect is not None:
         # longer runs first, so 后六位是一二三四五六 keeps its 六位; then every digit (一 → 1)
         for min_digits in (3, 1):
-            reading = _read(cleaned, expect, min_digits)
+            reading = _corrected(_read(cleaned, expect, min_digits))
             if _VALID[expect](reading):
                 return reading
-    return _read(cleaned, None, 3)
+    return _corrected(_read(cleaned, None, 3))
 
 
 # ------------------------------------------------------------------------------ n-best and DTMF

@@ -224,6 +224,46 @@ def test_normalise_is_idempotent(said):
     assert normalise(once) == once
 
 
+# ------------------------------------------------------------------------ self-corrections
+
+CORRECTED = "13723456789"
+CORRECTION_CASES = [
+    ("幺三七 二三四五 六七八八 不是 是幺三七二三四五六七八九", CORRECTED),
+    ("我的号码是幺三七 二三四五 六七八八 不对 幺三七 二三四五 六七八九", f"我的号码是{CORRECTED}"),
+    ("幺三七二三四五六七八八 说错了 幺三七二三四五六七八九", CORRECTED),
+    ("幺三七二三四五六七八八 我说错了 是幺三七二三四五六七八九", CORRECTED),
+    ("幺三七二三四五六七八八，错了，应该是幺三七二三四五六七八九", CORRECTED),
+    ("嗯幺三七二三四五六七八八 呃不对 幺三七二三四五六七八九", CORRECTED),
+    (
+        "幺三七二三四五六七八八 不对 幺三七二三四五六七八七 不对不对 幺三七二三四五六七八九",
+        CORRECTED,
+    ),
+    ("我的号码是幺三七二三四五六七八八 不是 幺三七二三四五六七八九", f"我的号码是{CORRECTED}"),
+    ("138 0013 8000 错了 13800138001", "13800138001"),
+    ("幺二三四五六 不对 幺二三四五七", "123457"),
+    # not a correction of one number by another: left as said
+    (
+        "我的号码是幺三七二三四五六七八八不是幺三七二三四五六七八九",
+        "我的号码是13723456788不是13723456789",
+    ),
+    ("幺三七二三四五六七八八 不对 最后一位是九", "13723456788 不对 最后一位是九"),
+    ("幺三七二三四五六七八八错了吗", "13723456788错了吗"),
+    ("幺三七二三四五六七八八不是我的", "13723456788不是我的"),
+    ("不对 幺三七二三四五六七八九", "不对 13723456789"),
+]
+
+
+@pytest.mark.parametrize(("said", "expected"), CORRECTION_CASES)
+def test_a_number_taken_back_keeps_its_correction(said, expected):
+    assert normalise(said) == expected
+
+
+@pytest.mark.parametrize(("said", "expected"), CORRECTION_CASES[:8])
+def test_a_corrected_phone_fills_the_phone_slot(said, expected):
+    assert normalise(said, "phone") == expected
+    assert parse_phone(normalise(said, "phone")) == CORRECTED
+
+
 # ---------------------------------------------------------------------- numbers, expected
 
 EXPECT_CASES = [

@@ -132,10 +132,7 @@ def verbs(answer: VoiceAnswer) -> list[dict[str, Any]]:
 def turn_of(hook: GatherHook, seq: int) -> VoiceTurn | None:
     """The contract's turn of a gather result; None when nothing was said or typed."""
     if hook.reason == "dtmfDetected" and hook.digits:
-        return VoiceTurn(
-            seq=seq, is_final=True, alternatives=[Alternative(text="", confidence=1.0)],
-            dtmf=hook.digits,
-        )  # fmt: skip
+        return VoiceTurn(seq=seq, is_final=True, dtmf=hook.digits)  # keys alone
     if hook.reason == "speechDetected" and hook.speech is not None:
         n_best = [a for a in hook.speech.n_best() if a.transcript.strip()]
         if n_best:

@@ -1,12 +1,13 @@
 """Payloads of the voice contract (docs/contracts.md, "Voice contract"): what the voice gateway
 sends about a call and its turns, and the answer it speaks. Strict: unknown fields, a bad
-call id, too many alternatives or an out-of-range confidence are a 422, never a 500."""
+call id, too many alternatives (or none without keys) or an out-of-range confidence are a 422,
+never a 500."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 CALL_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 CallId = Annotated[str, StringConstraints(pattern=CALL_ID_PATTERN)]
@@ -48,14 +49,21 @@ class Timings(_Strict):
 
 
 class VoiceTurn(_Strict):
-    """POST /v1/voice/calls/{call_id}/turns: one caller turn (a partial when not is_final)."""
+    """POST /v1/voice/calls/{call_id}/turns: one caller turn (a partial when not is_final).
+    Keys alone (`dtmf`) need no alternatives; a turn with neither is a 422."""
 
     seq: int = Field(ge=0, le=1_000_000)
     is_final: bool
-    alternatives: list[Alternative] = Field(min_length=1, max_length=10)
+    alternatives: list[Alternative] = Field(default_factory=list, max_length=10)
     dtmf: Dtmf | None = None
     barge_in: bool = False
     timings: Timings | None = None
+
+    @model_validator(mode="after")
+    def _heard_something(self) -> VoiceTurn:
+        if not self.alternatives and not self.dtmf:
+            raise ValueError("a turn has 1..10 alternatives, or dtmf keys")
+        return self
 
 
 class CallEnd(_Strict):

@@ -10,10 +10,11 @@ it, whether the keypad is on, the options of the last prompt, the caller's pseud
 One turn of a call runs at a time across router processes (a Redis lock per call).
 
 A turn: the n-best alternatives are normalised for the number expected (telecom.speech), ranked
-by speech confidence × the assistant's intent confidence (its /model/parse, only when there are
-two or more) × whether it fills the expected slot validly, the best one goes through the same
-path as a chat turn (Gateway.answered_turn), and the assistant's replies to it are made into a
-spoken answer (speak.py); DTMF goes through the keypad rules instead (turns.keypad).
+by speech confidence × the assistant's intent confidence (its /model/parse, only when it can
+change the choice — turns.choice_without_intents) × whether it fills the expected slot validly,
+the best one goes through the same path as a chat turn (Gateway.answered_turn), and the
+assistant's replies to it are made into a spoken answer (speak.py); DTMF goes through the
+keypad rules instead (turns.keypad).
 """
 
 from __future__ import annotations
@@ -176,17 +177,15 @@ class VoiceCalls:
         texts = [speech.normalise(a.text, kind) for a in body.alternatives]
         if not any(t.strip() for t in texts):
             return None
-        index = 0
-        if len(texts) >= 2:
+        today = self.today()
+        confidences = [a.confidence for a in body.alternatives]
+        valid = [None if kind is None else turns.fills(kind, t, today) for t in texts]
+        index = turns.choice_without_intents(confidences, texts, valid)
+        if index is None:  # the assistant's intent confidence may decide
             parses = await asyncio.gather(*(self._parse(t) for t in texts))
-            today = self.today()
             scored = [
-                (
-                    alternative.confidence,
-                    1.0 if parse is None else parse.confidence,
-                    None if kind is None else turns.fills(kind, text, today),
-                )
-                for alternative, parse, text in zip(body.alternatives, parses, texts, strict=True)
+                (confidence, 1.0 if parse is None else parse.confidence, filled)
+                for confidence, parse, filled in zip(confidences, parses, valid, strict=True)
             ]
             index = speech.choose(scored)
         return self._option(texts[index].strip(), options, kind, by_voice=True)

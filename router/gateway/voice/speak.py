@@ -2,7 +2,9 @@
 
 `voice_text` turns a reply into short spoken sentences: no markdown, links, emoji or tables;
 masked numbers said the way agents say them (尾号8000); chat words (输入, 点击, 回复) become
-spoken ones. `options_text` reads buttons as numbered options ("查话费，说'一'或按1").
+spoken ones, and chat phrases a caller should not hear are rewritten (`_REWRITES`: year-months,
+来访, example numbers, the queue's chat advice). `options_text` reads buttons as numbered
+options ("查话费，说'一'或按1").
 `ssml` marks up the sentence for the synthesiser: phone numbers read digit by digit
 (`interpret-as="telephone"`), other codes and number tails digit by digit (`digits`), ticket
 numbers character by character, amounts of money as numbers (`cardinal`, followed by 元), dates
@@ -12,7 +14,7 @@ as dates; everything XML-escaped. `keypad_prompt` asks for a number on the keypa
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from xml.sax.saxutils import escape
 
 from router.gateway.voice.models import Expect as Expectation
@@ -54,6 +56,39 @@ _SPOKEN = (
     ("点击", "说"),
     ("回复“", "说“"),
     ("回复", "说"),
+)
+
+
+def _year_month(m: re.Match[str]) -> str:
+    return f"{m['y']}年{int(m['m'])}月"
+
+
+# Whole phrases of the assistant's replies that read like chat, and what a caller hears instead;
+# applied in order after the rest of `voice_text`. One entry per phrase, not per reply: a reply
+# whose wording changes simply stops matching and is read as written.
+_REWRITES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
+    # "本月（2026-12）": the month in parentheses only repeats 本月 / 上月
+    (re.compile(r"(?P<which>本月|上月|上个月)（(?:19|20)\d{2}-(?:0[1-9]|1[0-2])）"), r"\g<which>"),
+    # a year-month as the screen writes it: 2026-11 → 2026年11月 (not a ticket's or phone's part)
+    (
+        re.compile(r"(?<![\dA-Za-z-])(?P<y>(?:19|20)\d{2})-(?P<m>0[1-9]|1[0-2])(?![\d-])"),
+        _year_month,
+    ),
+    # the goodbye of a visit to the web chat
+    (re.compile("感谢您的来访"), "感谢您的来电"),
+    # an example number in a re-ask ("例如138 0013 8000", "如 13800138000"): read out, it
+    # sounds like a number to act on
+    (
+        re.compile(r"[，,]?(?:例如|比如|如)[：:]?[ \t]*\d[\d \t-]{3,}\d(?=[。！？；!?;]|$)"),
+        "",
+    ),
+    # the queue message's chat-only advice: on the phone the caller waits on the line
+    (
+        re.compile(
+            r"[；;，,]?等待期间您也可以继续问我问题，说[“\"'‘]不用转了[”\"'’]可以取消[。.]?"
+        ),
+        "。请不要挂机，正在为您转接人工客服。",
+    ),
 )
 
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -122,6 +157,8 @@ def voice_text(text: str, *, spoken_words: bool = True) -> str:
         for chat, spoken in _SPOKEN:
             text = text.replace(chat, spoken)
     text = _CJK_SPACE.sub("", text)
+    for pattern, spoken_form in _REWRITES:
+        text = pattern.sub(spoken_form, text)
     sentences = [s for part in _SENTENCE_END.split(text) if part for s in _split_long(part)]
     return "".join(sentences)
 

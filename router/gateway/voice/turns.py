@@ -13,12 +13,13 @@ a * anywhere else deletes. The keypad prompt for an ID says so ("末位是X请�
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from typing import get_args
 
 from telecom import money, numbers
 from telecom.dates import parse_month
-from telecom.speech import Expect, apply_keypad
+from telecom.speech import Expect, apply_keypad, choose
 
 # the assistant's slot (its reading's requested_slot) → the kind of number that answers it
 SLOT_EXPECT: dict[str, Expect] = {
@@ -104,3 +105,17 @@ def failed_tries(asked: str | None, asked_again: str | None, by_voice: bool, bef
 def wants_keypad(slot: str | None, tries: int) -> bool:
     """After two failed tries at a number by voice, it is asked for on the keypad."""
     return expect_of(slot) in KEYPAD_DIGITS and tries >= FAILED_TRIES_BEFORE_KEYPAD
+
+
+def choice_without_intents(
+    confidences: Sequence[float], texts: Sequence[str], valid: Sequence[bool | None]
+) -> int | None:
+    """The n-best alternative telecom.speech.choose picks whatever the assistant's intent
+    confidences, or None when they may change it (then the assistant parses each text). Known
+    without them: when every alternative normalises to the same text (the same intent
+    confidence for all), or when exactly one fills the expected slot (it wins anyway)."""
+    if len(set(texts)) == 1:
+        return choose([(c, 1.0, v) for c, v in zip(confidences, valid, strict=True)])
+    if list(valid).count(True) == 1:
+        return list(valid).index(True)
+    return None

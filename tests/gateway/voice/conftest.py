@@ -124,7 +124,13 @@ class Call:
         return body
 
     def press(self, keys: str) -> dict[str, Any]:
-        return self.say("", dtmf=keys)
+        """The next final turn with keys alone (no alternatives); the answer, a 200."""
+        self.seq += 1
+        reply = self.post({"seq": self.seq, "is_final": True, "dtmf": keys})
+        assert reply.status_code == 200, reply.text
+        body: dict[str, Any] = reply.json()
+        assert body["seq"] == self.seq and body["call_id"] == self.call_id
+        return body
 
     def end(self, reason: str = "hangup") -> httpx.Response:
         return self.client.post(f"/v1/voice/calls/{self.call_id}/end", json={"reason": reason})

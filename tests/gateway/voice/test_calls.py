@@ -85,6 +85,7 @@ def test_bad_input_is_a_4xx(voice_stack: tuple[Router, Assistant]) -> None:
         assert call.start().status_code == 201
         for body in (
             {"seq": 0, "is_final": True, "alternatives": []},
+            {"seq": 0, "is_final": True, "dtmf": ""},  # neither speech nor keys
             {"seq": 0, "is_final": True, "alternatives": [{"text": "x", "confidence": 2}]},
             {"seq": -1, "is_final": True, "alternatives": [{"text": "x", "confidence": 0.5}]},
             {"seq": 0, "is_final": True, "alternatives": [{"text": "x", "confidence": 0.5}],

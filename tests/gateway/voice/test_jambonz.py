@@ -44,7 +44,7 @@ def test_gather_speech_and_digits_become_contract_turns() -> None:
     )
     assert newer is not None and newer.alternatives[0].text == "嗯那个我想查一下话费"
     typed = jambonz.turn_of(jambonz.GatherHook.model_validate(payload("gather_dtmf")), 4)
-    assert typed is not None and typed.dtmf == "151238#"
+    assert typed is not None and typed.dtmf == "151238#" and typed.alternatives == []
     assert jambonz.turn_of(jambonz.GatherHook.model_validate(payload("gather_timeout")), 5) is None
 
 

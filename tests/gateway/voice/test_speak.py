@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 
 from router.gateway.voice import speak, turns
+from telecom import speech
 
 
 def say_as(ssml: str) -> list[tuple[str, str]]:
@@ -129,3 +130,67 @@ def test_slots_numbers_and_failed_tries() -> None:
     assert not turns.wants_keypad("phone_number", 1)
     assert turns.wants_keypad("phone_number", 2)
     assert not turns.wants_keypad("month", 5)
+
+
+@pytest.mark.parametrize(
+    ("written", "heard"),
+    [
+        # a year-month: the parenthesis repeating 本月 / 上月 is dropped, others said as 年月
+        ("本月（2026-12）截至目前已产生费用 12.00元", "本月截至目前已产生费用12.00元。"),
+        ("上月（2026-11）账单", "上月账单。"),
+        ("138****8000 2026-11 账单合计 79.00元", "尾号8000 2026年11月账单合计79.00元。"),
+        ("没有查到 138****8000 在 2026-03 的账单", "没有查到尾号8000在2026年3月的账单。"),
+        # the web chat's goodbye
+        ("感谢您的来访，祝您生活愉快，再见！", "感谢您的来电，祝您生活愉快，再见！"),
+        # an example number in a re-ask is not read out
+        ("请输入11位手机号，例如 138 0013 8000。", "请说出11位手机号。"),
+        ("请说出手机号码，如 13800138000", "请说出手机号码。"),
+        # the queue message's chat-only advice
+        (
+            "已为您转接人工客服，您已排在最前面；等待期间您也可以继续问我问题，"
+            "说“不用转了”可以取消。",
+            "已为您转接人工客服，您已排在最前面。请不要挂机，正在为您转接人工客服。",
+        ),
+        # left as written: a ticket, a full date, an example that is no number, a 如 of a word
+        ("工单号 T20261204-000123", "工单号T20261204-000123。"),
+        ("请在 2026-12-04 前缴费", "请在2026年12月4日前缴费。"),
+        ("可以加办流量包（例如日包1GB、月包10GB）", "可以加办流量包（例如日包1GB、月包10GB）。"),
+        ("如有需要随时找我", "如有需要随时找我。"),
+        ("号码 138-0013-8000", "号码138-0013-8000。"),
+    ],
+)
+def test_chat_phrases_are_said_for_the_phone(written: str, heard: str) -> None:
+    assert speak.voice_text(written) == heard
+
+
+def test_the_rewrites_keep_the_ssml_well_formed() -> None:
+    text = speak.voice_text("138****8000 2026-11 账单合计 79.00元，例如 138 0013 8000。")
+    assert say_as(speak.ssml(text)) == [("digits", "8000"), ("cardinal", "79.00")]
+
+
+@pytest.mark.parametrize(
+    ("confidences", "texts", "valid", "known"),
+    [
+        ([0.9], ["查话费"], [None], 0),
+        ([0.6, 0.8], ["查话费", "查话费"], [None, None], 1),  # the same text: speech decides
+        ([0.8, 0.8], ["13800138000", "13800138000"], [True, True], 0),
+        ([0.9, 0.5], ["要三八零零要三八零零零", "13800138000"], [False, True], 1),
+        ([0.9, 0.5, 0.4], ["1380013800", "13800138000", "要三八"], [False, True, False], 1),
+        ([0.6, 0.8], ["查话费", "查画费"], [None, None], None),  # the intents may decide
+        ([0.9, 0.5], ["13800138000", "13800138001"], [True, True], None),
+        ([0.9, 0.5], ["1380013800", "要三八"], [False, False], None),
+    ],
+)
+@pytest.mark.parametrize("intents", [(0.1, 0.9, 0.5), (0.9, 0.1, 0.5), (1.0, 1.0, 1.0)])
+def test_the_n_best_choice_needs_the_assistant_only_when_it_can_change(
+    confidences: list[float],
+    texts: list[str],
+    valid: list[bool | None],
+    known: int | None,
+    intents: tuple[float, ...],
+) -> None:
+    assert turns.choice_without_intents(confidences, texts, valid) == known
+    if known is not None:  # what the full ranking chooses with any intent confidences
+        by_text = dict(zip(texts, intents, strict=False))  # one text, one intent confidence
+        scored = [(c, by_text[t], v) for c, t, v in zip(confidences, texts, valid, strict=True)]
+        assert speech.choose(scored) == known
