@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import replies
 from actions.flows import common
 from telecom.dates import parse_month
+from telecom.speech import normalise
 
 
 class ActionAnswerBalance(common.VerifiedAction):
@@ -20,7 +21,11 @@ class ActionAnswerBalance(common.VerifiedAction):
     ) -> list[EventType]:
         store, today = common.store(), common.today()
         month_text = tracker.get_slot("month")
-        month = parse_month(month_text, today) if month_text else None
+        month = (
+            parse_month(normalise(month_text, "month"), today) or parse_month(month_text, today)
+            if month_text
+            else None
+        )
         if month and month != f"{today:%Y-%m}":
             dispatcher.utter_message(
                 text=replies.bill_reply(phone, month, store.get_bill(phone, month))

@@ -25,7 +25,6 @@ from actions.identity import verify_login
 from actions.settings import Settings, SettingsError, load_settings
 from actions.store.base import Subscriber, SubscriberStore
 from telecom.dates import CHINA_TZ
-from telecom.numbers import parse_phone
 from telecom.secrets import InsecureSecret
 
 log = logging.getLogger(__name__)
@@ -104,14 +103,6 @@ def latest_text(tracker: Tracker) -> str:
 
 
 PHONE_AGAIN = "抱歉，没能识别出手机号码。请输入11位手机号，例如 138 0013 8000。"
-
-
-def form_phone(value: Any, dispatcher: CollectingDispatcher) -> str | None:
-    """The mobile number a form's phone_number slot was given; None once asked for it again."""
-    phone = parse_phone(str(value or ""))
-    if phone is None:
-        dispatcher.utter_message(text=PHONE_AGAIN)
-    return phone
 
 
 def latest_intent(tracker: Tracker) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -17,6 +18,7 @@ from actions.store.base import StoreError
 from telecom import mask
 from telecom.catalog import Plan, load_catalog
 from telecom.money import yuan
+from telecom.speech import normalise
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,22 @@ def find_plan(text: str | None) -> Plan | None:
         return None
     catalog = load_catalog(common.settings().catalog_root)
     return catalog.plan(str(text)) or catalog.find_plan(str(text))
+
+
+# A whole number of yuan as customers name a plan by its fee ('79的那个', '129块的'); not a
+# data volume or a network generation (30G, 5G), not part of a decimal.
+_FEE = re.compile(r"(?<![\d.])(\d{1,4})(?![\d.]|\s*(?:[GgMm]|兆|个G))")
+
+
+def plan_by_fee(text: str | None) -> Plan | None:
+    """The plan whose monthly fee `text` names, typed or spoken ('换成一百二十九的', '七十九块
+    的那个', '幺二九的套餐'); None when it names no fee or the fees of several plans."""
+    if not text:
+        return None
+    fees = {int(n) * 100 for n in _FEE.findall(normalise(str(text), "amount"))}
+    catalog = load_catalog(common.settings().catalog_root)
+    found = [plan for plan in catalog.plans if plan.monthly_fee in fees]
+    return found[0] if len(found) == 1 else None
 
 
 class ActionAnswerPlan(common.VerifiedAction):
@@ -57,6 +75,19 @@ class ValidatePlanChangeForm(FormValidationAction):
     def name(self) -> str:
         return "validate_plan_change_form"
 
+    async def extract_target_plan(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A plan named by its fee in a message the NLU took for a new request to change the
+        plan ('换成一百九十九的那个': no plan_name entity, and from_text skips that intent)."""
+        asked = tracker.get_slot("requested_slot")
+        if asked not in ("target_plan", "plan_confirmed") or "target_plan" in (
+            tracker.slots_to_validate()
+        ):
+            return {}
+        text = common.latest_text(tracker)
+        return {"target_plan": text} if plan_by_fee(text) else {}
+
     def validate_target_plan(
         self,
         value: Any,
@@ -64,7 +95,11 @@ class ValidatePlanChangeForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        plan = find_plan(value)
+        plan = (
+            find_plan(value)
+            or plan_by_fee(common.latest_text(tracker))
+            or plan_by_fee(str(value or ""))
+        )
         if plan is None:
             dispatcher.utter_message(
                 text="抱歉，没有找到这个套餐。请从下面的推荐里选一个，或说出套餐名称，例如“5G畅享129元套餐”。"

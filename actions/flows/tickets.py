@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import replies, ticket_triage, triage
-from actions.flows import common
+from actions.flows import common, digits
 from actions.store.base import NoSuchOutage, Ticket
 from components import triage_rules
 from telecom import mask, tickets
@@ -166,7 +166,10 @@ class ValidateTicketForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        return {"phone_number": common.form_phone(value, dispatcher)}
+        phone = digits.read("phone_number", value, tracker)
+        if phone is None:
+            dispatcher.utter_message(text=common.PHONE_AGAIN)
+        return {"phone_number": phone}
 
 
 class ActionCreateTicket(Action):

@@ -22,11 +22,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import replies
-from actions.flows import common
+from actions.flows import common, digits
 from actions.roaming_quote import infer_roaming_action
 from actions.verification import Lock
 from telecom import mask
-from telecom.numbers import parse_id_last6, parse_id_number, parse_phone
+from telecom.numbers import parse_phone
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,32 @@ def _lock_reply(dispatcher: CollectingDispatcher, phone: str | None, lock: Lock)
     dispatcher.utter_message(text=text, buttons=HUMAN_BUTTON)
 
 
+def _phone_before(tracker: Tracker) -> str | None:
+    """The number the phone_number slot had before this message, if it was a valid one."""
+    before = digits.previous_value(tracker, "phone_number")
+    return parse_phone(str(before or "")) if before else None
+
+
+def _form_phone(tracker: Tracker) -> str | None:
+    """The number the ID digits are checked against: the one this message gives, else the one
+    given before (this message's phone_number may be ID digits the NLU took for a number)."""
+    asked = tracker.get_slot("requested_slot")
+    if asked in digits.ID_SLOTS and digits.read("phone_number", None, tracker) is None:
+        before = _phone_before(tracker)
+        if before:
+            return before
+    return parse_phone(str(tracker.get_slot("phone_number") or ""))
+
+
+def _id_digits_missed(tracker: Tracker, slot: str) -> dict[str, Any]:
+    """The ID digits asked for, when the NLU did not map the message to them (it took spoken
+    digits for another request): the latest text, for the validator to read."""
+    if tracker.get_slot("requested_slot") != slot or tracker.get_slot(slot) is not None:
+        return {}
+    text = common.latest_text(tracker)
+    return {slot: text} if digits.read_text(slot, text) is not None else {}
+
+
 class ValidateVerificationForm(FormValidationAction):
     def name(self) -> str:
         return "validate_verification_form"
@@ -136,6 +162,16 @@ class ValidateVerificationForm(FormValidationAction):
         _lock_reply(dispatcher, phone, lock)
         return {"identity_status": "failed"}
 
+    async def extract_id_last6(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _id_digits_missed(tracker, "id_last6")
+
+    async def extract_id_number(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _id_digits_missed(tracker, "id_number")
+
     def validate_phone_number(
         self,
         value: Any,
@@ -143,8 +179,14 @@ class ValidateVerificationForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        phone = common.form_phone(value, dispatcher)
+        phone = digits.read("phone_number", value, tracker)
         if phone is None:
+            before = _phone_before(tracker)
+            if before and tracker.get_slot("requested_slot") in digits.ID_SLOTS:
+                # the ID question's answer (or no number at all): the number given stays, and
+                # the ID validator (or the ID question asked again) answers
+                return {"phone_number": before}
+            dispatcher.utter_message(text=common.PHONE_AGAIN)
             return {"phone_number": None}
         _record_consent(tracker)
         locked = self._locked(dispatcher, tracker, phone)
@@ -160,12 +202,14 @@ class ValidateVerificationForm(FormValidationAction):
         value: Any,
         full: bool,
     ) -> dict[str, Any]:
-        text = str(value or "")
-        secret = parse_id_number(text) if full else parse_id_last6(text)
-        phone = parse_phone(str(tracker.get_slot("phone_number") or ""))
+        secret = digits.read(slot, value, tracker)
+        phone = _form_phone(tracker)
         if phone is None:
             return {slot: None}  # asked again after the phone number
         if secret is None:
+            asked = tracker.get_slot("requested_slot")
+            if asked != slot or digits.answers(tracker) == "phone_number":
+                return {slot: None}  # not asked for, or a phone number: its validator answers
             ask = (
                 "18位身份证号码（最后一位可能是X）"
                 if full
