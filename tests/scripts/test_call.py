@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from router.gateway.voice.models import VoiceTurn
 from scripts.call import (
     CALLS,
     CallScript,
@@ -94,9 +93,8 @@ def test_turn_bodies_follow_the_voice_contract() -> None:
     # keys alone: a turn without alternatives
     keys = turn_body(Turn(dtmf="13800138000#"), 4)
     assert keys == {"seq": 4, "is_final": True, "dtmf": "13800138000#"}
-    # every body is one the voice contract accepts
-    for body in (keys, plain, turn_body(turn, 2), turn_body(turn, 3, partial="嗯")):
-        VoiceTurn.model_validate(body)
+    # that the contract accepts every body: tests/gateway/voice/test_simulator_bodies.py (the
+    # router's environment; this suite runs in the bot's, whose pydantic is Rasa's 1.x)
 
 
 def test_an_answer_is_described_with_its_action_and_expected_input() -> None:
