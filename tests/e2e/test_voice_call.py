@@ -25,7 +25,7 @@ import pytest
 
 from scripts.call import CALLS, Turn, VoiceClient, load_script, play, turn_body
 from telecom.secrets import new_secret
-from tests.gateway.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Router
+from tests.gateway.conftest import ARTIFACTS, Router, launch_chromium
 from tests.gateway.test_browser import console_login, watch_dialogs
 from tests.stack import START_TIMEOUT_S, Stack, running_stack
 
@@ -63,15 +63,8 @@ def admin(stack: Stack) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    playwright_api = pytest.importorskip(
-        "playwright.sync_api", reason="pip install -r requirements/browser.txt"
-    )
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with launch_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 def new_call() -> str:

@@ -3,6 +3,7 @@ processes with the gateway mounted (tests/gateway/serve.py), agents, and headles
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -13,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -74,6 +76,31 @@ def _wait_ready(router: Router, timeout: float = 60.0) -> None:
     raise TimeoutError(f"router not ready; see {router.log}")
 
 
+def spawn_router(redis_server: RedisServer, prefix: str, log: Path, *args: str) -> Router:
+    """`python -m tests.gateway.serve` on a free port with `args`, its output in `log` (not
+    waited for: `_wait_ready`)."""
+    port = free_port()
+    command = [sys.executable, "-m", "tests.gateway.serve", "--port", str(port),
+               "--redis-url", redis_server.url, "--prefix", prefix, *args]  # fmt: skip
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=handle,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    return Router(f"http://127.0.0.1:{port}", process, log)
+
+
+def stop_router(router: Router) -> None:
+    """SIGTERM, then SIGKILL after 10 s."""
+    if router.process.poll() is None:
+        router.process.send_signal(signal.SIGTERM)
+        try:
+            router.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            router.process.kill()
+            router.process.wait()
+
+
 @pytest.fixture
 def start_routers(
     redis_server: RedisServer, tmp_path: Path
@@ -87,44 +114,23 @@ def start_routers(
               offer_timeout: float = 60.0, gateway: dict[str, object] | None = None,
               ) -> list[Router]:  # fmt: skip
         routers = []
-        for i in range(n):
-            port = free_port()
-            log = tmp_path / f"router-{len(started)}.log"
-            command = [sys.executable, "-m", "tests.gateway.serve", "--port", str(port),
-                       "--redis-url", redis_server.url, "--prefix", prefix, "--bot", bot,
-                       "--offer-timeout", str(offer_timeout)]  # fmt: skip
+        for _ in range(n):
+            args = ["--bot", bot, "--offer-timeout", str(offer_timeout)]
             if rasa_url:
-                command += ["--rasa-url", rasa_url]
+                args += ["--rasa-url", rasa_url]
             if gateway:
-                command += ["--gateway", json.dumps(gateway)]
-            env = {**os.environ, "PYTHONPATH": str(ROOT)}
-            handle = log.open("wb")
-            process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            handle.close()
-            router = Router(f"http://127.0.0.1:{port}", process, log)
+                args += ["--gateway", json.dumps(gateway)]
+            log = tmp_path / f"router-{len(started)}.log"
+            router = spawn_router(redis_server, prefix, log, *args)
             started.append(router)
             routers.append(router)
-            del i
         for router in routers:
             _wait_ready(router)
         return routers
 
     yield start
     for router in started:
-        if router.process.poll() is None:
-            router.process.send_signal(signal.SIGTERM)
-            try:
-                router.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                router.process.kill()
-                router.process.wait()
+        stop_router(router)
 
 
 @dataclass(frozen=True)
@@ -176,8 +182,9 @@ def make_agent() -> Callable[..., str]:
     return make
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+@contextlib.contextmanager
+def launch_chromium() -> Iterator[Any]:
+    """Debian's Chromium through Playwright, headless with CHROMIUM_ARGS (skips without it)."""
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
     playwright_api = pytest.importorskip(
@@ -187,6 +194,12 @@ def browser() -> Iterator[object]:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture

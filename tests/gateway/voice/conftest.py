@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +15,7 @@ import httpx
 import pytest
 
 from router.embedded_redis import RedisServer, free_port
-from tests.gateway.conftest import ROOT, Router, _wait_ready, bearer
+from tests.gateway.conftest import Router, _wait_ready, bearer, spawn_router, stop_router
 from tests.gateway.serve import VOICE
 from tests.gateway.test_browser_assistant import BOT_PYTHON, MODEL, READY_TIMEOUT_S, Assistant
 
@@ -27,28 +24,9 @@ PREFIX = f"voice-{os.getpid()}:"  # the key prefix of the router with the voice 
 
 
 def _start_router(redis_server: RedisServer, workdir: Path, prefix: str, *extra: str) -> Router:
-    port = free_port()
-    log = workdir / f"router-{port}.log"
-    command = [sys.executable, "-m", "tests.gateway.serve", "--port", str(port),
-               "--redis-url", redis_server.url, "--prefix", prefix, *extra]  # fmt: skip
-    with log.open("wb") as handle:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=handle,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    router = Router(f"http://127.0.0.1:{port}", process, log)
+    router = spawn_router(redis_server, prefix, workdir / f"router-{prefix}.log", *extra)
     _wait_ready(router)
     return router
-
-
-def _stop(router: Router) -> None:
-    if router.process.poll() is None:
-        router.process.send_signal(signal.SIGTERM)
-        try:
-            router.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            router.process.kill()
-            router.process.wait()
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +50,7 @@ def voice_stack(
         yield router, assistant
     finally:
         assistant.stop()
-        _stop(router)
+        stop_router(router)
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +62,7 @@ def router_without_voice(
         "--no-voice",
     )  # fmt: skip
     yield router
-    _stop(router)
+    stop_router(router)
 
 
 class Call:
