@@ -9,6 +9,11 @@ could post to /webhook could run any action on a forged tracker (a "verified" cu
 balance, a password reset). A missing, short or published token stops the server at start-up
 (telecom.secrets.check_secret) unless ASSISTANT_DEMO_MODE is true. An error answers 500 without
 echoing the request (rasa_sdk's own handler returns the whole tracker in the response).
+
+The ticket service (actions/service_loop/api.py, `/v1/…`, for the router) has its own token,
+ASSISTANT_TICKETS_TOKEN, sent as `Authorization: Bearer …` and checked at start-up the same way;
+the Rasa `token` parameter does not open /v1 and the tickets token opens nothing else. With
+ASSISTANT_CLOCK_OFFSET_FILE (demo mode only) the service clock runs ahead by the file's seconds.
 """
 
 from __future__ import annotations
@@ -44,17 +49,25 @@ def token_matches(provided: str | None, token: str) -> bool:
     )
 
 
-def create_app(token: str, package: str = ACTIONS_PACKAGE) -> Any:
+def create_app(token: str, package: str = ACTIONS_PACKAGE, tickets_token: str = "") -> Any:
     """rasa_sdk's Sanic app for `package` (its own routes and executor), no CORS (only the
-    Rasa server calls it), every route but /health behind `token`."""
+    Rasa server and the router call it), every route but /health behind `token`, and the
+    ticket service's /v1 routes behind `tickets_token` (none without one)."""
     from rasa_sdk.endpoint import create_app as sdk_create_app
     from sanic import response
+    from sanic.exceptions import SanicException
+
+    from actions.service_loop import api
 
     app = sdk_create_app(package, cors_origins=None)
+    app.blueprint(api.blueprint())
 
     async def require_token(request: Any) -> Any:
         if request.path in OPEN_PATHS:
             return None
+        if api.is_service_path(request.path):
+            authorization = request.headers.get("authorization")
+            return None if api.bearer_matches(authorization, tickets_token) else api.unauthorized()
         if token_matches(request.args.get("token"), token):
             return None
         return response.json({"error": "unauthorized"}, status=401)
@@ -65,7 +78,15 @@ def create_app(token: str, package: str = ACTIONS_PACKAGE) -> Any:
         logger.error("actions.server.error %s", type(exception).__name__, exc_info=exception)
         return response.json({"error": "internal error"}, status=500)
 
+    async def http_error(request: Any, exception: SanicException) -> Any:
+        status = int(getattr(exception, "status_code", 500) or 500)
+        if status >= 500:
+            return await internal_error(request, exception)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(status, "bad_request")
+        return response.json({"error": code}, status=status)
+
     app.error_handler.add(Exception, internal_error)  # replaces rasa_sdk's, which echoes the body
+    app.error_handler.add(SanicException, http_error)  # an unknown path or method: not a 500
     return app
 
 
@@ -78,23 +99,32 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     env = os.environ
     try:
-        token = check_secret(
-            "ASSISTANT_ACTIONS_TOKEN",
-            env.get("ASSISTANT_ACTIONS_TOKEN"),
-            demo_mode=demo_mode(env),
-        )
+        tokens = {
+            name: check_secret(name, env.get(name), demo_mode=demo_mode(env))
+            for name in ("ASSISTANT_ACTIONS_TOKEN", "ASSISTANT_TICKETS_TOKEN")
+        }
     except InsecureSecret as error:
         raise SystemExit(f"action server not started: {error}") from None
     utils.configure_colored_logging(args.loglevel)
     utils.update_sanic_log_level()
-    reason = problem(token)
-    if reason is not None:
-        logger.warning("actions.server.demo_mode ASSISTANT_ACTIONS_TOKEN is %s", reason)
+    for name, value in tokens.items():
+        reason = problem(value)
+        if reason is not None:
+            logger.warning("actions.server.demo_mode %s is %s", name, reason)
     from actions.flows import common
 
-    common.start()  # the settings and the store: a bad secret stops the server here
+    settings = common.start()  # the settings and the store: a bad secret stops the server here
+    if settings.clock_offset_file is not None:
+        common.use_clock(common.offset_clock(settings.clock_offset_file))
+        logger.warning(
+            "actions.server.demo_clock the service clock runs ahead by %s",
+            settings.clock_offset_file,
+        )
     host = env.get("ASSISTANT_ACTIONS_HOST") or "127.0.0.1"
-    app = create_app(token or "")
+    app = create_app(
+        tokens["ASSISTANT_ACTIONS_TOKEN"] or "",
+        tickets_token=tokens["ASSISTANT_TICKETS_TOKEN"] or "",
+    )
     logger.info("actions.server.start host=%s port=%s", host, args.port)
     app.run(host, args.port, workers=utils.number_of_sanic_workers(), access_log=False)
     return 0

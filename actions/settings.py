@@ -17,6 +17,12 @@ Other settings:
     ASSISTANT_DB_PATH          SQLite file, default var/subscribers.sqlite3
     ASSISTANT_ROUTER_URL       router base URL; unset means no human agents are reachable
     ASSISTANT_SERVICE_TOKEN    bearer token for the router
+    ASSISTANT_CLOCK_OFFSET_FILE  demos and tests only (refused unless ASSISTANT_DEMO_MODE is
+                               true): a file holding seconds (a float) added to the real time,
+                               read on every `actions.flows.common.now()`; missing or empty = 0
+
+The ticket service (/v1/ on the action server, actions/service_loop/) checks its own token,
+ASSISTANT_TICKETS_TOKEN, in actions/server.py like ASSISTANT_ACTIONS_TOKEN.
 
 Verification limits (failed ID checks; a number's own lock, 5 failures in a row → 30 minutes,
 is fixed in actions/verification.py):
@@ -83,6 +89,7 @@ class Settings:
     router_url: str | None = None
     service_token: str | None = field(default=None, repr=False)
     demo_mode: bool = False
+    clock_offset_file: Path | None = None
     limits: Limits = field(default_factory=Limits)
     retention: Retention = field(default_factory=Retention)
 
@@ -112,6 +119,12 @@ def _int(
     return value
 
 
+def _path(root: Path, value: str) -> Path:
+    """`value` as a path; a relative one is relative to the repo root."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else root / path
+
+
 def load_settings(
     env: Mapping[str, str] | None = None, *, repo_root: Path | None = None
 ) -> Settings:
@@ -123,9 +136,7 @@ def load_settings(
     """
     env = os.environ if env is None else env
     root = (repo_root or REPO_ROOT).resolve()
-    db_path = Path(env.get("ASSISTANT_DB_PATH") or DEFAULT_DB_PATH).expanduser()
-    if not db_path.is_absolute():
-        db_path = root / db_path
+    db_path = _path(root, env.get("ASSISTANT_DB_PATH") or DEFAULT_DB_PATH)
     demo_mode = _flag(env.get("ASSISTANT_DEMO_MODE"))
     secrets = {name: check_secret(name, env.get(name), demo_mode=demo_mode) for name in SECRETS}
     bad = [name for name, value in secrets.items() if problem(value)]
@@ -133,6 +144,12 @@ def load_settings(
         log.warning(
             "settings.demo_mode insecure secrets accepted: %s (never use with real subscribers)",
             ", ".join(f"{name} is {problem(secrets[name])}" for name in bad),
+        )
+    clock_file = (env.get("ASSISTANT_CLOCK_OFFSET_FILE") or "").strip()
+    if clock_file and not demo_mode:
+        raise SettingsError(
+            "ASSISTANT_CLOCK_OFFSET_FILE moves the service's clock: demos and tests only "
+            "(set ASSISTANT_DEMO_MODE=true, or unset it)"
         )
     days, minutes = timedelta(days=1), timedelta(minutes=1)
     return Settings(
@@ -143,6 +160,7 @@ def load_settings(
         router_url=(env.get("ASSISTANT_ROUTER_URL") or "").rstrip("/") or None,
         service_token=env.get("ASSISTANT_SERVICE_TOKEN") or None,
         demo_mode=demo_mode,
+        clock_offset_file=_path(root, clock_file) if clock_file else None,
         limits=Limits(
             conversation_failures=_int(env, "ASSISTANT_VERIFY_CONVERSATION_FAILURES", 5, 1),
             conversation_window=minutes

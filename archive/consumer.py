@@ -2,9 +2,9 @@
 with Redis consumer groups (group "archive"), written to SQL.
 
 Exactly once: a batch (at most batch_size entries of each stream) is written in one transaction;
-rows keyed by the entry (handoff events, agent states) or by (conversation, seq) (messages,
-turns) are inserted with ON CONFLICT DO NOTHING, and only the entries whose row was new are
-folded into the summary rows (handoffs, conversations: archive/fold.py). The entries are
+rows keyed by the entry (handoff events, agent states, ticket steps) or by (conversation, seq)
+(messages, turns) are inserted with ON CONFLICT DO NOTHING, and only the entries whose row was
+new are folded into the summary rows (handoffs, conversations: archive/fold.py). The entries are
 acknowledged (XACK) only after the commit, so a consumer killed mid-batch leaves them pending;
 on start it re-reads its own pending entries first, and takes over those of a consumer that died
 (idle longer than claim_idle_ms). Run one consumer process per archive.
@@ -110,7 +110,11 @@ def apply_batch(
     new_turns = insert_new(conn, T["turns"], list(turns.values()))
     tickets = [r for _, f in feed if f.get("kind") == "ticket" and (r := fold.ticket_row(f))]
     insert_new(conn, T["tickets"], tickets)
-    result.new_rows += len(new_messages) + len(new_turns)
+    steps = [
+        r for i, f in feed if f.get("kind") == "ticket_step" and (r := fold.ticket_step_row(i, f))
+    ]
+    new_steps = insert_new(conn, T["ticket_steps"], steps)
+    result.new_rows += len(new_messages) + len(new_turns) + len(new_steps)
 
     # -- agents: the latest state an event gives ----------------------------------------------
     agents: dict[str, fold.Row] = {}
@@ -137,7 +141,12 @@ def apply_batch(
             created_in[conversation] = created_in.get(conversation, 0) + 1
 
     # -- conversations: fold the new messages, turns and the facts -----------------------------
-    touched = {f["conversation"] for _, f in feed if f.get("conversation")}
+    # a ticket step changes no conversation (its rollup rows: the tickets' buckets below)
+    touched = {
+        f["conversation"]
+        for _, f in feed
+        if f.get("conversation") and f.get("kind") != "ticket_step"
+    }
     touched |= set(created_in)
     touched |= {r["conversation_id"] for r in handoffs.values() if r["conversation_id"]}
     conversations = load(conn, T["conversations"], touched)
@@ -153,7 +162,7 @@ def apply_batch(
     changed: set[str] = set()
     for _, f in feed:
         conversation_id = f.get("conversation")
-        if not conversation_id:
+        if not conversation_id or f.get("kind") == "ticket_step":
             continue
         ts = fold.integer(f.get("ts")) or 0
         kind = f.get("kind")
@@ -199,6 +208,7 @@ def apply_batch(
     upsert(conn, T["handoffs"], [handoffs[h] for h in sorted(handoffs)])
     dirty |= set(repeats.relink(conn, regroup))
     dirty |= rollup.buckets_of(conn, touched) | rollup.handoff_buckets(conn, handoffs)
+    dirty |= rollup.ticket_buckets(conn, {r["ticket_id"] for r in steps if (r["id"],) in new_steps})
     rollup.refresh(conn, dirty)
     return result
 

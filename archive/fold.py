@@ -244,6 +244,33 @@ def ticket_row(fields: dict[str, str]) -> Row | None:
     }
 
 
+def ticket_step_row(entry_id: str, fields: dict[str, str]) -> Row | None:
+    """The ticket_steps row of a feed entry of kind ticket_step (None without a ticket or a
+    step). Each value is cut to its column's width, so a malformed entry cannot fail the batch;
+    a rating outside 1..5 is none."""
+
+    def cut(name: str, width: int) -> str | None:
+        return text_or_none(fields.get(name, "")[:width])
+
+    ticket, step = cut("ticket_id", 32), cut("step", 24)
+    if ticket is None or step is None:
+        return None
+    rating = integer(fields.get("rating"))
+    return {
+        "id": entry_id,
+        "ticket_id": ticket,
+        "conversation_id": cut("conversation", 128),
+        "step": step,
+        "actor_role": cut("actor_role", 16),
+        "team": cut("team", 32),
+        "state": cut("state", 16),
+        "window": cut("window", 16),
+        "severity": cut("severity", 16),
+        "rating": rating if rating is not None and 1 <= rating <= 5 else None,
+        "ts_ms": integer(fields.get("ts")) or 0,
+    }
+
+
 def touch(row: Row, ts: int | None) -> None:
     if ts is None:
         return

@@ -1,5 +1,6 @@
 """A seeded generator of archived conversations with a realistic mix (intents, channels, a daily
-curve, containment, handoffs with offers, misses, transfers and abandons, ratings, tickets,
+curve, containment, handoffs with offers, misses, transfers and abandons, ratings, tickets and
+their lifecycle's steps — warnings, breaches, escalations, pages, follow-up ratings, reopens —
 customer turns, repeat contacts), and bulk loaders for it: SQLite (executemany in one
 transaction), PostgreSQL (COPY). For the report benchmark (bench/archive_report.py) and demos.
 
@@ -23,6 +24,13 @@ import sqlalchemy as sa
 from archive import rollup
 from archive.metrics import DAY_MS, bucket_start, low_confidence
 from archive.repeats import next_starts
+from telecom.tickets import (
+    COMPLAINT_RESOLVE,
+    COMPLAINT_RESPOND,
+    FOLLOW_UP,
+    REOPEN_RATING,
+    WARN_AT_PERCENT,
+)
 
 __all__ = ["Generated", "generate", "load"]
 
@@ -68,6 +76,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "handoff_events": ("event_id", "handoff_id", "type", "ts_ms", "agent_id", "offer_id", "detail"),
     "tickets": ("id", "conversation_id", "kind", "severity", "created_ms"),
+    "ticket_steps": (
+        "id", "ticket_id", "conversation_id", "step", "actor_role", "team", "state", "window",
+        "severity", "rating", "ts_ms",
+    ),
     "agents": ("id", "display_name", "skills", "created_ms", "deleted_ms"),
 }  # fmt: skip
 
@@ -222,7 +234,69 @@ def generate(
         ))  # fmt: skip
     links = next_starts((row[0], row[1], row[5], row[3]) for row in conv)
     out["conversations"] = [(*row[:-1], links.get(row[0])) for row in conv]
+    # the tickets' lives from a generator of their own, so the rows above stay those of a seed
+    lives = random.Random(seed + 1)
+    for n, (tid, cid, kind, severity, created) in enumerate(out["tickets"]):
+        if severity == "moderate" and lives.random() < 0.1:
+            severity = "major"
+            out["tickets"][n] = (tid, cid, kind, severity, created)
+        steps = ticket_life(lives, tid, cid, severity, created)
+        out["ticket_steps"] += [step for step in steps if step[-1] < end_ms]
     return Generated(out)
+
+
+MIN_MS, HOUR_MS = 60_000, 3_600_000
+RESPOND_MS = round(COMPLAINT_RESPOND.total_seconds() * 1000)
+RESOLVE_MS = round(COMPLAINT_RESOLVE.total_seconds() * 1000)
+FOLLOW_UP_MS = round(FOLLOW_UP.total_seconds() * 1000)
+
+
+def ticket_life(
+    rng: random.Random, tid: str, cid: str, severity: str, created: int
+) -> list[tuple[Any, ...]]:
+    """A complaint's steps as the router feeds them (telecom.tickets' rules): a major one paged
+    at once; claimed and responded to (one in eight late: warned at 80 % of the window, half of
+    those breached); now and then escalated by its agent; resolved (late: the resolve window
+    breached); the follow-up answered by six in ten (a low rating reopens it, resolved again),
+    the rest of the follow-ups overdue now and then."""
+    rows: list[tuple[Any, ...]] = []
+    team = "complaints_supervisors" if severity == "major" else "frontline"
+
+    def add(step: str, role: str, state: str, at: int, window: str | None = None,
+            rating: int | None = None) -> None:  # fmt: skip
+        rows.append((f"{tid}.{len(rows)}", tid, cid, step, role, team, state, window, severity,
+                     rating, at))  # fmt: skip
+
+    if severity == "major":
+        add("page", "system", "intake", created + 1_000)
+    t = created + rng.randrange(5 * MIN_MS, 2 * HOUR_MS)
+    add("claim", "agent", "assessing", t)
+    if severity == "moderate" and rng.random() < 0.125:  # late: warned, perhaps breached
+        warned = created + RESPOND_MS * WARN_AT_PERCENT // 100
+        add("warning", "system", "assessing", warned, "respond")
+        t = warned + rng.randrange(10 * MIN_MS, 8 * HOUR_MS)
+        if t > created + RESPOND_MS:
+            add("breach", "system", "assessing", created + RESPOND_MS, "respond")
+    else:
+        t += rng.randrange(10 * MIN_MS, 4 * HOUR_MS)
+    add("respond", "agent", "handling", t)
+    if rng.random() < 0.05:
+        add("escalate", "agent", "handling", t + rng.randrange(MIN_MS, HOUR_MS))
+    t += int(rng.lognormvariate(math.log(12 * HOUR_MS), 0.8))
+    if t > created + RESOLVE_MS:
+        add("breach", "system", "handling", created + RESOLVE_MS, "resolve")
+    add("resolve", "agent", "feedback", t)
+    if rng.random() < 0.6:
+        rating: int = _pick(rng, RATINGS)
+        t += rng.randrange(HOUR_MS, 3 * 24 * HOUR_MS)
+        reopened = rating <= REOPEN_RATING
+        add("follow_up_answer", "customer", "handling" if reopened else "closed", t,
+            rating=rating)  # fmt: skip
+        if reopened:
+            add("resolve", "agent", "feedback", t + rng.randrange(2 * HOUR_MS, 24 * HOUR_MS))
+    elif rng.random() < 0.2:
+        add("breach", "system", "feedback", t + FOLLOW_UP_MS, "follow_up")
+    return rows
 
 
 def load(engine: sa.Engine, data: Generated) -> None:
@@ -233,7 +307,7 @@ def load(engine: sa.Engine, data: Generated) -> None:
         if engine.dialect.name == "postgresql":
             with raw.cursor() as cursor:
                 for table, rows in data.rows.items():
-                    columns = ", ".join(COLUMNS[table])
+                    columns = ", ".join(f'"{c}"' for c in COLUMNS[table])  # "window": reserved
                     with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                         for row in rows:
                             copy.write_row(row)
@@ -241,9 +315,8 @@ def load(engine: sa.Engine, data: Generated) -> None:
             cursor = raw.cursor()
             for table, rows in data.rows.items():
                 marks = ", ".join("?" * len(COLUMNS[table]))
-                cursor.executemany(
-                    f"INSERT INTO {table} ({', '.join(COLUMNS[table])}) VALUES ({marks})", rows
-                )
+                columns = ", ".join(f'"{c}"' for c in COLUMNS[table])
+                cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
             cursor.close()
         # the planner's statistics of the fresh rows first: without them PostgreSQL joins the
         # offers' events by nested scans (minutes instead of seconds at a million conversations)

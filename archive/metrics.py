@@ -21,7 +21,9 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from archive import ticket_rows
 from archive.schema import Conversation, Handoff, HandoffEvent, Ticket, Turn
+from telecom.tickets import REOPEN_RATING, WINDOWS
 from telecom.urgency import ANSWER_TARGET_S
 
 __all__ = [
@@ -67,7 +69,7 @@ SERVICE_LEVEL_TARGET = 80.0
 HANDLE_TARGET_S = 300.0
 
 Bucket = Literal["15m", "hour", "day"]
-Source = Literal["conversations", "handoffs", "offers", "turns"]
+Source = Literal["conversations", "handoffs", "offers", "turns", "ticket_steps", "ratings"]
 Kind = Literal["ratio", "mean", "count"]
 
 
@@ -169,6 +171,36 @@ def _low_confidence_sql(c: Any) -> sa.ColumnElement[bool]:
 
 def _one(_: Any) -> sa.ColumnElement[int]:
     return sa.literal(1)
+
+
+def _escalation(c: Any) -> sa.ColumnElement[int]:
+    return flag(
+        sa.or_(
+            c.step.in_(("warning", "page")),
+            sa.and_(c.step == "escalate", c.actor_role.in_(("agent", "supervisor"))),
+        )
+    )
+
+
+_WINDOW_LABELS = {"respond": "响应", "resolve": "办结", "follow_up": "回访"}
+
+
+def _breaches(window: str) -> Metric:
+    return Metric(
+        f"ticket_breaches_{window}",
+        f"工单{_WINDOW_LABELS[window]}超时",
+        "ticket_steps",
+        "count",
+        f"tickets whose {window} window was breached (a `breach` alert with window = {window}, "
+        "by the time the watcher found it)",
+        None,
+        "the watcher records a window's breach once per ticket, so a ticket counts once per "
+        "window; a breach of a ticket opened before the period counts when it is found",
+        "count",
+        None,
+        False,
+        num=lambda c: flag(sa.and_(c.step == "breach", c.window == window)),
+    )
 
 
 _METRIC_LIST: tuple[Metric, ...] = (
@@ -409,10 +441,77 @@ _METRIC_LIST: tuple[Metric, ...] = (
         num=lambda c: flag(_low_confidence_sql(c)),
         den=_one,
     ),
+    # ticket steps, by their time (archive/ticket_rows.py)
+    Metric(
+        "ticket_escalations",
+        "工单升级",
+        "ticket_steps",
+        "count",
+        "escalations to a supervisor: the watcher's warnings (a window nearing its deadline) "
+        "and pages (a major complaint or critical ticket at opening), and the escalate steps "
+        "agents and supervisors take",
+        None,
+        "the system's own escalate step behind a warning is not fed (the warning stands for "
+        "it), so nothing counts twice; a ticket warned on two windows counts twice",
+        "count",
+        None,
+        False,
+        num=_escalation,
+    ),
+    *(_breaches(window) for window in WINDOWS),
+    Metric(
+        "ticket_reopen_rate",
+        "工单重开率",
+        "ticket_steps",
+        "ratio",
+        "resolutions after which the ticket was reopened (a reopen step, or a follow-up answer "
+        f"rated {REOPEN_RATING} or lower, later than the resolve)",
+        "resolutions (resolve steps, the system's for an outage's tickets too)",
+        "the reopen is looked for after the period too, so a recent period's rate can still "
+        "rise; a ticket resolved twice counts twice in the denominator",
+        "%",
+        None,
+        False,
+        num=lambda c: c.reopened,
+        den=lambda c: flag(c.step == "resolve"),
+    ),
+    # ratings, each by its own time (archive/ticket_rows.py)
+    Metric(
+        "csat",
+        "整体满意度",
+        "ratings",
+        "ratio",
+        "ratings of 4 or 5: every conversation's survey rating (agent's or assistant's, by the "
+        "conversation's start) and every ticket's follow-up answer (by the answer's time)",
+        "all of those ratings",
+        "a customer who rated the conversation and answered the ticket's follow-up counts "
+        "twice: two answers about two services",
+        "%",
+        CSAT_TARGET,
+        True,
+        num=lambda c: flag(c.rating >= SATISFIED_FROM),
+        den=_one,
+    ),
+    Metric(
+        "csat_follow_up",
+        "回访满意度",
+        "ratings",
+        "ratio",
+        "follow-up answers (the satisfaction question after a ticket's resolution) rated 4 or 5",
+        "follow-up answers",
+        f"an answer rated {REOPEN_RATING} or lower also reopens its ticket (ticket_reopen_rate)",
+        "%",
+        CSAT_TARGET,
+        True,
+        num=lambda c: flag(sa.and_(c.follow_up == 1, c.rating >= SATISFIED_FROM)),
+        den=lambda c: flag(c.follow_up == 1),
+    ),
 )
 
 METRICS: dict[str, Metric] = {metric.name: metric for metric in _METRIC_LIST}
-SOURCES: tuple[Source, ...] = ("conversations", "handoffs", "offers", "turns")
+SOURCES: tuple[Source, ...] = (
+    "conversations", "handoffs", "offers", "turns", "ticket_steps", "ratings",
+)  # fmt: skip
 
 
 def metric(name: str) -> Metric:
@@ -466,7 +565,7 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _handed_off_in(q: ReportQuery, conversation_id: Any) -> sa.ColumnElement[bool]:
+def handed_off_in(q: ReportQuery, conversation_id: Any) -> sa.ColumnElement[bool]:
     """The conversation has a handoff matching the query's handoff filters."""
     h = _H.c
     matching: sa.ColumnElement[bool] = conversation_id.in_(
@@ -501,7 +600,7 @@ def conversation_rows(q: ReportQuery, rules: Rules) -> sa.Subquery:
     if q.channel is not None:
         rows = rows.where(c.channel == q.channel)
     if q.handoff_filtered:
-        rows = rows.where(_handed_off_in(q, c.id))
+        rows = rows.where(handed_off_in(q, c.id))
     return rows.subquery("conversation_rows")
 
 
@@ -610,7 +709,7 @@ def turn_rows(q: ReportQuery, rules: Rules) -> sa.Subquery:
         if q.intent is not None:
             rows = rows.where(c.first_intent == q.intent)
     if q.handoff_filtered:
-        rows = rows.where(_handed_off_in(q, t.conversation_id))
+        rows = rows.where(handed_off_in(q, t.conversation_id))
     return rows.subquery("turn_rows")
 
 
@@ -619,6 +718,8 @@ _BUILDERS: dict[Source, Callable[[ReportQuery, Rules], sa.Subquery]] = {
     "handoffs": handoff_rows,
     "offers": offer_rows,
     "turns": turn_rows,
+    "ticket_steps": lambda q, rules: ticket_rows.step_rows(q, handed_off_in),
+    "ratings": lambda q, rules: ticket_rows.rating_rows(q, handed_off_in),
 }
 
 

@@ -1,6 +1,6 @@
 """`python -m archive purge`: delete the conversations whose last message is older than the
-retention (ARCHIVE_RETENTION_DAYS), with their messages, turns, tickets, handoffs and handoff
-events; agent states older than it too. Run it daily (e.g. from cron).
+retention (ARCHIVE_RETENTION_DAYS), with their messages, turns, tickets, ticket steps, handoffs
+and handoff events; agent states and ticket steps older than it too. Run it daily (e.g. from cron).
 
 A conversation that an earlier, kept conversation of the same customer and intent may count as
 its repeat contact (archive/repeats.py) is kept with it until that one goes too: otherwise the
@@ -68,7 +68,7 @@ def purge(engine: sa.Engine, cutoff_ms: int) -> PurgeReport:
                     t["handoff_events"].c.handoff_id.in_(old_handoffs)
                 )
             )
-            for name in ("handoffs", "messages", "turns", "tickets"):
+            for name in ("handoffs", "messages", "turns", "tickets", "ticket_steps"):
                 table = t[name]
                 conn.execute(sa.delete(table).where(table.c.conversation_id.in_(ids)))
             conn.execute(sa.delete(conversations).where(conversations.c.id.in_(ids)))
@@ -78,6 +78,11 @@ def purge(engine: sa.Engine, cutoff_ms: int) -> PurgeReport:
         states = t["agent_states"]
         done = conn.execute(sa.delete(states).where(states.c.ts_ms < cutoff_ms))
         report.agent_states = int(done.rowcount or 0)
+        steps = t["ticket_steps"]
+        old = steps.c.ts_ms < cutoff_ms
+        dirty = set(conn.scalars(sa.select(steps.c.ts_ms).where(old).distinct()))
+        conn.execute(sa.delete(steps).where(old))
+        rollup.refresh(conn, dirty)
     return report
 
 

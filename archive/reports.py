@@ -117,9 +117,10 @@ def timeseries(
 def intent_mix(
     conn: sa.Connection, q: ReportQuery, rules: Rules = DEFAULT_RULES
 ) -> list[dict[str, Any]]:
-    """Per first intent: conversations, share of all (%), containment (%) and CSAT (% of 4–5
-    among all its ratings, agent's and assistant's), largest first. intent None: conversations
-    without a first intent."""
+    """Per first intent: conversations, share of all (%), containment (%) and CSAT (the `csat`
+    metric of that intent: % of 4–5 among its conversations' ratings, agent's and assistant's,
+    and its tickets' follow-up answers), largest first. intent None: conversations without a
+    first intent."""
     table = rollup.table_for("conversations", q, rules)
     statement: sa.Select[Any]
     if table is not None:
@@ -130,8 +131,6 @@ def intent_mix(
                 sa.func.sum(r.conversations__n).label("conversations"),
                 sa.func.sum(r.containment__n).label("contained_n"),
                 sa.func.sum(r.containment__d).label("contained_d"),
-                sa.func.sum(r.satisfied).label("csat_n"),
-                sa.func.sum(r.rated).label("csat_d"),
             )
             .where(*rollup.where(q, table))
             .group_by(r.intent)
@@ -139,17 +138,14 @@ def intent_mix(
     else:
         rows = m.source_rows("conversations", q, rules)
         c = rows.c
-        rated = m.flag(c.rating.is_not(None))
-        satisfied = m.flag(c.rating >= m.SATISFIED_FROM)
         statement = sa.select(
             c.first_intent.label("intent"),
             sa.func.count().label("conversations"),
             sa.func.sum(c.contained).label("contained_n"),
             sa.func.sum(c.ended).label("contained_d"),
-            sa.func.sum(satisfied).label("csat_n"),
-            sa.func.sum(rated).label("csat_d"),
         ).group_by(c.first_intent)
     found = conn.execute(statement).mappings().all()
+    csat = _csat_by_intent(conn, q, rules)
     total = sum(int(row["conversations"]) for row in found)
     mix = [
         {
@@ -157,12 +153,34 @@ def intent_mix(
             "conversations": int(row["conversations"]),
             "share": 100.0 * int(row["conversations"]) / total if total else None,
             "contained": _percent(row["contained_n"], row["contained_d"]),
-            "csat": _percent(row["csat_n"], row["csat_d"]),
+            "csat": _percent(*csat.get(row["intent"], (0, 0))),
         }
         for row in found
     ]
     mix.sort(key=lambda row: (-row["conversations"], row["intent"] is None, row["intent"] or ""))
     return mix
+
+
+def _csat_by_intent(
+    conn: sa.Connection, q: ReportQuery, rules: Rules
+) -> dict[str | None, tuple[int, int]]:
+    """The csat metric's (numerator, denominator) per first intent."""
+    csat = m.metric("csat")
+    table = rollup.table_for("ratings", q, rules)
+    statement: sa.Select[Any]
+    if table is not None:
+        statement = (
+            sa.select(table.c.intent, *rollup.sums([csat], table))
+            .where(*rollup.where(q, table))
+            .group_by(table.c.intent)
+        )
+    else:
+        rows = m.source_rows("ratings", q, rules)
+        statement = sa.select(rows.c.intent, *m.sums([csat], rows)).group_by(rows.c.intent)
+    return {
+        row["intent"]: (int(row["csat__n"] or 0), int(row["csat__d"] or 0))
+        for row in conn.execute(statement).mappings()
+    }
 
 
 def _percent(numerator: Any, denominator: Any) -> float | None:
@@ -191,6 +209,7 @@ def drilldown(
             raise MetricError("bucket_start_ms is not the start of a bucket")
         end = bucket_start_ms + m.BUCKET_MS[q.bucket]
         where += [rows.c.ts_ms >= bucket_start_ms, rows.c.ts_ms < end]
+    where.append(rows.c.conversation_id.is_not(None))  # e.g. a ticket step of no conversation
     ids = sa.select(rows.c.conversation_id).where(*where).distinct().subquery("ids")
     total = conn.execute(sa.select(sa.func.count()).select_from(ids)).scalar_one()
     c = _C.c

@@ -1,7 +1,7 @@
 """Rollups: per China-time quarter hour and per day, the sums of every metric's numerator and
 denominator by the dimensions the reports filter on (archive/schema.py ROLLUP_DIMS,
 ROLLUP_PARTS), so a 30-day report reads a few thousand day rows instead of every conversation,
-handoff, offer and turn.
+handoff, offer, turn, ticket step and rating.
 
 A quarter-hour row is what archive/metrics.py's own SQL sums over the raw rows of its quarter
 hour (`refresh` runs exactly that), and a day row the sum of its day's quarter-hour rows, so
@@ -13,7 +13,8 @@ definition changes).
 
 The reports read a rollup when the query allows it (`table_for`): the default Rules, a window on
 quarter-hour boundaries, no skill filter (skills are a list per handoff), and no queue filter on
-conversations or turns (a conversation's handoffs may sit in several queues). Everything else,
+conversations, turns, ticket steps or ratings (a conversation's handoffs may sit in several
+queues; ticket steps and ratings have no agent dimension either). Everything else,
 and every drill-down, reads the raw rows.
 """
 
@@ -33,6 +34,7 @@ from archive.schema import (
     Conversation,
     Handoff,
     HandoffEvent,
+    TicketStep,
     Turn,
 )
 
@@ -44,6 +46,7 @@ __all__ = [
     "refresh_all",
     "sums",
     "table_for",
+    "ticket_buckets",
     "where",
 ]
 
@@ -51,6 +54,7 @@ QUARTER_MS = m.BUCKET_MS["15m"]
 DAY_MS = m.BUCKET_MS["day"]
 DEFAULT_RULES = Rules()
 _C, _H, _E, _T = Conversation.__table__, Handoff.__table__, HandoffEvent.__table__, Turn.__table__
+_S = TicketStep.__table__
 
 
 # ---- reading ----------------------------------------------------------------------------------
@@ -68,6 +72,8 @@ def table_for(
         return ROLLUPS[f"rollup_{source}"]
     if q.queue is not None:
         return None
+    if source in ("ticket_steps", "ratings"):
+        return None if q.agent_id is not None or by_agent else ROLLUPS[f"rollup_{source}"]
     if source == "conversations":
         if by_agent or q.agent_id is not None:
             return ROLLUPS["rollup_agent_conversations"]
@@ -196,8 +202,11 @@ def _ranges(times: Iterable[int], bucket: str, gap_ms: int = 0) -> list[tuple[in
     return ranges
 
 
-def _replace(conn: sa.Connection, grain_ms: int, start: int, end: int) -> None:
-    for name, table in ROLLUPS.items():
+def _replace(
+    conn: sa.Connection, grain_ms: int, start: int, end: int, names: Iterable[str] = ROLLUPS
+) -> None:
+    for name in names:
+        table = ROLLUPS[name]
         c = table.c
         conn.execute(
             sa.delete(table).where(c.grain_ms == grain_ms, c.bucket_ms >= start, c.bucket_ms < end)
@@ -222,25 +231,36 @@ def refresh(conn: sa.Connection, times: Iterable[int]) -> int:
     return len(ranges)
 
 
-def refresh_all(conn: sa.Connection) -> None:
-    """Rebuild every rollup from the raw rows (after a bulk load or a definition's change)."""
-    for table in ROLLUPS.values():
-        conn.execute(sa.delete(table))
-    bounds = [
-        conn.execute(sa.select(sa.func.min(column), sa.func.max(column))).one()
-        for column in (_C.c.started_ms, _H.c.created_ms, _E.c.ts_ms, _T.c.ts_ms)
-    ]
+def refresh_all(conn: sa.Connection, names: Iterable[str] | None = None) -> None:
+    """Rebuild every rollup (or those `names`, e.g. the ones a migration creates) from the raw
+    rows (after a bulk load or a definition's change)."""
+    chosen = list(ROLLUPS if names is None else names)
+    for name in chosen:
+        conn.execute(sa.delete(ROLLUPS[name]))
+    columns = {
+        "conversations": _C.c.started_ms,
+        "handoffs": _H.c.created_ms,
+        "offers": _E.c.ts_ms,
+        "turns": _T.c.ts_ms,
+        "ticket_steps": _S.c.ts_ms,
+        "ratings": _S.c.ts_ms,
+    }
+    sources = {ROLLUP_DIMS[name][0] for name in chosen}
+    if "ratings" in sources:  # a conversation's rating counts at its start
+        sources.add("conversations")
+    times = {columns[source] for source in sources}
+    bounds = [conn.execute(sa.select(sa.func.min(t), sa.func.max(t))).one() for t in times]
     found = [int(v) for pair in bounds for v in pair if v is not None]
     if not found:
         return
     start, end = m.bucket_start(min(found), "day"), m.bucket_start(max(found), "day") + DAY_MS
-    _replace(conn, QUARTER_MS, start, end)
-    _replace(conn, DAY_MS, start, end)
+    _replace(conn, QUARTER_MS, start, end, chosen)
+    _replace(conn, DAY_MS, start, end, chosen)
 
 
 def buckets_of(conn: sa.Connection, conversation_ids: Iterable[str]) -> set[int]:
     """The times whose quarter hours hold rows of these conversations in any rollup: their
-    starts, their turns, their handoffs' creation and offers."""
+    starts, their turns, their tickets' steps, their handoffs' creation and offers."""
     wanted = sorted(set(conversation_ids))
     times: set[int] = set()
     handoffs: set[str] = set()
@@ -250,8 +270,22 @@ def buckets_of(conn: sa.Connection, conversation_ids: Iterable[str]) -> set[int]
         times |= set(
             conn.scalars(sa.select(_T.c.ts_ms).where(_T.c.conversation_id.in_(chunk)).distinct())
         )
+        times |= set(
+            conn.scalars(sa.select(_S.c.ts_ms).where(_S.c.conversation_id.in_(chunk)).distinct())
+        )
         handoffs |= set(conn.scalars(sa.select(_H.c.id).where(_H.c.conversation_id.in_(chunk))))
     return times | handoff_buckets(conn, handoffs)
+
+
+def ticket_buckets(conn: sa.Connection, ticket_ids: Iterable[str]) -> set[int]:
+    """The times of every step of these tickets (a later reopen changes the row of an earlier
+    resolve: ticket_reopen_rate)."""
+    wanted = sorted(set(ticket_ids))
+    times: set[int] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        times |= set(conn.scalars(sa.select(_S.c.ts_ms).where(_S.c.ticket_id.in_(chunk))))
+    return times
 
 
 def handoff_buckets(conn: sa.Connection, handoff_ids: Iterable[str]) -> set[int]:

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from typing import Literal
 
 from archive.schema import NOT_A_REQUEST
+from telecom.tickets import REOPEN_RATING
 from telecom.urgency import ANSWER_TARGET_S
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "Script",
     "Span",
     "Subscriber",
+    "TicketStepSeen",
     "build",
     "expected_metrics",
 ]
@@ -314,13 +316,27 @@ class HandoffTimes:
     transfers: int = 0
 
 
+@dataclasses.dataclass(frozen=True)
+class TicketStepSeen:
+    """A step of a ticket the simulator took or saw forwarded (an alert: warning, breach, page),
+    in the order the router fed them."""
+
+    ticket_id: str
+    step: str
+    actor_role: str
+    window: str | None = None
+    rating: int | None = None
+
+
 @dataclasses.dataclass
 class Record:
-    """What the simulator saw: each script's start span and its handoff's times."""
+    """What the simulator saw: each script's start span and its handoff's times, and the
+    tickets' steps it took or saw (none unless it works tickets)."""
 
     started: dict[str, Span] = dataclasses.field(default_factory=dict)
     handoffs: dict[str, HandoffTimes] = dataclasses.field(default_factory=dict)
     ratings_asked: dict[str, bool] = dataclasses.field(default_factory=dict)
+    ticket_steps: list[TicketStepSeen] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -377,6 +393,43 @@ def _mean(durations: list[Span | int]) -> Expected:
     for d in durations:
         total = d + total if isinstance(d, Span) else (total + d)
     return Expected(total, len(durations), "s")
+
+
+def _ticket_metrics(scripts: list[Script], steps: list[TicketStepSeen]) -> dict[str, Expected]:
+    """The ticket metrics of the steps seen (docs/metrics.md, in words): escalations are
+    warnings, pages and agents' or supervisors' escalate steps; breaches per window; a
+    resolution is reopened by a later reopen or follow-up answer rated REOPEN_RATING or lower;
+    the overall CSAT counts the conversations' ratings and the follow-up answers."""
+
+    def reopens(seen: TicketStepSeen) -> bool:
+        low = seen.step == "follow_up_answer" and (seen.rating or 0) <= REOPEN_RATING
+        return seen.step == "reopen" or low
+
+    resolves = [
+        any(reopens(later) and later.ticket_id == seen.ticket_id for later in steps[n + 1 :])
+        for n, seen in enumerate(steps)
+        if seen.step == "resolve"
+    ]
+    answers = [s.rating for s in steps if s.step == "follow_up_answer" and s.rating is not None]
+    ratings = [s.rating for s in scripts if s.rating is not None] + answers
+    escalations = sum(
+        s.step in ("warning", "page")
+        or (s.step == "escalate" and s.actor_role in ("agent", "supervisor"))
+        for s in steps
+    )
+    found = {
+        "ticket_escalations": Expected(escalations, None, "count"),
+        **{
+            f"ticket_breaches_{window}": Expected(
+                sum(s.step == "breach" and s.window == window for s in steps), None, "count"
+            )
+            for window in ("respond", "resolve", "follow_up")
+        },
+        "ticket_reopen_rate": Expected(sum(resolves), len(resolves), "%"),
+        "csat": _ratio((r >= SATISFIED_FROM, True) for r in ratings),
+        "csat_follow_up": _ratio((r >= SATISFIED_FROM, True) for r in answers),
+    }
+    return found
 
 
 def expected_metrics(
@@ -440,4 +493,5 @@ def expected_metrics(
         "agent_response": _mean([span.minus(offer) for offer, span in accepted]),
         "fallback_rate": _ratio((READINGS[t][2], True) for s in scripts for t in s.bot_texts),
         "low_confidence_rate": _ratio((READINGS[t][1], True) for s in scripts for t in s.bot_texts),
+        **_ticket_metrics(scripts, record.ticket_steps),
     }

@@ -191,6 +191,32 @@ class Ticket(Base):
     __table_args__ = (Index(None, "conversation_id"), Index(None, "created_ms"))
 
 
+class TicketStep(Base):
+    """One step of a ticket's lifecycle as the router fed it (kind "ticket_step"): a step taken
+    through the router (telecom.tickets STEPS) or an alert it forwarded (warning, breach,
+    page). Keyed by the feed entry's stream id, so a replayed entry is written once."""
+
+    __tablename__ = "ticket_steps"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the gw:archive entry id
+    ticket_id: Mapped[str] = mapped_column(String(32))
+    conversation_id: Mapped[str | None] = mapped_column(String(128))
+    step: Mapped[str] = mapped_column(String(24))  # a step, or warning | breach | page
+    actor_role: Mapped[str | None] = mapped_column(String(16))  # agent|supervisor|system|customer
+    team: Mapped[str | None] = mapped_column(String(32))  # telecom.labels.TEAMS
+    state: Mapped[str | None] = mapped_column(String(16))  # the ticket's state after the step
+    window: Mapped[str | None] = mapped_column(String(16))  # respond | resolve | follow_up
+    severity: Mapped[str | None] = mapped_column(String(16))
+    rating: Mapped[int | None] = mapped_column(Integer)  # follow_up_answer: 1..5
+    ts_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index(None, "ts_ms"),
+        Index(None, "ticket_id", "ts_ms"),
+        Index(None, "conversation_id"),
+    )
+
+
 TABLES = tuple(Base.metadata.sorted_tables)
 
 
@@ -203,7 +229,7 @@ ROLLUP_PARTS: dict[str, tuple[str, ...]] = {
         "conversations__n", "containment__n", "containment__d", "handoff_rate__n",
         "handoff_rate__d", "fcr__n", "fcr__d", "csat_agent__n", "csat_agent__d", "csat_bot__n",
         "csat_bot__d",
-        "rated", "satisfied",  # the intent mix's CSAT: every rating, agent's or assistant's
+        "rated", "satisfied",  # every rating, agent's or assistant's (rollup_ratings: csat)
     ),
     "handoffs": (
         "handoffs__n", "service_level__n", "service_level__d", "asa__n", "asa__d",
@@ -215,6 +241,11 @@ ROLLUP_PARTS: dict[str, tuple[str, ...]] = {
         "fallback_rate__n", "fallback_rate__d", "low_confidence_rate__n",
         "low_confidence_rate__d",
     ),
+    "ticket_steps": (
+        "ticket_escalations__n", "ticket_breaches_respond__n", "ticket_breaches_resolve__n",
+        "ticket_breaches_follow_up__n", "ticket_reopen_rate__n", "ticket_reopen_rate__d",
+    ),
+    "ratings": ("csat__n", "csat__d", "csat_follow_up__n", "csat_follow_up__d"),
 }  # fmt: skip
 # rollup table → (its source, its dimensions); agent_conversations: a conversation once per
 # agent who held one of its handoffs (the agent filter's meaning for conversations)
@@ -224,6 +255,8 @@ ROLLUP_DIMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "rollup_handoffs": ("handoffs", ("channel", "intent", "queue", "agent_id")),
     "rollup_offers": ("offers", ("channel", "intent", "queue", "agent_id")),
     "rollup_turns": ("turns", ("channel", "intent")),
+    "rollup_ticket_steps": ("ticket_steps", ("channel", "intent")),
+    "rollup_ratings": ("ratings", ("channel", "intent")),
 }
 _DIM_TYPES = {"channel": String(16), "intent": String(64), "queue": String(64)}
 

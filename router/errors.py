@@ -118,5 +118,42 @@ def from_redis(exc: RedisError) -> Unavailable:
     return Unavailable()
 
 
+# -- the ticket service (router/tickets/client.py maps its answers here) -----------------------
+
+
+class TicketsUnavailable(RouterError):
+    """The ticket service is not configured, did not answer in time, answered with a server
+    error, or refused the router's own token (a configuration fault, not the caller's)."""
+
+    status_code = 503
+    code = "tickets_unavailable"
+
+
+class TicketsNotFound(NotFound):
+    """404 of the ticket service; `code` is its own (no_such_ticket, no_such_outage)."""
+
+    code = "no_such_ticket"
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+class TicketRefused(Conflict):
+    """409 of the ticket service: a rule refused the step; `code` is the rule's
+    (telecom.tickets.ERRORS, or outage_closed, already_answered)."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+class TicketInvalid(RouterError):
+    """422 of the ticket service: a body it refused (unknown team or service, text too long)."""
+
+    status_code = 422
+    code = "invalid"
+
+
 class EmbeddedRedisError(RuntimeError):
     """The embedded redis-server could not be started."""

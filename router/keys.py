@@ -114,6 +114,15 @@ TEMPLATES: dict[str, str] = {
     "voice_call": "gw:voice:{}",
     # string (redis-py's Lock, with a timeout): one turn of a call at a time, across processes
     "voice_lock": "gw:voice:{}:lock",
+    # -- the service loop (router/tickets) ---------------------------------------------------
+    # string (redis-py's Lock, with a timeout): one ticket watcher tick at a time, across processes
+    "tickets_lock": "tickets:lock",
+    # string (PX = the watch period): a process ticked in this period; the others skip it
+    "tickets_period": "tickets:period",
+    # string: the id of the last ticket alert forwarded (the archive's feed, the counters)
+    "tickets_alert_cursor": "tickets:alerts:forwarded",
+    # string (EX): the seq of the message a ticket notice became in its conversation
+    "tickets_notice": "tickets:notice:{}",
     # prefix of the rate limits' keys (the `limits` library adds ":LIMITER/<rule>/<id>/…": a
     # client's pseudonymous key or a conversation id, never an address)
     "rate_limits": "gw:limits",
@@ -252,6 +261,18 @@ class Keys:
 
     def archive(self) -> str:
         return self._fmt("archive")
+
+    def tickets_lock(self) -> str:
+        return self._fmt("tickets_lock")
+
+    def tickets_period(self) -> str:
+        return self._fmt("tickets_period")
+
+    def tickets_alert_cursor(self) -> str:
+        return self._fmt("tickets_alert_cursor")
+
+    def tickets_notice(self, notice_id: str) -> str:
+        return self._fmt("tickets_notice", notice_id)
 
     def voice_call(self, conversation_id: str) -> str:
         return self._fmt("voice_call", conversation_id)

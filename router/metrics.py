@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -74,6 +74,26 @@ class Metrics:
             ["op"],
             registry=self.registry,
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+        )
+        # the service loop (router/tickets), per process: each alert is forwarded by one process
+        # only (the watcher's lock), so the sum over processes is the cluster's count
+        self.ticket_alerts = Counter(
+            "router_ticket_alerts",
+            "Ticket alerts (warning, breach, page) forwarded to supervisors",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.ticket_steps = Counter(
+            "router_ticket_steps",
+            "Ticket steps taken through the router (agents, supervisors, customers' follow-ups)",
+            ["step"],
+            registry=self.registry,
+        )
+        self.ticket_notices = Counter(
+            "router_ticket_notices",
+            "Ticket notices delivered to customers, by the way they went",
+            ["via"],
+            registry=self.registry,
         )
 
     def render(self, snapshot: Snapshot) -> bytes:

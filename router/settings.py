@@ -24,6 +24,8 @@ GATEWAY_SECRETS = ("rasa_token", "pseudonym_secret")
 # the voice gateway's (router/gateway/voice): optional, checked only when set; without
 # voice_token the voice routes answer 404 (the voice channel is off)
 VOICE_SECRETS = ("voice_token", "voice_jambonz_secret")
+# the ticket service's (router/tickets): checked when ROUTER_TICKETS_URL is set
+TICKETS_SECRETS = ("tickets_token",)
 
 
 class Settings(BaseSettings):
@@ -119,8 +121,27 @@ class Settings(BaseSettings):
     # the wallboard's push: at most one snapshot per this interval, and one at least this often
     wallboard_min_interval_s: float = Field(default=1.0, gt=0)
     wallboard_refresh_s: float = Field(default=5.0, gt=0)
+    # the ticket service of the action server (router/tickets; docs/contracts.md "K"): its base
+    # URL (e.g. http://127.0.0.1:5055); unset: the ticket routes answer 503 tickets_unavailable
+    # and no watcher runs
+    tickets_url: str | None = None
+    # its bearer token (= the assistant's ASSISTANT_TICKETS_TOKEN), checked when tickets_url is set
+    tickets_token: SecretStr | None = None
+    # the base of the links the router hands out (the follow-up page in an SMS or a message);
+    # unset: http://<host>:<port>
+    public_url: str | None = None
+    # the ticket watcher's period (router/tickets/watcher.py); 0: no background watcher (an
+    # admin's POST /v1/tickets/watch still runs a tick)
+    ticket_watch_s: float = Field(default=30.0, ge=0)
+    # a ticket notice goes into the customer's conversation while it is open: not ended, and the
+    # customer is connected now or wrote within this long; otherwise by SMS
+    ticket_open_idle_s: float = Field(default=1800.0, ge=0)
     # the customer gateway: ROUTER_GATEWAY__ENABLED, ROUTER_GATEWAY__RASA_URL, …
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+
+    def public_base(self) -> str:
+        """The base URL of links the router hands out, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def redis_block_ms(self, wanted_ms: int) -> int:
         """A blocking read's BLOCK, short enough to be answered within the read timeout."""
@@ -132,6 +153,7 @@ class Settings(BaseSettings):
         Raises telecom.secrets.InsecureSecret (its str() is the one line to print) otherwise."""
         names = ROUTING_SECRETS + (GATEWAY_SECRETS if gateway else ())
         names += tuple(n for n in VOICE_SECRETS if gateway and getattr(self, n) is not None)
+        names += TICKETS_SECRETS if gateway and self.tickets_url else ()
         weak = []
         for name in names:
             secret: SecretStr | None = getattr(self, name)

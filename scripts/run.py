@@ -65,6 +65,7 @@ ASSISTANT_SECRETS = (
     "ASSISTANT_ID_PEPPER",
     "ASSISTANT_ACTIONS_TOKEN",
     "ASSISTANT_RASA_TOKEN",
+    "ASSISTANT_TICKETS_TOKEN",  # the ticket service on the action server (the router calls it)
 )
 ROUTER_SECRETS = (
     "ROUTER_ADMIN_TOKEN",
@@ -379,6 +380,11 @@ def main() -> None:
             **{name: secrets[name] for name in ROUTER_SECRETS},
             "REDIS_URL": redis_url,
             "ROUTER_RASA_TOKEN": secrets["ASSISTANT_RASA_TOKEN"],
+            # the service loop (router/tickets): the action server's ticket service, its token,
+            # and the base of the follow-up links the router sends customers
+            "ROUTER_TICKETS_URL": actions.url,
+            "ROUTER_TICKETS_TOKEN": secrets["ASSISTANT_TICKETS_TOKEN"],
+            "ROUTER_PUBLIC_URL": os.environ.get("ROUTER_PUBLIC_URL", router_url),
             "ROUTER_GATEWAY__RASA_URL": ",".join(r.url for r in rasas),
             "ROUTER_DATA_DIR": where.router_data(os.environ),
             # the API docs are open on a developer's machine (closed by default in production)

@@ -21,6 +21,7 @@ SECRET_NAMES = (
     "ASSISTANT_ID_PEPPER",
     "ASSISTANT_ACTIONS_TOKEN",
     "ASSISTANT_RASA_TOKEN",
+    "ASSISTANT_TICKETS_TOKEN",  # the action server's ticket service (/v1), for the router
     "ROUTER_ADMIN_TOKEN",
     "ROUTER_SERVICE_TOKEN",
     "ROUTER_PSEUDONYM_SECRET",

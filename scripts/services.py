@@ -5,8 +5,10 @@ Every process binds to 127.0.0.1; `free_port()` finds a port nobody uses.
 
 Both assistant processes require a token (issue 12): the action server ASSISTANT_ACTIONS_TOKEN
 (Rasa sends it, endpoints file `token:`), the Rasa server ASSISTANT_RASA_TOKEN (its HTTP API,
-`?token=`, and the gateway channel, `Authorization: Bearer`). `assistant_env` gives each a fresh
-value when the environment has none; the Rasa service carries its token (`Service.token`).
+`?token=`, and the gateway channel, `Authorization: Bearer`). The action server's ticket service
+(/v1, for the router) takes ASSISTANT_TICKETS_TOKEN as `Authorization: Bearer`. `assistant_env`
+gives each a fresh value when the environment has none; the Rasa service carries its token
+(`Service.token`).
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ def _spawn(
     return Service(name=name, url=url, process=process, log=log, _files=[handle])
 
 
-TOKENS = ("ASSISTANT_ACTIONS_TOKEN", "ASSISTANT_RASA_TOKEN")
+TOKENS = ("ASSISTANT_ACTIONS_TOKEN", "ASSISTANT_RASA_TOKEN", "ASSISTANT_TICKETS_TOKEN")
 
 
 def assistant_env(**overrides: str) -> dict[str, str]:

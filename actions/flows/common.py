@@ -13,7 +13,8 @@ import re
 from abc import ABCMeta, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -80,6 +81,28 @@ def use_store(value: SubscriberStore | None, settings_value: Settings | None = N
 def use_clock(clock: Callable[[], datetime] | None) -> None:
     """Install a clock returning aware datetimes (None: the real clock)."""
     _state.clock = clock
+
+
+def offset_clock(path: Path) -> Callable[[], datetime]:
+    """A clock running `path`'s number of seconds (a float) ahead of the real time, the file read
+    on every call (missing, empty or unreadable: 0), so a demo or a test moves every deadline
+    rule forward by writing it (ASSISTANT_CLOCK_OFFSET_FILE; settings refuse it outside demo
+    mode)."""
+
+    def clock() -> datetime:
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+            offset = float(text) if text else 0.0
+        except (OSError, ValueError):
+            offset = 0.0
+        if offset != offset or abs(offset) > MAX_CLOCK_OFFSET_S:  # NaN or absurd: real time
+            offset = 0.0
+        return datetime.now(timezone.utc) + timedelta(seconds=offset)
+
+    return clock
+
+
+MAX_CLOCK_OFFSET_S = 10 * 365 * 86400.0
 
 
 def now() -> datetime:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from typing import Any
 
@@ -72,6 +73,18 @@ def report_message(tracker: Tracker, kind: str) -> dict[str, Any]:
                 found: dict[str, Any] = parsed
                 return found
     return tracker.latest_message or {}
+
+
+def where_from(tracker: Tracker) -> dict[str, Any]:
+    """Where the customer was, for the ticket's `extra`: `conversation` (the sender id: the
+    router's conversation id) and `channel` (the latest message's metadata: web, app, voice …),
+    when known, so that the ticket service can tell them in their conversation while it is
+    open."""
+    channel = common.metadata(tracker).get("channel")
+    where = {"conversation": str(tracker.sender_id or "")}
+    if isinstance(channel, str) and re.fullmatch(r"[a-z_]{1,32}", channel):
+        where["channel"] = channel
+    return {key: value for key, value in where.items() if value}
 
 
 def _entity(message: dict[str, Any], name: str) -> str | None:
@@ -185,7 +198,7 @@ class ActionCreateTicket(Action):
         parsed = report_message(tracker, kind) if kind != "callback" else {}
         now = common.now()
         severity: str | None = None
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = where_from(tracker)
         sla_category: str | None = None
         if kind == "complaint":
             category = triage_rules.ticket_complaint_category(description)
@@ -195,11 +208,9 @@ class ActionCreateTicket(Action):
             parsed_fault = parsed.get("fault")
             if not isinstance(parsed_fault, dict):
                 parsed_fault = {}
-            extra = {
-                "service": triage_rules.ticket_fault_service(
-                    description, tracker.get_slot("service") or parsed_fault.get("service")
-                )
-            }
+            extra["service"] = triage_rules.ticket_fault_service(
+                description, tracker.get_slot("service") or parsed_fault.get("service")
+            )
         else:
             category, description = "callback", description or "客户请求人工客服回电"
         if kind != "callback":
@@ -266,7 +277,7 @@ class ActionCreateTicket(Action):
             return False
         try:
             ticket = store.attach_outage_report(
-                outage.id, description, phone, now, category=category
+                outage.id, description, phone, now, category=category, extra=where_from(tracker)
             )
         except NoSuchOutage:  # restored in the meantime: an ordinary ticket
             return False

@@ -5,7 +5,15 @@ import sqlite3
 from actions.store.lifecycle import backfill_lifecycle
 from telecom.tickets import STATES
 
-__all__ = ["DATA_TABLES", "LATE_INDEXES", "SCHEMA", "TICKET_LIFECYCLE", "migrate", "table_sql"]
+__all__ = [
+    "DATA_TABLES",
+    "LATE_INDEXES",
+    "OUTAGE_WORK",
+    "SCHEMA",
+    "TICKET_LIFECYCLE",
+    "migrate",
+    "table_sql",
+]
 
 # The ticket lifecycle's columns (telecom.tickets.TicketState; actions/store/lifecycle.py): in the
 # tickets table below, and added by `migrate` to a store made before them. Times are UTC ISO text.
@@ -29,6 +37,16 @@ TICKET_LIFECYCLE = (
     ("remedy", "TEXT"),                 # escaped, numbers masked
     ("rating", "INTEGER CHECK (rating BETWEEN 1 AND 5)"),
 )  # fmt: skip
+
+# Who declared, updated and closed an outage through the ticket service, and the result its close
+# gave (actions/store/outage_work.py): in the outages table below, added by `migrate` to older
+# stores. Generated outages have none.
+OUTAGE_WORK = (
+    ("declared_by", "TEXT"),  # supervisor:<id> | system …
+    ("updated_at", "TEXT"),
+    ("closed_by", "TEXT"),
+    ("result", "TEXT"),  # escaped
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -151,9 +169,41 @@ CREATE TABLE IF NOT EXISTS outages (
     started_at TEXT NOT NULL,
     expected_restore_at TEXT,
     status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
-    closed_at TEXT
+    closed_at TEXT,
+    @OUTAGE_WORK@
 );
 CREATE INDEX IF NOT EXISTS outages_area ON outages (district, service, status);
+CREATE TABLE IF NOT EXISTS ticket_alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- increasing: readers ask for those after one
+    kind TEXT NOT NULL CHECK (kind IN ('warning', 'breach', 'page')),
+    ticket_id TEXT NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+    window_name TEXT NOT NULL DEFAULT '',  -- respond | resolve | follow_up; '' for a page
+    round INTEGER NOT NULL DEFAULT 0,  -- the ticket's reopens (service_loop/watch.py)
+    team TEXT NOT NULL,
+    severity TEXT,
+    due TEXT,
+    at TEXT NOT NULL,
+    text TEXT NOT NULL,                -- Chinese, for supervisors
+    UNIQUE (ticket_id, kind, window_name, round)
+);
+CREATE INDEX IF NOT EXISTS ticket_alerts_at ON ticket_alerts (at);
+CREATE TABLE IF NOT EXISTS ticket_notices (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ticket_id TEXT NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('response', 'result', 'follow_up', 'outage_update',
+                                       'outage_closed')),
+    round INTEGER NOT NULL DEFAULT 0,  -- the ticket's reopens (a follow-up once per round)
+    conversation_id TEXT,              -- where the customer was (the ticket's extra)
+    channel TEXT,
+    text TEXT NOT NULL,                -- Chinese, customer-facing; never the phone number
+    feedback_token TEXT,               -- follow_up only
+    created_at TEXT NOT NULL,
+    delivered_via TEXT CHECK (delivered_via IN ('conversation', 'sms', 'none')),
+    delivered_at TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS ticket_notices_follow_up
+    ON ticket_notices (ticket_id, round) WHERE kind = 'follow_up';
+CREATE INDEX IF NOT EXISTS ticket_notices_pending ON ticket_notices (delivered_via, id);
 CREATE TABLE IF NOT EXISTS verification_attempts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     phone TEXT NOT NULL,
@@ -177,7 +227,9 @@ CREATE TABLE IF NOT EXISTS consents (
     at TEXT NOT NULL,
     UNIQUE (conversation, notice_version, purpose)
 );
-""".replace("@LIFECYCLE@", ",\n    ".join(f"{name} {ddl}" for name, ddl in TICKET_LIFECYCLE))
+""".replace(
+    "@LIFECYCLE@", ",\n    ".join(f"{name} {ddl}" for name, ddl in TICKET_LIFECYCLE)
+).replace("@OUTAGE_WORK@", ",\n    ".join(f"{name} {ddl}" for name, ddl in OUTAGE_WORK))
 
 # Indexes on columns that an older store gains in `migrate` (created after it).
 LATE_INDEXES = """
@@ -195,8 +247,8 @@ CREATE INDEX IF NOT EXISTS tickets_state ON tickets (state);
 # Every table holding generated or customer data, children before parents (for --force).
 DATA_TABLES = (
     "bill_items", "bills", "usage_history", "packages", "charges", "plan_changes",
-    "roaming_events", "sms_outbox", "ticket_events", "tickets", "outages", "verification_attempts",
-    "login_nonces", "consents", "subscribers", "meta",
+    "roaming_events", "sms_outbox", "ticket_alerts", "ticket_notices", "ticket_events", "tickets",
+    "outages", "verification_attempts", "login_nonces", "consents", "subscribers", "meta",
 )  # fmt: skip
 
 
@@ -234,6 +286,11 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
         if missing:
             filled = backfill_lifecycle(conn)
             done.append(f"tickets: lifecycle columns ({filled} tickets filled in)")
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(outages)")}
+        for name, ddl in OUTAGE_WORK:
+            if name not in columns:  # before outages were worked through the ticket service
+                conn.execute(f"ALTER TABLE outages ADD COLUMN {name} {ddl}")  # fixed names
+                done.append(f"outages: {name} column")
     except BaseException:
         conn.execute("ROLLBACK")
         raise

@@ -10,7 +10,9 @@ The store is made of parts, each a class with the SQL it runs beside it: connect
 transactions (connection.py); identity checks, verification attempts, used login nonces and
 consents, with the purge of everything past its retention (privacy.py); plan changes
 (plan_changes.py); tickets and outages, whose text is escaped and the customer's number masked
-(tickets.py); working tickets through their lifecycle (ticket_steps.py, lifecycle.py). This
+(tickets.py); working tickets through their lifecycle (ticket_steps.py, lifecycle.py); the
+ticket service's notices, watcher alerts and outage work (ticket_notices.py, ticket_alerts.py,
+outage_work.py). This
 module adds creation, subscribers, the catalogue, bills and usage, roaming, passwords and the SMS
 outbox.
 """
@@ -42,10 +44,13 @@ from actions.store.base import (
 from actions.store.fill import id_hashes, insert_outages, insert_records, parallel
 from actions.store.generate import DEFAULT_COUNT, SEED, generate, generate_outages
 from actions.store.hashing import hash_password, verify_secret
+from actions.store.outage_work import OutageWorkMethods
 from actions.store.plan_changes import PlanChangeMethods, is_due
 from actions.store.privacy import PrivacyMethods
 from actions.store.rows import from_row, from_ts, queue_sms, to_ts
 from actions.store.schema import DATA_TABLES, LATE_INDEXES, SCHEMA, migrate
+from actions.store.ticket_alerts import TicketAlertMethods
+from actions.store.ticket_notices import TicketNoticeMethods
 from actions.store.ticket_steps import TicketStepMethods
 from actions.store.tickets import TicketMethods
 from telecom import mask
@@ -57,7 +62,15 @@ __all__ = ["SQLiteStore"]
 log = logging.getLogger(__name__)
 
 
-class SQLiteStore(PrivacyMethods, PlanChangeMethods, TicketMethods, TicketStepMethods):
+class SQLiteStore(
+    PrivacyMethods,
+    PlanChangeMethods,
+    TicketMethods,
+    TicketStepMethods,
+    TicketNoticeMethods,
+    TicketAlertMethods,
+    OutageWorkMethods,
+):
     """The SubscriberStore on one SQLite file; catalogues are read from `catalog_root`.
     Constructed as `SQLiteBase` (connection.py) says."""
 

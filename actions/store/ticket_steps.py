@@ -7,6 +7,7 @@ remedy, a comment) is cleaned like a ticket's description: numbers masked, escap
 from __future__ import annotations
 
 import logging
+import sqlite3
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +31,7 @@ from actions.store.tickets import DESCRIPTION_MAX, ticket_from_row
 from telecom import mask, tickets
 from telecom.tickets import OPEN_STATES, TEAMS, Step
 
-__all__ = ["STEP_FIELDS", "TicketStepMethods"]
+__all__ = ["STEP_FIELDS", "TicketStepMethods", "step_in"]
 
 STEP_FIELDS = ("text", "team", "result", "remedy", "rating", "window")
 _TEXT_FIELDS = ("text", "result", "remedy")
@@ -41,6 +42,41 @@ log = logging.getLogger(__name__)
 
 def _clean(value: object) -> str | None:
     return None if value is None else mask.escape_text(mask.text(str(value)), DESCRIPTION_MAX)
+
+
+def step_in(
+    conn: sqlite3.Connection,
+    ticket_id: str,
+    step: str,
+    actor: str,
+    now: datetime,
+    fields: dict[str, Any],
+) -> tuple[Ticket, dict[str, Any]]:
+    """`apply_ticket_step` inside the caller's transaction: the ticket after the step and the
+    step's fields as recorded (text, result and remedy cleaned)."""
+    if any(name not in STEP_FIELDS for name in fields):
+        raise InvalidInput("unknown ticket step field")
+    values: dict[str, Any] = {k: _clean(v) if k in _TEXT_FIELDS else v for k, v in fields.items()}
+    row = conn.execute(f"{TICKET_SELECT} WHERE t.id = ?", (ticket_id,)).fetchone()
+    if row is None:
+        raise NoSuchTicket("no such ticket")
+    before = state_from_row(row)
+    after = tickets.apply(before, Step(step, actor, **values), now)
+    write_lifecycle(conn, ticket_id, after)
+    detail: dict[str, Any] = {"state": after.state}
+    if step == "reassign":
+        detail["from_team"] = before.team
+    for name in ("result", "remedy", "rating", "window"):
+        if values.get(name) is not None:
+            detail[name] = values[name]
+    text = values.get("text") if step != "resolve" else values.get("result")
+    seq = insert_event(conn, ticket_id, step, actor, after.team, text, detail, now)
+    row = conn.execute(f"{TICKET_SELECT} WHERE t.id = ?", (ticket_id,)).fetchone()
+    log.info(
+        "store.ticket.step ticket=%s seq=%d step=%s actor=%s state=%s team=%s",
+        ticket_id, seq, step, actor, after.state, after.team,
+    )  # fmt: skip
+    return ticket_from_row(row), values
 
 
 class TicketStepMethods(SQLiteBase):
@@ -68,32 +104,9 @@ class TicketStepMethods(SQLiteBase):
         records the step. Returns the ticket after it. Raises NoSuchTicket, InvalidInput for a
         field that is not a step's, and telecom.tickets.TicketRuleError when the rules refuse
         it (nothing is written then)."""
-        if any(name not in STEP_FIELDS for name in fields):
-            raise InvalidInput("unknown ticket step field")
-        values: dict[str, Any] = {
-            k: _clean(v) if k in _TEXT_FIELDS else v for k, v in fields.items()
-        }
         with self._tx() as conn:
-            row = conn.execute(f"{TICKET_SELECT} WHERE t.id = ?", (ticket_id,)).fetchone()
-            if row is None:
-                raise NoSuchTicket("no such ticket")
-            before = state_from_row(row)
-            after = tickets.apply(before, Step(step, actor, **values), now)
-            write_lifecycle(conn, ticket_id, after)
-            detail: dict[str, Any] = {"state": after.state}
-            if step == "reassign":
-                detail["from_team"] = before.team
-            for name in ("result", "remedy", "rating", "window"):
-                if values.get(name) is not None:
-                    detail[name] = values[name]
-            text = values.get("text") if step != "resolve" else values.get("result")
-            seq = insert_event(conn, ticket_id, step, actor, after.team, text, detail, now)
-            row = conn.execute(f"{TICKET_SELECT} WHERE t.id = ?", (ticket_id,)).fetchone()
-        log.info(
-            "store.ticket.step ticket=%s seq=%d step=%s actor=%s state=%s team=%s",
-            ticket_id, seq, step, actor, after.state, after.team,
-        )  # fmt: skip
-        return ticket_from_row(row)
+            ticket, _ = step_in(conn, ticket_id, step, actor, now, fields)
+        return ticket
 
     def team_queue(self, team: str, now: datetime) -> list[QueueEntry]:
         """The team's tickets still to work (intake to feedback), the nearest deadline first,

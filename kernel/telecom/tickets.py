@@ -43,6 +43,7 @@ from telecom.labels import TEAMS
 
 __all__ = [
     "ERRORS",
+    "FOLLOW_UP_ASK_AFTER",
     "KINDS",
     "OPEN_STATES",
     "ROLES",
@@ -94,9 +95,14 @@ NETWORK_FAULT_TARGET = timedelta(minutes=30)
 # not in domain.md — our assumptions, kept in one place
 OTHER_FAULT_RESPOND = timedelta(hours=24)
 CALLBACK_RESPOND = timedelta(hours=24)
+# "at once" for a person: a major or critical complaint is paged at opening and must be answered
+# by a person within this window (the assistant's own answer counts for a minor one only)
+AT_ONCE_RESPOND = timedelta(minutes=30)
 REOPEN_WINDOW = timedelta(days=7)  # a closed ticket may be reopened this long after closing
 WARN_AT_PERCENT = 80  # a window's supervisor is warned once this share of it has passed
 REOPEN_RATING = 2  # a satisfaction rating this low or lower reopens the ticket
+# the satisfaction question goes out this long after the resolution (well inside FOLLOW_UP)
+FOLLOW_UP_ASK_AFTER = timedelta(days=1)
 
 ROLES_FOR = {
     "claim": ("agent", "supervisor"),
@@ -146,18 +152,24 @@ def deadlines(
     *,
     urgency: str | None = None,
 ) -> Deadlines:
-    """complaint: minor, major or critical urgency → respond at once, else within 24 h; resolved
-    and the result sent within 48 h; major → escalate now.
+    """complaint: minor → answered at once by the assistant (a zero-length window, met at
+    opening: `new_ticket`); major or critical urgency → a person within AT_ONCE_RESPOND; else
+    within 24 h; resolved and the result sent within 48 h; major → escalate now.
     fault: network (or critical urgency) → respond within 45 min, target 30, critical →
     escalate now; other faults 24 h (assumption).
     callback: respond within 24 h (assumption). ValueError for an unknown kind."""
     if kind == "complaint":
         major = severity == "major"
-        at_once = major or severity == "minor" or urgency == "critical"
+        if severity == "minor":
+            respond = timedelta(0)
+        elif major or urgency == "critical":
+            respond = AT_ONCE_RESPOND
+        else:
+            respond = COMPLAINT_RESPOND
         return Deadlines(
             kind=kind,
             opened_at=opened_at,
-            respond_by=opened_at if at_once else opened_at + COMPLAINT_RESPOND,
+            respond_by=opened_at + respond,
             resolve_by=opened_at + COMPLAINT_RESOLVE,
             result_by=opened_at + COMPLAINT_RESULT,
             escalate_now=major,
@@ -226,7 +238,9 @@ class TicketState:
 
 def new_ticket(due: Deadlines, severity: str | None, category: str) -> TicketState:
     """A ticket just opened with `due` (from `deadlines`): in intake with its first team; one to
-    escalate now (`due.escalate_now`) is escalated already, for its respond window."""
+    escalate now (`due.escalate_now`) is escalated already, for its respond window. A minor
+    complaint counts as responded at opening: the assistant answered it at once (domain.md)."""
+    minor = due.kind == "complaint" and severity == "minor"
     return TicketState(
         kind=due.kind,
         opened_at=due.opened_at,
@@ -235,6 +249,7 @@ def new_ticket(due: Deadlines, severity: str | None, category: str) -> TicketSta
         team=initial_team(due.kind, severity, category),
         respond_by=due.respond_by,
         resolve_by=_resolve_due(due),
+        responded_at=due.opened_at if minor else None,
         escalated=due.escalate_now,
         warned=("respond",) if due.escalate_now else (),  # escalated at once: no second warning
     )

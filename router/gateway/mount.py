@@ -49,6 +49,10 @@ def install(app: FastAPI, *, bot: BotClient | None = None) -> None:
             yield state
 
     app.router.lifespan_context = lifespan
+    # the service loop's routes and watcher, inside the gateway's lifespan (router/tickets)
+    from router.tickets.api import install as install_tickets
+
+    install_tickets(app)
 
 
 @contextlib.asynccontextmanager

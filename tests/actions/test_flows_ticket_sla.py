@@ -8,6 +8,7 @@ from datetime import timedelta
 from actions.flows import common
 from actions.flows.tickets import ActionCreateTicket, ActionListTickets
 from actions.store.generate import DEMO_SUBSCRIBERS, OUTAGE_DEMO_PHONE
+from telecom import tickets
 from tests.actions.conftest import NOW
 from tests.actions.flows_support import flows_fixture, run, slot, snapshot, texts, verified  # noqa: F401
 
@@ -48,6 +49,7 @@ def test_moderate_complaint_reply_and_stored_deadlines(flows):
         "result_by": (NOW + timedelta(hours=48)).isoformat(),
         "satisfaction_by": (NOW + timedelta(days=7)).isoformat(),
         "escalate_now": False,
+        "conversation": "test",  # where the customer was: the sender id (the router's id)
     }
     text = texts(messages)
     assert f"工单号 {ticket.id}" in text
@@ -77,7 +79,8 @@ def test_major_complaint_reply_keeps_the_handoff(flows):
     ]
     [ticket] = flows.get_tickets(DEMO.phone)
     assert ticket.extra["handoff_skill"] == "complaints_supervisor"
-    assert ticket.extra["respond_by"] == NOW.isoformat() and ticket.extra["escalate_now"] is True
+    respond_by = (NOW + tickets.AT_ONCE_RESPOND).isoformat()
+    assert ticket.extra["respond_by"] == respond_by and ticket.extra["escalate_now"] is True
     assert "重大问题" in texts(messages) and "48小时内给出处理结果" in texts(messages)
 
 

@@ -121,7 +121,7 @@ def test_complaint_sla_major_goes_to_supervisor_at_once() -> None:
     sla = t.ticket_sla("complaint", NOW, category="other", severity="major")
     assert sla.handoff_skill == t.escalation_skill("major_complaint")
     assert sla.escalate_now
-    assert sla.respond_by == NOW
+    assert sla.respond_by == NOW + timedelta(minutes=30)  # paged now, a person within 30 min
     assert sla.resolve_by == NOW + timedelta(hours=48)
 
 
@@ -269,8 +269,9 @@ def test_repeat_contact_window() -> None:
 
 def test_sla_edges_and_whole_records() -> None:
     sla = t.ticket_sla("complaint", NOW, severity="moderate", urgency="critical")
-    assert sla.respond_by == NOW and not sla.escalate_now  # critical: answered at once
-    assert t.sla_state(sla, NOW) == "awaiting_response"  # at the deadline: not yet overdue
+    due = NOW + timedelta(minutes=30)
+    assert sla.respond_by == due and not sla.escalate_now  # critical: a person within 30 min
+    assert t.sla_state(sla, due) == "awaiting_response"  # at the deadline: not yet overdue
     moderate = t.ticket_sla("complaint", NOW, severity="moderate")
     assert t.sla_state(moderate, NOW + timedelta(hours=48), responded=True) == "in_progress"
     fault = t.ticket_sla("fault", NOW, category="hardware")
@@ -281,7 +282,7 @@ def test_sla_edges_and_whole_records() -> None:
     assert t.ticket_sla("complaint", NOW, severity="major").as_dict() == {
         "kind": "complaint",
         "created_at": NOW.isoformat(),
-        "respond_by": NOW.isoformat(),
+        "respond_by": due.isoformat(),
         "resolve_by": (NOW + timedelta(hours=48)).isoformat(),
         "result_by": (NOW + timedelta(hours=48)).isoformat(),
         "satisfaction_by": (NOW + timedelta(days=7)).isoformat(),

@@ -36,14 +36,15 @@ COUNTS = """
            (SELECT count(*) FROM conversations WHERE rating IS NOT NULL),
            (SELECT count(*) FROM tickets),
            (SELECT coalesce(sum(handoffs), 0) FROM conversations),
-           (SELECT coalesce(sum(bot_turns), 0) FROM conversations)
+           (SELECT coalesce(sum(bot_turns), 0) FROM conversations),
+           (SELECT count(*) FROM ticket_steps)
 """
 
 
 def expected_counts(e: Expected) -> tuple[int, ...]:
     return (
         e.conversations, e.messages, e.turns, e.handoffs, e.offers, e.missed, e.transfers,
-        e.completed, e.abandoned, e.ratings, e.tickets, e.handoffs, e.turns,
+        e.completed, e.abandoned, e.ratings, e.tickets, e.handoffs, e.turns, e.ticket_steps,
     )  # fmt: skip
 
 

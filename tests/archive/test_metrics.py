@@ -8,6 +8,7 @@ import pytest
 
 from archive import metrics, scorecard
 from archive.metrics import METRICS, MetricError, ReportQuery, Rules
+from archive.schema import ROLLUP_PARTS
 from telecom.urgency import ANSWER_TARGET_S, LEVELS
 
 H = 3_600_000
@@ -24,8 +25,16 @@ def test_every_metric_is_declared_completely() -> None:
         assert metric.source in metrics.SOURCES
 
 
+def test_every_metric_is_rolled_up() -> None:
+    for name, metric in METRICS.items():
+        parts = ROLLUP_PARTS[metric.source]
+        assert f"{name}__n" in parts and (metric.den is None) != (f"{name}__d" in parts)
+
+
 def test_operator_targets() -> None:
     assert METRICS["csat_agent"].target == METRICS["csat_bot"].target == 85.0
+    assert METRICS["csat"].target == METRICS["csat_follow_up"].target == 85.0
+    assert not METRICS["ticket_reopen_rate"].higher_is_better
     assert METRICS["asa"].target == 30.0 and not METRICS["asa"].higher_is_better
 
 

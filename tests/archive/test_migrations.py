@@ -14,12 +14,12 @@ from archive.schema import Base
 TABLES = {
     "agent_states", "agents", "conversations", "handoff_events", "handoffs", "messages",
     "tickets", "turns", "rollup_conversations", "rollup_agent_conversations", "rollup_handoffs",
-    "rollup_offers", "rollup_turns",
+    "rollup_offers", "rollup_turns", "ticket_steps", "rollup_ticket_steps", "rollup_ratings",
 }  # fmt: skip
 
 
 def test_head_is_the_models_schema(archive_engine: sa.Engine) -> None:
-    assert migrate.current(archive_engine) == "0003"
+    assert migrate.current(archive_engine) == "0004"
     with archive_engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
@@ -39,7 +39,8 @@ def test_down_and_up_again(archive_url: str) -> None:
 
 
 def test_existing_rows_get_their_links_and_rollups(archive_url: str) -> None:
-    """0002 links the repeat contacts of the rows already archived, 0003 rolls them up."""
+    """0002 links the repeat contacts of the rows already archived, 0003 rolls them up, 0004
+    rolls their ratings up."""
     engine = engine_for(archive_url)
     try:
         migrate.downgrade(archive_url, "0001")
@@ -54,9 +55,15 @@ def test_existing_rows_get_their_links_and_rollups(archive_url: str) -> None:
                 conn.execute(
                     sa.text(
                         "INSERT INTO conversations (id, customer_ref, first_intent, started_ms,"
-                        " last_ms) VALUES (:id, :ref, :intent, :start, :start)"
+                        " last_ms, rating) VALUES (:id, :ref, :intent, :start, :start, :rating)"
                     ),
-                    {"id": cid, "ref": ref, "intent": intent, "start": start},
+                    {
+                        "id": cid,
+                        "ref": ref,
+                        "intent": intent,
+                        "start": start,
+                        "rating": 5 if cid == "a1" else None,
+                    },
                 )
         migrate.upgrade(archive_url)
         with engine.connect() as conn:
@@ -68,6 +75,13 @@ def test_existing_rows_get_their_links_and_rollups(archive_url: str) -> None:
                     "SELECT sum(conversations__n) FROM rollup_conversations WHERE grain_ms = 900000"
                 )
             ).scalar_one()
+            ratings = conn.execute(
+                sa.text(
+                    "SELECT sum(csat__n), sum(csat__d), sum(csat_follow_up__d) FROM rollup_ratings"
+                    " WHERE grain_ms = 900000"
+                )
+            ).one()
+        assert tuple(int(v) for v in ratings) == (1, 1, 0)
         assert links == {"a1": 5_000, "a2": None, "a3": None, "b1": None}
         assert int(rolled) == 4
     finally:

@@ -17,6 +17,12 @@ The archive, China time (UTC+8), D = day 1's midnight:
   c9  G web   check_balance  23:58  ended by bot 00:05 on day 2; turns at 23:58:30 (fallback,
                                     confidence 0.3) and 00:01 day 2 (confidence 0.45)
   c10 H web   plan_change    15:00  open; h5 plans (skills plans, billing) still queued
+Tickets' steps (ticket_steps; `ticket_step_rows` lists them with what each counts in):
+  T1 (c5) claimed, responded, warned on its resolve window, resolved on day 1; the follow-up
+     rated 2 on day 2 reopens it; resolved again and rated 5 on day 2
+  T2 (c6) escalated by an agent, its respond window breached, resolved, follow-up rated 4
+  T9 (no archived conversation) paged, resolve window breached, the system's own escalate
+     (not fed by the router, counted nowhere), resolved by the system, reopened by the customer
 """
 
 from __future__ import annotations
@@ -32,7 +38,16 @@ import sqlalchemy as sa
 
 from archive import db, migrate, repeats, reports, rollup
 from archive.metrics import MetricError, ReportQuery, Rules
-from archive.schema import Agent, Conversation, Handoff, HandoffEvent, Message, Ticket, Turn
+from archive.schema import (
+    Agent,
+    Conversation,
+    Handoff,
+    HandoffEvent,
+    Message,
+    Ticket,
+    TicketStep,
+    Turn,
+)
 from tests import pg
 
 H, MIN, S = 3_600_000, 60_000, 1_000
@@ -121,6 +136,36 @@ def _turn(cid: str, seq: str, ts: int, confidence: float, intent: str, fallback:
         "action": "utter_x",
         "ticket_id": None,
     }
+
+
+def ticket_step_rows() -> list[dict[str, Any]]:
+    steps = [
+        # id, ticket, conversation, step, role, window, rating, time
+        ("1", "T1", "c5", "claim", "agent", None, None, D + 11 * H + 10 * MIN),
+        ("2", "T1", "c5", "respond", "agent", None, None, D + 11 * H + 20 * MIN),
+        ("3", "T1", "c5", "warning", "system", "resolve", None, D + 20 * H),  # an escalation
+        ("4", "T1", "c5", "resolve", "agent", None, None, D + 21 * H),  # reopened (5)
+        ("5", "T1", "c5", "follow_up_answer", "customer", None, 2, D + 30 * H),
+        ("6", "T1", "c5", "resolve", "agent", None, None, D + 32 * H),
+        ("7", "T1", "c5", "follow_up_answer", "customer", None, 5, D + 40 * H),
+        ("8", "T2", "c6", "escalate", "agent", None, None, D + 12 * H + 30 * MIN),  # counts
+        ("9", "T2", "c6", "breach", "system", "respond", None, D + 13 * H),
+        ("10", "T2", "c6", "resolve", "supervisor", None, None, D + 14 * H),
+        ("11", "T2", "c6", "follow_up_answer", "customer", None, 4, D + 15 * H),
+        ("12", "T9", None, "page", "system", None, None, D + 16 * H),
+        ("13", "T9", None, "breach", "system", "resolve", None, D + 17 * H),
+        ("14", "T9", None, "escalate", "system", "resolve", None, D + 17 * H),  # not counted
+        ("15", "T9", None, "resolve", "system", None, None, D + 18 * H),  # reopened (16)
+        ("16", "T9", None, "reopen", "customer", None, None, D + 19 * H),
+    ]
+    return [
+        {
+            "id": sid, "ticket_id": ticket, "conversation_id": cid, "step": step,
+            "actor_role": role, "team": "complaints_supervisors", "state": None,
+            "window": window, "severity": "moderate", "rating": rating, "ts_ms": ts,
+        }
+        for sid, ticket, cid, step, role, window, rating, ts in steps
+    ]  # fmt: skip
 
 
 H1, H2 = D + 11 * H + MIN, D + 12 * H + MIN  # the two answered handoffs' creation
@@ -332,6 +377,7 @@ def archive_rows() -> dict[sa.Table, list[dict[str, Any]]]:
         Ticket.__table__: tickets,
         Agent.__table__: agents,
         Message.__table__: messages,
+        TicketStep.__table__: ticket_step_rows(),
     }
 
 
@@ -392,6 +438,13 @@ DAY1_NUMBERS = {
     "agent_response": (135 * S, 3),  # o1 15 s, o3 110 s, o4 10 s; o2 expired
     "fallback_rate": (1, 9),
     "low_confidence_rate": (1, 9),  # c5's 0.4; c9's 0.3 was a fallback, c8's 0.7 is not below
+    "ticket_escalations": (3, None),  # T1's warning, T2's escalate by an agent, T9's page
+    "ticket_breaches_respond": (1, None),
+    "ticket_breaches_resolve": (1, None),
+    "ticket_breaches_follow_up": (0, None),
+    "ticket_reopen_rate": (2, 3),  # T1's first resolve (rated 2 on day 2) and T9's
+    "csat": (3, 4),  # c3 5, c5 4, c6 3, T2's follow-up 4 (T1's come on day 2)
+    "csat_follow_up": (1, 1),
 }
 
 
@@ -424,6 +477,9 @@ def test_day_two_counts_what_started_on_it(conn: sa.Connection) -> None:
     assert result["low_confidence_rate"] == (2, 3)  # c4's 0.6 and c9's 0.45
     assert result["handoffs"] == (0, None)
     assert reports.summary(conn, ReportQuery(D + 24 * H, D + 48 * H))["asa"]["value"] is None
+    # T1's follow-ups (2, then 5 after its second resolve) and c4's 2
+    assert (result["csat"], result["csat_follow_up"]) == ((1, 3), (1, 2))
+    assert result["ticket_reopen_rate"] == (0, 1)
 
 
 def test_queue_threshold_overrides_the_urgency_target(conn: sa.Connection) -> None:
@@ -522,6 +578,11 @@ def test_every_number_drills_down_to_its_conversations(conn: sa.Connection) -> N
     ]
     chen = ReportQuery(D, D + 24 * H, agent_id="agent-chen")
     assert _ids(reports.drilldown(conn, chen, "complaint_rate", "numerator")) == ["c6"]
+    # a ticket step of no archived conversation (T9's page) has nothing to list
+    escalated = reports.drilldown(conn, DAY1, "ticket_escalations", "numerator")
+    assert _ids(escalated) == ["c5", "c6"] and escalated["total"] == 2
+    assert _ids(reports.drilldown(conn, TWO_DAYS, "csat_follow_up", "denominator")) == ["c5", "c6"]
+    assert _ids(reports.drilldown(conn, DAY1, "ticket_reopen_rate", "numerator")) == ["c5"]
 
 
 def test_drilldown_of_one_bucket_and_paging(conn: sa.Connection) -> None:
@@ -558,7 +619,7 @@ def test_intent_mix(conn: sa.Connection) -> None:
         "contained": 100.0,
         "csat": 100.0,
     }
-    assert mix[1]["csat"] == 0.0  # c6 rated 3
+    assert mix[1]["csat"] == 50.0  # c6 rated 3, its ticket's follow-up 4
 
 
 def test_scorecard(conn: sa.Connection) -> None:

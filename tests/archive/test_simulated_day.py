@@ -97,6 +97,17 @@ def test_expected_metrics_of_a_small_day_worked_out_by_hand() -> None:
                 transfers=1,
             ),
         },
+        ticket_steps=[
+            sc.TicketStepSeen("T1", "page", "system"),
+            sc.TicketStepSeen("T1", "breach", "system", window="respond"),
+            sc.TicketStepSeen("T1", "escalate", "system", window="respond"),  # not counted
+            sc.TicketStepSeen("T1", "resolve", "agent"),  # reopened by the rating of 2
+            sc.TicketStepSeen("T1", "follow_up_answer", "customer", rating=2),
+            sc.TicketStepSeen("T1", "resolve", "agent"),
+            sc.TicketStepSeen("T1", "follow_up_answer", "customer", rating=5),
+            sc.TicketStepSeen("T2", "escalate", "supervisor"),
+            sc.TicketStepSeen("T2", "resolve", "supervisor"),
+        ],
     )
     got = sc.expected_metrics(day, record)
     parts = {name: (e.numerator, e.denominator) for name, e in got.items()}
@@ -117,6 +128,13 @@ def test_expected_metrics_of_a_small_day_worked_out_by_hand() -> None:
         "agent_response": (sc.Span(900, 1100), 1),
         "fallback_rate": (1, 15),
         "low_confidence_rate": (0, 15),
+        "ticket_escalations": (2, None),  # T1's page, T2's supervisor; T1's system escalate not
+        "ticket_breaches_respond": (1, None),
+        "ticket_breaches_resolve": (0, None),
+        "ticket_breaches_follow_up": (0, None),
+        "ticket_reopen_rate": (1, 3),
+        "csat": (3, 5),  # a 5, b 2, e 4; T1's answers 2 and 5
+        "csat_follow_up": (1, 2),
     }
     assert got["aht"].value() == pytest.approx((7.0, 7.2))
     assert got["csat_bot"].value() == 50.0

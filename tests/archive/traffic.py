@@ -1,7 +1,8 @@
 """Streams as the router and the gateway write them, for the archive's tests and its benchmark:
 `fill(redis, keys, n)` appends n conversations (a realistic mix: contained by the assistant,
 handed off and completed, handed off and abandoned, an offer missed, a transfer, a rating) to
-`events` and `gw:archive`, and returns what the archive must then hold."""
+`events` and `gw:archive`, and returns what the archive must then hold. A complaint ticket's
+steps come as the router feeds them (kind ticket_step)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ class Expected:
     abandoned: int = 0
     ratings: int = 0
     tickets: int = 0
+    ticket_steps: int = 0
     events: int = 0
     feed: int = 0
     agents: set[str] = field(default_factory=set)
@@ -133,8 +135,24 @@ def fill(client: redis.Redis, keys: Keys, n: int, seed: int = 7, start: int = 0)
             expected.ratings += 1
             feed("comment", cid, text=f"很好 {PHONE}")
         else:
-            feed("ticket", cid, ticket_id=f"T20261204-{i:06d}", ticket_kind="complaint",
-                 severity="major")  # fmt: skip
+            tid = f"T20261204-{i:06d}"
+            feed("ticket", cid, ticket_id=tid, ticket_kind="complaint", severity="major")
             expected.tickets += 1
+            # its lifecycle as the router feeds it: paged at once, worked, followed up (a low
+            # rating reopens it)
+            rating = "1" if i % 2 else "5"
+            for step, role, state, extra in (
+                ("page", "system", "intake", {}),
+                ("claim", "agent", "assessing", {}),
+                ("respond", "agent", "handling", {}),
+                ("resolve", "agent", "feedback", {}),
+                ("follow_up_answer", "customer", "handling" if rating == "1" else "closed",
+                 {"rating": rating}),
+            ):  # fmt: skip
+                t += 60_000
+                feed("ticket_step", cid, ticket_id=tid, step=step, actor_role=role,
+                     team="complaints_supervisors", state=state, window="", severity="major",
+                     rating=extra.get("rating", ""))  # fmt: skip
+                expected.ticket_steps += 1
     pipe.execute()
     return expected

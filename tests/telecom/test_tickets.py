@@ -278,8 +278,8 @@ DEADLINES = [
     # kind, severity, category, urgency → respond, target, resolve, result, escalate_now
     ("complaint", "moderate", "network", None, 24 * H, None, 48 * H, 48 * H, False),
     ("complaint", "minor", "fee", None, 0 * H, None, 48 * H, 48 * H, False),
-    ("complaint", "major", "other", None, 0 * H, None, 48 * H, 48 * H, True),
-    ("complaint", "moderate", "service", "critical", 0 * H, None, 48 * H, 48 * H, False),
+    ("complaint", "major", "other", None, 0.5 * H, None, 48 * H, 48 * H, True),
+    ("complaint", "moderate", "service", "critical", 0.5 * H, None, 48 * H, 48 * H, False),
     ("fault", None, "network", None, 0.75 * H, 0.5 * H, None, None, False),
     ("fault", None, "hardware", None, 24 * H, None, None, None, False),
     ("fault", None, "business", "critical", 0.75 * H, 0.5 * H, None, None, True),
@@ -354,8 +354,18 @@ WARN_AT = [
         "follow_up",
         SETUP + timedelta(days=5, hours=14, minutes=24),
     ),
-    ("minor: at once", lambda: opened("minor"), "respond", T0),
+    (
+        "critical complaint: a person within 30 minutes",
+        lambda: opened_critical(),
+        "respond",
+        T0 + timedelta(minutes=24),
+    ),
 ]
+
+
+def opened_critical() -> tk.TicketState:
+    due = tk.deadlines("complaint", "moderate", "network", T0, urgency="critical")
+    return tk.new_ticket(due, "moderate", "network")
 
 
 @pytest.mark.parametrize(("what", "make", "window", "warn_at"), WARN_AT)
@@ -370,6 +380,21 @@ def test_a_warning_at_80_percent_once(what, make, window, warn_at):
     with pytest.raises(tk.TicketRuleError) as again:
         take(escalated, "escalate", "system", at=warn_at + H, window=window)
     assert again.value.code == "already_warned"
+
+
+def test_a_minor_complaint_counts_as_responded_at_opening():
+    ticket = opened("minor")
+    assert ticket.responded_at == T0 == ticket.respond_by and ticket.state == "intake"
+    assert warned_windows(ticket, T0 + 30 * H) == []  # the resolve window is not at 80 % yet
+    assert warned_windows(ticket, T0 + 40 * H) == ["resolve"]
+    assert opened("moderate").responded_at is None
+    assert opened(None, "fault").responded_at is None
+    claimed = take(ticket, "claim")
+    with pytest.raises(tk.TicketRuleError) as early:  # an agent still answers before resolving
+        take(claimed, "resolve", at=AT, result="已解答")
+    assert early.value.code == "not_responded"
+    answered = take(take(claimed, "respond", at=AT, text="您好"), "resolve", at=AT, result="已解答")
+    assert answered.state == "feedback" and answered.responded_at == T0
 
 
 def test_a_major_complaint_is_escalated_at_once_and_not_warned_again():
@@ -411,7 +436,9 @@ BREACHES = [
     (lambda: in_state("closed"), SETUP + timedelta(days=300), ()),
     (lambda: in_state("attached"), T0 + timedelta(days=300), ()),
     (lambda: opened("minor"), T0, ()),
-    (lambda: opened("minor"), T0 + US, ("respond",)),
+    (lambda: opened("minor"), T0 + US, ()),  # answered at once: responded at opening
+    (lambda: opened_critical(), T0 + timedelta(minutes=30), ()),
+    (lambda: opened_critical(), T0 + timedelta(minutes=30) + US, ("respond",)),
 ]
 
 

@@ -67,7 +67,7 @@ def upgrade() -> None:
             )
     from archive import rollup
 
-    rollup.refresh_all(op.get_bind())
+    rollup.refresh_all(op.get_bind(), DIMS)  # its own: later rollups are their migration's
 
 
 def downgrade() -> None:

@@ -9,6 +9,11 @@
   var DAY_MS = 86400000;
   var FILTERS = ["queue", "skill", "channel", "agent", "intent"];
   var PAGE = 20;
+  // the metrics the trend charts draw (renderSeries), asked for by name
+  var CSAT_SERIES = ["csat", "csat_agent", "csat_bot", "csat_follow_up"];
+  var TICKET_SERIES = ["ticket_escalations", "ticket_breaches_respond", "ticket_breaches_resolve",
+    "ticket_breaches_follow_up"];
+  var SERIES = ["conversations", "containment", "service_level"].concat(CSAT_SERIES, TICKET_SERIES);
   var labels = {};   // metric -> {label, unit}, from the summary
   var charts = {};
   var drill = null;  // {metric, part, bucket_start, extra, offset, total}
@@ -43,7 +48,8 @@
   Array.prototype.forEach.call(document.querySelectorAll("button.csv[data-report]"), function (b) {
     b.addEventListener("click", function () {
       var report = b.getAttribute("data-report");
-      var extra = report === "timeseries" ? "&bucket=" + $("f-bucket").value : "";
+      var extra = report === "timeseries" ?
+        "&bucket=" + $("f-bucket").value + "&metrics=" + SERIES.join(",") : "";
       S.download("/v1/supervisor/reports/" + report + "?" + query() + extra + "&format=csv")
         .catch(showError);
     });
@@ -80,7 +86,8 @@
     var bucket = $("f-bucket").value;
     Promise.all([
       S.api("/v1/supervisor/reports/summary?" + q),
-      S.api("/v1/supervisor/reports/timeseries?" + q + "&bucket=" + bucket),
+      S.api("/v1/supervisor/reports/timeseries?" + q + "&bucket=" + bucket + "&metrics=" +
+        SERIES.join(",")),
       S.api("/v1/supervisor/reports/intents?" + q),
       S.api("/v1/supervisor/reports/scorecard?" + q),
     ]).then(function (found) {
@@ -185,7 +192,8 @@
     drawChart("chart-volume", "bar", series, ["conversations"], bucket);
     drawChart("chart-containment", "line", series, ["containment"], bucket);
     drawChart("chart-service", "line", series, ["service_level"], bucket);
-    drawChart("chart-csat", "line", series, ["csat_agent", "csat_bot"], bucket);
+    drawChart("chart-csat", "line", series, CSAT_SERIES, bucket);
+    drawChart("chart-tickets", "bar", series, TICKET_SERIES, bucket);
   }
 
   function renderIntents(rows) {
