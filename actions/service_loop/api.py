@@ -281,6 +281,12 @@ def blueprint() -> Blueprint:
         outage, resolved = _store().close_outage_resolving(
             outage_id, fields["actor"], common.now(), fields.get("result")
         )
-        return _ok({"outage": views.outage_view(outage), "resolved": resolved})
+        return _ok(
+            {
+                "outage": views.outage_view(outage),
+                "resolved": len(resolved),
+                "tickets": [views.ticket_view(t, common.now()) for t in resolved],
+            }
+        )
 
     return bp

@@ -41,11 +41,16 @@ def response_text(ticket_id: str, text: str) -> str:
     return f"关于您的工单 {ticket_id}，客服回复：{text}"
 
 
+def _sentence(text: str) -> str:
+    """`text` ending in one full stop (an agent may or may not have typed one)."""
+    return text.rstrip().rstrip("。.！!") + "。"
+
+
 def result_text(ticket_id: str, result: str, remedy: str | None) -> str:
     """The ticket resolved: its result, and the remedy offered when there is one."""
-    offer = f"为表歉意，我们为您提供：{remedy}。" if remedy else ""
+    offer = f"为表歉意，我们为您提供：{_sentence(remedy)}" if remedy else ""
     return (
-        f"您的工单 {ticket_id} 已处理完毕。处理结果：{result}。{offer}"
+        f"您的工单 {ticket_id} 已处理完毕。处理结果：{_sentence(result)}{offer}"
         "如对处理结果不满意，可以直接回复或再次联系我们。"
     )
 

@@ -24,6 +24,7 @@ from actions.store.base import (
     InvalidInput,
     NoSuchOutage,
     StoreError,
+    Ticket,
 )
 from actions.store.connection import SQLiteBase
 from actions.store.lifecycle import TICKET_SELECT
@@ -240,14 +241,14 @@ class OutageWorkMethods(SQLiteBase):
 
     def close_outage_resolving(
         self, outage_id: str, actor: str, now: datetime, result: str | None = None
-    ) -> tuple[OutageInfo, int]:
+    ) -> tuple[OutageInfo, list[Ticket]]:
         """Close an open outage (restored): every report still attached to it is resolved by
         the system with `result` (default notices.OUTAGE_FIXED) and its customer gets an
-        "outage_closed" notice, in one transaction. Returns the outage and how many reports
-        were resolved. NoSuchOutage, OutageClosed."""
+        "outage_closed" notice, in one transaction. Returns the outage and the reports it
+        resolved (each after its resolve). NoSuchOutage, OutageClosed."""
         given = str(result or "").strip()[:CAUSE_MAX] or notices.OUTAGE_FIXED
         outcome = mask.escape_text(mask.text(given), CAUSE_MAX)
-        resolved = 0
+        resolved: list[Ticket] = []
         with self._tx() as conn:
             row = self._open_row(conn, outage_id)
             conn.execute(
@@ -263,7 +264,7 @@ class OutageWorkMethods(SQLiteBase):
                     ticket.id, row["district"], row["service"], values["result"]
                 )
                 insert_notice(conn, ticket, "outage_closed", text, now)
-                resolved += 1
+                resolved.append(ticket)
             row = conn.execute(f"{_SELECT} WHERE o.id = ?", (outage_id,)).fetchone()
-        log.info("store.outage.closed id=%s by=%s resolved=%d", outage_id, actor, resolved)
+        log.info("store.outage.closed id=%s by=%s resolved=%d", outage_id, actor, len(resolved))
         return info_from_row(row), resolved

@@ -226,6 +226,9 @@ async def close_outage(
     caller.require(Role.supervisor, Role.admin)
     given = _given(body or OutageClose(), actor=actor_of(caller))
     answer = await svc.client.close_outage(outage_id, given)
+    for ticket in answer.get("tickets") or []:  # each attached report resolved by the system
+        entry = step_entry(ticket, "resolve", "system")
+        await svc.feed_step(ticket.get("conversation_id") or "", entry)
     svc.deliver_soon()
     return answer
 

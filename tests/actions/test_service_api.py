@@ -307,6 +307,7 @@ def test_an_outage_declared_updated_and_closed(server):
     )
     closed = server.ok("POST", f"/v1/outages/{outage['id']}/close", {"actor": SUP})
     assert closed["resolved"] == 1 and closed["outage"]["status"] == "closed"
+    assert [t["state"] for t in closed["tickets"]] == ["feedback"]
     ticket = server.ok("GET", f"/v1/tickets/{report.id}")["ticket"]
     assert ticket["state"] == "feedback" and ticket["result"] == "网络故障已修复"
     assert ticket["outage_id"] == outage["id"] and ticket["channel"] == "app"

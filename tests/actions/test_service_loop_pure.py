@@ -120,6 +120,7 @@ def test_customer_notices_name_the_ticket_and_never_a_number():
     result = notices.result_text("T1", "已退还多收费用", "赠送10GB流量")
     assert "T1" in result and "已退还多收费用" in result and "赠送10GB流量" in result
     assert "提供" not in notices.result_text("T1", "已解答", None)
+    assert "。。" not in notices.result_text("T1", "已退费。", "赠送流量。")
     follow = notices.follow_up_text("T1")
     assert notices.LINK in follow and "T1" in follow and "1-5" in follow
     moved = notices.outage_update_text("T1", "南山区", "broadband", T0 + 5 * H)

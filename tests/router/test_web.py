@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from router import web
-from telecom import labels, urgency
+from telecom import labels, tickets, urgency
 
 DATA_BLOCK = re.compile(r'<script type="application/json" id="page-data">(.*?)</script>')
 
@@ -34,7 +34,7 @@ async def test_console_page_carries_the_urgency_levels() -> None:
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("page", ["/console", "/wallboard", "/reports"])
+@pytest.mark.parametrize("page", ["/console", "/wallboard", "/reports", "/outages", "/feedback"])
 async def test_pages_carry_the_kernel_labels(page: str) -> None:
     app = FastAPI()
     app.include_router(web.router)
@@ -64,3 +64,25 @@ def test_every_intent_and_skill_has_a_label() -> None:
     skills = set(re.findall(r':\s*"([a-z_]+)"', table))
     assert len(skills) >= 6, "actions/handoff.py maps no intent to a skill"
     assert skills - set(labels.SKILLS) == set()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("page", ["/console", "/wallboard", "/outages", "/feedback"])
+async def test_ticket_pages_carry_the_ticket_vocabulary(page: str) -> None:
+    """The ticket pages (issue 18) say every refusal of the ticket rules in Chinese, from their
+    data block, under the same strict policy as every page."""
+    app = FastAPI()
+    app.include_router(web.router)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://router") as client:
+        response = await client.get(page)
+        script = await client.get(page + ".js" if page != "/console" else "/console-tickets.js")
+    assert response.status_code == 200 and script.status_code == 200
+    assert response.headers["content-security-policy"] == web.CSP
+    block = DATA_BLOCK.search(response.text)
+    assert block is not None
+    vocabulary = json.loads(block.group(1))["tickets"]
+    assert set(tickets.ERRORS) <= set(vocabulary["errors"])
+    assert set(vocabulary["windows"]) == set(tickets.WINDOWS)
+    assert set(vocabulary["kinds"]) == set(tickets.KINDS)
+    assert "innerHTML" not in script.text

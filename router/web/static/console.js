@@ -69,6 +69,9 @@
       refreshOffers();
       restoreConversations();
       heartbeat = window.setInterval(beat, 10000);
+      // the 工单 tab (console-tickets.js) works with the same agent and token
+      document.dispatchEvent(new CustomEvent("console:signed-in",
+        {detail: {id: agent.id, token: agent.token}}));
     }).catch(function (err) {
       agent = null;
       $("login-error").textContent = err.status === 401 || err.status === 403 ?

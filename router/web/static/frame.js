@@ -89,6 +89,28 @@
 
   function scrollDown() { log.scrollTop = log.scrollHeight; }
 
+  /* A message's bubble: its text as text; a link to this site's follow-up page (a ticket's
+   * satisfaction question) becomes a link — built as an element, never parsed from markup. */
+  var FEEDBACK_LINK = /https?:\/\/[^\s]+\/feedback\?t=[A-Za-z0-9_.-]+/g;
+  function bubble(text) {
+    var box = el("div", "tcw-bubble");
+    var at = 0;
+    String(text).replace(FEEDBACK_LINK, function (url, offset) {
+      if (url.indexOf(window.location.origin + "/") !== 0) return url;  // only our own page
+      box.appendChild(document.createTextNode(text.slice(at, offset)));
+      var a = el("a", "tcw-link", url);
+      a.href = url;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      a.setAttribute("data-testid", "feedback-link");
+      box.appendChild(a);
+      at = offset + url.length;
+      return url;
+    });
+    box.appendChild(document.createTextNode(text.slice(at)));
+    return box;
+  }
+
   function addMessage(m) {
     if (m.seq) {
       if (seen[m.seq]) return;
@@ -100,7 +122,7 @@
     row.setAttribute("data-testid", "msg-" + sender);
     if (sender === "agent") row.appendChild(el("span", "tcw-who", "人工客服 " + (m.agent_name || "")));
     if (sender === "bot") row.appendChild(el("span", "tcw-who", "智能客服"));
-    if (m.text) row.appendChild(el("div", "tcw-bubble", m.text));
+    if (m.text) row.appendChild(bubble(m.text));
     if (m.buttons && m.buttons.length) {
       var box = el("div", "tcw-buttons");
       m.buttons.forEach(function (b) {

@@ -42,6 +42,18 @@
     });
   };
 
+  /* A change (POST, PATCH) with a JSON body; resolves to the reply's JSON, rejects like S.api
+   * (e.body.error is the refusal's code). */
+  S.send = function (method, path, body) {
+    return fetch(path, {method: method, body: JSON.stringify(body || {}),
+      headers: {Authorization: "Bearer " + S.auth.token, "Content-Type": "application/json"}})
+      .then(function (r) {
+        return r.json().catch(function () { return null; }).then(function (data) {
+          return r.ok ? data : fail(r, data);
+        });
+      });
+  };
+
   /* A CSV table: fetched with the token, saved under the server's file name. */
   S.download = function (path) {
     return S.fetch(path).then(function (r) {
@@ -133,6 +145,7 @@
   S.STATES = DATA.labels.states;
   S.CHANNELS = DATA.labels.channels;
   S.ENDED = DATA.labels.ended;
+  S.LABELS.alertKinds = DATA.tickets.alert_kinds;
   S.label = function (table, id) {
     if (id === null || id === undefined || id === "") return "";
     return S.LABELS[table][id] || String(id);

@@ -9,10 +9,17 @@
   var skew = 0;      // server time minus this browser's clock, from the last snapshot
   var waits = [];    // [cell, oldest_since_ms]
   var retry = 1000;
+  // the ticket panel: asked for every 10 s (the ticket service has no push of its own)
+  var TICKETS_EVERY_MS = 10000;
+  var SHOWN_ALERTS = 12;
+  var alertsSince = 0;
+  var alerts = [];   // the newest SHOWN_ALERTS, newest last
 
   S.signIn(function () {
     connect();
     window.setInterval(tick, 1000);
+    tickets();
+    window.setInterval(tickets, TICKETS_EVERY_MS);
   });
 
   function connect() {
@@ -140,6 +147,57 @@
       tr.appendChild(el("td", "", a.skills.join("、")));
       body.appendChild(tr);
     });
+  }
+
+  // -- the ticket panel (router/tickets/api.py: tickets-summary, ticket-alerts) ---------------
+  function tickets() {
+    S.api("/v1/tickets-summary").then(renderSummary).then(function () {
+      return S.api("/v1/ticket-alerts?limit=500&since=" + alertsSince);
+    }).then(function (body) {
+      body.alerts.forEach(function (a) { alertsSince = Math.max(alertsSince, a.id); });
+      alerts = alerts.concat(body.alerts).slice(-SHOWN_ALERTS);
+      renderAlerts();
+      $("tickets-error").textContent = "";
+      document.body.setAttribute("data-ticket-polls",
+        String(Number(document.body.getAttribute("data-ticket-polls") || 0) + 1));
+    }).catch(function (err) {
+      if (err.status !== 401) $("tickets-error").textContent = "工单数据暂时不可用";
+    });
+  }
+
+  function renderSummary(sum) {
+    var body = $("ticket-teams");
+    body.replaceChildren();
+    Object.keys(S.LABELS.teams).forEach(function (team) {
+      var n = sum.teams[team] || {open: 0, warned: 0, breached: 0};
+      var tr = el("tr", n.breached ? "breached" : "");
+      tr.setAttribute("data-testid", "ticket-team-row");
+      tr.setAttribute("data-team", team);
+      tr.appendChild(el("td", "", S.label("teams", team)));
+      tr.appendChild(el("td", "num open", n.open));
+      tr.appendChild(el("td", "num warned", n.warned));
+      tr.appendChild(el("td", "num breached-count", n.breached));
+      body.appendChild(tr);
+    });
+    var today = sum.alerts_today || {};
+    $("alerts-today").textContent = "今日告警：临期升级 " + (today.warning || 0) + " · 超时 " +
+      (today.breach || 0) + " · 重大告警 " + (today.page || 0);
+  }
+
+  function renderAlerts() {
+    var list = $("ticket-alerts");
+    list.replaceChildren();
+    alerts.slice().reverse().forEach(function (a) {
+      var li = el("li", "alert " + a.kind);
+      li.setAttribute("data-testid", "ticket-alert");
+      li.setAttribute("data-kind", a.kind);
+      li.setAttribute("data-ticket", a.ticket_id);
+      li.appendChild(el("span", "badge " + a.kind, S.LABELS.alertKinds[a.kind] || a.kind));
+      li.appendChild(el("span", "when", S.chinaTime(Date.parse(a.at), "time")));
+      li.appendChild(el("span", "", a.text));
+      list.appendChild(li);
+    });
+    $("no-alerts").hidden = alerts.length > 0;
   }
 
   function tick() {

@@ -5,7 +5,8 @@ with the action server's environment:
     .venv-bot/bin/python tests/router/tickets/seed.py '{"kind": "complaint", ...}'
 
 prints {"id": <ticket id>}. One JSON object: kind, category, description, phone, severity,
-conversation, channel (the last two may be null).
+conversation, channel (the last two may be null); with `outage` (an open outage's id) a fault
+report attached to it, as the assistant attaches one in the outage's district.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ def main() -> None:
     now = offset_clock(Path(os.environ["ASSISTANT_CLOCK_OFFSET_FILE"]))()
     store = open_store(load_settings())
     extra = {k: spec[k] for k in ("conversation", "channel") if spec.get(k)}
+    if spec.get("outage"):
+        attached = store.attach_outage_report(
+            spec["outage"], spec.get("description", "家里宽带断了"), spec.get("phone"), now,
+            extra=extra,
+        )  # fmt: skip
+        print(json.dumps({"id": attached.id}))
+        return
     ticket = store.create_ticket(
         spec["kind"], spec.get("category", "service"), spec.get("description", "测试工单"),
         spec.get("phone"), now, severity=spec.get("severity"), extra=extra,

@@ -197,3 +197,33 @@ async def test_a_background_watcher_ticks_by_itself(make_router, action_server: 
     entries = [(f["step"], f["window"]) for f in await router.feed() if f["ticket_id"] == ticket_id]
     assert ("page", "") in entries
     assert len(entries) == len(set(entries))  # each alert once (a major one is also breached)
+
+
+async def test_closing_an_outage_resolves_its_reports_tells_them_and_feeds_the_archive(
+    make_router, action_server: ActionServer
+):
+    router = await make_router()
+    supervisor = await router.supervisor("netops")
+    declared = await router.http.post(
+        "/v1/outages",
+        json={"city": "深圳", "district": "南山区", "service": "broadband", "description": "断缆"},
+        headers=supervisor,
+    )
+    assert declared.status_code == 201, declared.text
+    outage_id = declared.json()["id"]
+    opened = await router.customer()
+    ticket_id = action_server.seed(
+        "fault", outage=outage_id, conversation=opened["conversation_id"], channel="web"
+    )
+    closed = await router.http.post(
+        f"/v1/outages/{outage_id}/close", json={"result": "光缆已接通"}, headers=supervisor
+    )
+    assert closed.status_code == 200, closed.text
+    assert [t["id"] for t in closed.json()["tickets"]] == [ticket_id]
+    await router.tick()
+    texts = system_texts(await router.history(opened), ticket_id)
+    assert len(texts) == 1 and "光缆已接通" in texts[0], texts
+    resolves = [
+        e for e in await router.feed() if e["ticket_id"] == ticket_id and e["step"] == "resolve"
+    ]
+    assert [(e["actor_role"], e["state"]) for e in resolves] == [("system", "feedback")]
