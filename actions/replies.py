@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from telecom import mask, tickets
+from telecom import labels, mask, tickets
 from telecom.dates import CHINA_TZ
 from telecom.money import yuan
 
@@ -238,8 +238,8 @@ def password_reset_reply(phone: str) -> str:
     )
 
 
-KIND_NAMES = {"complaint": "投诉", "fault": "故障报修", "callback": "回电请求"}
-SERVICE_NAMES = {"mobile": "手机网络", "broadband": "宽带", "tv": "电视（IPTV）"}
+KIND_NAMES = labels.TICKET_KINDS
+SERVICE_NAMES = labels.SERVICES
 SLA_KEYS = (
     "respond_by", "resolve_by", "result_by", "satisfaction_by", "respond_target", "handoff_skill",
     "escalate_now",

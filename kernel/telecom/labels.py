@@ -15,10 +15,15 @@ __all__ = [
     "ENDED_BY",
     "INTENTS",
     "SENDERS",
+    "SERVICES",
+    "SEVERITIES",
     "SKILLS",
     "TEAMS",
+    "TICKET_ALERTS",
+    "TICKET_KINDS",
     "TICKET_STATES",
     "TICKET_STEPS",
+    "TICKET_WINDOWS",
     "all_labels",
 ]
 
@@ -127,6 +132,17 @@ TICKET_STEPS: dict[str, str] = {
     "close": "关闭",
 }
 
+TICKET_KINDS: dict[str, str] = {"complaint": "投诉", "fault": "故障报修", "callback": "回电请求"}
+
+SEVERITIES: dict[str, str] = {"minor": "一般", "moderate": "较重", "major": "重大", "critical": "紧急"}
+
+TICKET_WINDOWS: dict[str, str] = {"respond": "响应", "resolve": "办结", "follow_up": "回访"}
+
+# the services an outage or a fault report is about
+SERVICES: dict[str, str] = {"mobile": "手机网络", "broadband": "宽带", "tv": "电视（IPTV）"}
+
+TICKET_ALERTS: dict[str, str] = {"warning": "临期升级", "breach": "已超时", "page": "重大告警"}
+
 
 def all_labels() -> dict[str, dict[str, str]]:
     """Every label table by name, as the pages receive them."""
@@ -141,4 +157,9 @@ def all_labels() -> dict[str, dict[str, str]]:
         "teams": TEAMS,
         "ticket_states": TICKET_STATES,
         "ticket_steps": TICKET_STEPS,
+        "ticket_kinds": TICKET_KINDS,
+        "severities": SEVERITIES,
+        "ticket_windows": TICKET_WINDOWS,
+        "services": SERVICES,
+        "ticket_alerts": TICKET_ALERTS,
     }

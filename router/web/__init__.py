@@ -42,14 +42,14 @@ def _file(name: str, page: bool = False, csp: str = CSP) -> FileResponse:
     return FileResponse(path, media_type=_TYPES[path.suffix], headers=_headers(page, csp))
 
 
-# What the ticket pages show for the ids of the ticket service (docs/contracts.md) that the
-# kernel has no label table for, and the refusals (error codes) as people read them.
+# What the ticket pages show: the kernel's labels of the ticket service's ids (docs/contracts.md),
+# the ratings, and the refusals (error codes) as people read them.
 TICKET_VOCABULARY: dict[str, dict[str, str]] = {
-    "kinds": {"complaint": "投诉", "fault": "故障报修", "callback": "回电请求"},
-    "severities": {"minor": "一般", "moderate": "较重", "major": "重大", "critical": "紧急"},
-    "windows": {"respond": "响应", "resolve": "办结", "follow_up": "回访"},
-    "services": {"mobile": "移动网络", "broadband": "宽带", "tv": "电视"},
-    "alert_kinds": {"warning": "临期升级", "breach": "已超时", "page": "重大告警"},
+    "kinds": labels.TICKET_KINDS,
+    "severities": labels.SEVERITIES,
+    "windows": labels.TICKET_WINDOWS,
+    "services": labels.SERVICES,
+    "alert_kinds": labels.TICKET_ALERTS,
     "ratings": {"1": "非常不满意", "2": "不满意", "3": "一般", "4": "满意", "5": "非常满意"},
     "errors": {
         "unauthorized": "登录已失效，请重新登录",
