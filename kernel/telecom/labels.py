@@ -134,7 +134,12 @@ TICKET_STEPS: dict[str, str] = {
 
 TICKET_KINDS: dict[str, str] = {"complaint": "投诉", "fault": "故障报修", "callback": "回电请求"}
 
-SEVERITIES: dict[str, str] = {"minor": "一般", "moderate": "较重", "major": "重大", "critical": "紧急"}
+SEVERITIES: dict[str, str] = {
+    "minor": "一般",
+    "moderate": "较重",
+    "major": "重大",
+    "critical": "紧急",
+}
 
 TICKET_WINDOWS: dict[str, str] = {"respond": "响应", "resolve": "办结", "follow_up": "回访"}
 
