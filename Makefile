@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help env browser postgres run test test-bot test-router test-archive test-gateway test-service-loop test-security test-durability test-chaos test-voice train retrain shell lint bench validate mutate clean
+.PHONY: help env browser postgres run test test-bot test-router test-archive test-gateway test-service-loop test-analysts test-security test-durability test-chaos test-voice train retrain shell lint bench validate mutate clean
 
 help:
 	@echo "make run    - set up what is missing, train if needed, start everything"
@@ -72,7 +72,7 @@ validate: $(BOT_VENV)/.installed
 	$(RASA) data validate --domain bot/domain --data $(RASA_DATA) --config config.yml --fail-on-warnings
 
 test: env browser
-	$(MAKE) --no-print-directory test-bot test-router test-archive test-gateway test-service-loop test-security test-durability test-voice
+	$(MAKE) --no-print-directory test-bot test-router test-archive test-gateway test-service-loop test-analysts test-security test-durability test-voice
 	@echo "all test suites passed"
 
 test-bot: $(BOT_VENV)/.installed postgres train validate
@@ -93,6 +93,12 @@ test-gateway: $(ROUTER_VENV)/.installed browser train
 # the console's 工单 tab, the outage and follow-up pages in Chromium, and a complaint end to end
 test-service-loop: env browser train
 	$(ROUTER_PY) -m pytest tests/service_loop
+
+# issue 16 as an analyst does it on the whole product: a phrasing the assistant misreads, said by
+# customers, corrected in the /analyst page (Chromium), a fast challenger trained on a copy of the
+# training inputs with the batch, promoted with no turn lost, then rolled back
+test-analysts: env browser train
+	$(ROUTER_PY) -m pytest tests/analysts
 
 # attacks against the whole product started as `make run` starts it (tests/security/conftest.py)
 test-security: env train

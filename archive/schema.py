@@ -217,6 +217,52 @@ class TicketStep(Base):
     )
 
 
+class AnnotationItem(Base):
+    """A group of the analysts' inbox (archive/inbox.py) as it was first queued for annotation:
+    the placeholder text of its representative (no personal data: archive/placeholders.py),
+    the assistant's reading of it, and whether it is in the double-annotated sample. Written
+    once (archive/annotations.py), never updated."""
+
+    __tablename__ = "annotation_items"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)  # inbox.group_key
+    text: Mapped[str] = mapped_column(Text)
+    predicted_intent: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    reasons: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")  # JSON list
+    score: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    double: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa.false())
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index(None, "created_ms"),)
+
+
+class Annotation(Base):
+    """One decision about an item, a row each (who, when, what), never updated: an analyst's
+    confirm | correct | none | new_intent, a settle of a disagreement, or its export into a
+    batch file of nlu_data/annotated/ (`batch`)."""
+
+    __tablename__ = "annotations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(32))
+    analyst_id: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(16))
+    intent: Mapped[str | None] = mapped_column(String(64))
+    new_intent: Mapped[str | None] = mapped_column(String(64))
+    entities: Mapped[str] = mapped_column(
+        Text, default="[]", server_default="[]"
+    )  # JSON [[start, end, entity], …] in the item's text
+    batch: Mapped[str | None] = mapped_column(String(64))
+    ts_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index(None, "key", "ts_ms"),
+        Index(None, "analyst_id", "ts_ms"),
+        Index(None, "decision", "ts_ms"),
+    )
+
+
 TABLES = tuple(Base.metadata.sorted_tables)
 
 

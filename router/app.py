@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
-from router import errors
+from router import analysis, errors
 from router.api import admin, agents, audit, docs, handoffs, offers, supervisor, supervisors
 from router.api.fast import FastHandoffCreate
 from router.audit import Audit
@@ -100,6 +100,7 @@ def create_app(
     for module in (agents, handoffs, offers, admin, audit, docs, supervisors):
         app.include_router(module.router)
     supervisor.install(app)  # the wallboard and the reports; the archive opened with the app
+    analysis.install(app)  # the analysts' inbox, annotations and models (router/analysis)
     if gateway:
         install_gateway(app)  # customers' chat, the widget and the agent console
     _install_error_handlers(app)

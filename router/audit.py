@@ -4,10 +4,11 @@ Every agent read of a conversation (offers with their transcripts, the conversat
 customer messages its event stream delivers, a handoff) and every admin read is one entry of an
 append-only Redis stream (router/keys.py `audit`): entries are only ever added (XADD), and
 trimmed only by age (MINID, Settings.audit_retention_s). Nothing in the router deletes or
-changes one. An entry names the actor (admin, service, agent:<id> or supervisor:<id>), what was
-read, and the conversation, handoff or agent read — ids only: no customer text and no customer
-number. A supervisor's read of an archived transcript, or of the conversations behind a report's
-number, is recorded the same way.
+changes one. An entry names the actor (admin, service, agent:<id>, supervisor:<id> or
+analyst:<id>), what was read, and the conversation, handoff or agent read — ids only: no customer
+text and no customer number. A supervisor's read of an archived transcript, or of the
+conversations behind a report's number, and an analyst's read of the inbox or of the items to
+annotate, are recorded the same way.
 
 A read that cannot be recorded is not served: the entry is written before the reply.
 """
@@ -36,17 +37,22 @@ AUDIT = "audit"  # GET /v1/audit itself
 TRANSCRIPT = "transcript"  # GET /v1/supervisor/conversations/{id}: the archived transcript
 DRILLDOWN = "drilldown"  # GET /v1/supervisor/reports/drilldown: conversations behind a number
 WALLBOARD = "wallboard"  # GET /v1/supervisor/wallboard and its stream: queues and agents now
+# an analyst's (router/analysis/api.py): the masked customer turns behind what it is shown
+INBOX = "inbox"  # GET /v1/inbox: grouped customer turns with their examples' conversations
+ANNOTATION_ITEMS = "annotation_items"  # GET /v1/annotations/next and /disagreements
 
 FIELDS = ("actor", "action", "conversation", "handoff", "agent")
 MAX_SCAN = 10_000  # entries one query reads at most, however few match
 
 
 def actor_of(caller: Principal) -> str:
-    """'admin', 'service', 'agent:<id>' or 'supervisor:<id>'."""
+    """'admin', 'service', 'agent:<id>', 'supervisor:<id>' or 'analyst:<id>'."""
     if caller.role is Role.agent:
         return f"agent:{caller.agent_id}"
     if caller.role is Role.supervisor:
         return f"supervisor:{caller.supervisor_id}"
+    if caller.role is Role.analyst:
+        return f"analyst:{caller.analyst_id}"
     return caller.role.value
 
 

@@ -6,6 +6,7 @@ not a valid agent id, is refused before anything is looked up.
 
 Supervisors (issued by the admin like agents, router/supervisors.py) hold tokens of the same
 shape behind the prefix "sv~"; they read the wallboard and the reports, never an agent's API.
+Analysts (router/analysts.py) likewise behind "an~": the inbox, annotations and models.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Role(StrEnum):
     service = "service"
     agent = "agent"
     supervisor = "supervisor"
+    analyst = "analyst"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class Principal:
     # an agent's: the hash of the token it came with (a live stream checks it still opens it)
     token_hash: str | None = field(default=None, repr=False, compare=False)
     supervisor_id: str | None = None
+    analyst_id: str | None = None
 
     def require(self, *roles: Role) -> None:
         if self.role not in roles:
@@ -122,3 +125,18 @@ def supervisor_id_of(token: str) -> str | None:
     if not token.startswith(SUPERVISOR_PREFIX):
         return None
     return agent_id_of(token[len(SUPERVISOR_PREFIX) :])
+
+
+# An analyst token is "an~<analyst_id>.<secret>", found and refused the same way.
+ANALYST_PREFIX = "an~"
+
+
+def new_analyst_token(analyst_id: str) -> str:
+    return f"{ANALYST_PREFIX}{analyst_id}.{secrets.token_urlsafe(SECRET_BYTES)}"
+
+
+def analyst_id_of(token: str) -> str | None:
+    """The analyst id of a token shaped like an analyst's, else None (not looked up)."""
+    if not token.startswith(ANALYST_PREFIX):
+        return None
+    return agent_id_of(token[len(ANALYST_PREFIX) :])

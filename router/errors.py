@@ -53,8 +53,18 @@ class NoSuchSupervisor(NotFound):
     code = "no_such_supervisor"
 
 
+class NoSuchAnalyst(NotFound):
+    code = "no_such_analyst"
+
+
 class NoSuchConversation(NotFound):
     code = "no_such_conversation"
+
+
+class NoSuchItem(NotFound):
+    """No inbox group or annotation item has this key (router/analysis/api.py)."""
+
+    code = "no_such_item"
 
 
 class ArchiveUnavailable(RouterError):
@@ -77,6 +87,17 @@ class OfferClosed(Conflict):
 
 class WrongState(Conflict):
     code = "wrong_state"
+
+
+class AnnotationConflict(Conflict):
+    """The item's state does not allow the decision (router/analysis/api.py); `code` is the
+    archive's: exported (already exported) or not_disputed (nothing to settle)."""
+
+    code = "annotation_conflict"
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(detail)
+        self.code = code
 
 
 class RateLimited(RouterError):
@@ -153,6 +174,39 @@ class TicketInvalid(RouterError):
 
     status_code = 422
     code = "invalid"
+
+
+# -- the model registry (router/analysis/models.py; telecom.registry) ---------------------------
+
+
+class NoSuchModel(NotFound):
+    code = "no_such_model"
+
+
+class GateFailed(Conflict):
+    """The model did not pass the promotion gate (or was never evaluated): not promoted."""
+
+    code = "gate_failed"
+
+
+class NothingToRollBack(Conflict):
+    """No model served before the one in service."""
+
+    code = "nothing_to_roll_back"
+
+
+class RetrainRunning(Conflict):
+    """A retraining is running already: one at a time."""
+
+    code = "retrain_running"
+
+
+class ModelLoadFailed(RouterError):
+    """The service alias moved, but an assistant instance did not load the model (its answer
+    lists each instance's outcome)."""
+
+    status_code = 502
+    code = "model_load_failed"
 
 
 class EmbeddedRedisError(RuntimeError):

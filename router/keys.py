@@ -83,6 +83,11 @@ TEMPLATES: dict[str, str] = {
     "supervisor": "supervisor:{}",
     # set: every supervisor id
     "supervisors": "supervisors",
+    # hash: one analyst (display_name, token_hash, created_ms, updated_ms), like a supervisor's
+    # (router/analysts.py)
+    "analyst": "analyst:{}",
+    # set: every analyst id
+    "analysts": "analysts",
     "seq_handoff": "seq:handoff",
     "seq_offer": "seq:offer",
     # -- the customer gateway's (router/gateway), under "gw:" ---------------------------------
@@ -231,6 +236,12 @@ class Keys:
 
     def supervisors(self) -> str:
         return self._fmt("supervisors")
+
+    def analyst(self, analyst_id: str) -> str:
+        return self._fmt("analyst", analyst_id)
+
+    def analysts(self) -> str:
+        return self._fmt("analysts")
 
     def seq_handoff(self) -> str:
         return self._fmt("seq_handoff")

@@ -191,7 +191,8 @@ class AuditEntry(BaseModel):
     id: str = Field(description="The entry's id in the audit stream (time-ordered).")
     at: datetime
     actor: str | None = Field(
-        description="admin, service, agent:<agent id> or supervisor:<supervisor id>"
+        description="admin, service, agent:<agent id>, supervisor:<supervisor id> or "
+        "analyst:<analyst id>"
     )
     action: str | None = Field(
         description="conversation, offers, events, handoff, agent, queues or audit"
@@ -218,3 +219,17 @@ class SupervisorCreated(SupervisorPublic):
 class SupervisorTokenRotated(BaseModel):
     supervisor_id: str
     token: str = Field(description="The supervisor's new bearer token; shown only once.")
+
+
+class AnalystUpdate(_Strict):
+    display_name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class AnalystPublic(BaseModel):
+    analyst_id: str
+    display_name: str
+    created_ms: int = Field(description="When it was created, epoch milliseconds")
+
+
+class AnalystCreated(AnalystPublic):
+    token: str = Field(description="Bearer token of this analyst; shown only once.")

@@ -118,6 +118,10 @@ class Settings(BaseSettings):
     # the archive the supervisor pages read (SQLAlchemy URL; the archive's own default, a
     # PostgreSQL URL may carry a password): opened once per process, read only
     archive_url: SecretStr = SecretStr(f"sqlite:///{DEFAULT_DATABASE}")
+    # where the analysts' accepted annotations are exported, a Rasa NLU file per batch
+    # (POST /v1/annotations/export; reviewed and committed like any training data); unset: the
+    # project's nlu_data/annotated (archive/annotation_export.py)
+    annotations_dir: Path | None = None
     # the wallboard's push: at most one snapshot per this interval, and one at least this often
     wallboard_min_interval_s: float = Field(default=1.0, gt=0)
     wallboard_refresh_s: float = Field(default=5.0, gt=0)
@@ -136,6 +140,16 @@ class Settings(BaseSettings):
     # a ticket notice goes into the customer's conversation while it is open: not ended, and the
     # customer is connected now or wrote within this long; otherwise by SMS
     ticket_open_idle_s: float = Field(default=1800.0, ge=0)
+    # the model registry (telecom.registry; router/analysis/models.py): its folder, relative to
+    # the project unless absolute; promoting loads its models into every assistant instance
+    model_registry: Path = Path("models/registry")
+    # one instance's PUT /model: loading a model takes a while, the instance answers after
+    model_load_timeout_s: float = Field(default=600.0, gt=0)
+    # the retraining the analysts start (python -m scripts.retrain in the assistant's
+    # environment): its Python, relative to the project unless absolute, and a Rasa config of
+    # its own (--config; e.g. a small fast one in tests; unset: config.yml)
+    retrain_python: Path = Path(".venv-bot/bin/python")
+    retrain_config: Path | None = None
     # the customer gateway: ROUTER_GATEWAY__ENABLED, ROUTER_GATEWAY__RASA_URL, …
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
 

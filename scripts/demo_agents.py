@@ -69,3 +69,29 @@ def ensure_demo_supervisor(
     tokens_file.write_text(json.dumps(known, indent=2))
     tokens_file.chmod(0o600)
     return supervisor_id, name, known.get(supervisor_id, "(token lost: delete var/router)")
+
+
+DEMO_ANALYST = ("ana-wu", "吴分析师")
+
+
+def ensure_demo_analyst(
+    router_url: str, admin_token: str, tokens_file: pathlib.Path
+) -> tuple[str, str, str]:
+    """Creates the demo analyst (the /analyst page) when it does not exist yet; returns (id,
+    name, token). Its token is kept in `tokens_file` like the supervisor's in theirs."""
+    known = json.loads(tokens_file.read_text()) if tokens_file.exists() else {}
+    analyst_id, name = DEMO_ANALYST
+    request = urllib.request.Request(
+        f"{router_url}/v1/analysts/{analyst_id}",
+        json.dumps({"display_name": name}).encode(),
+        method="PUT",
+        headers={"Authorization": f"Bearer {admin_token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        reply = json.loads(response.read())
+    if "token" in reply:
+        known[analyst_id] = reply["token"]
+    tokens_file.parent.mkdir(parents=True, exist_ok=True)
+    tokens_file.write_text(json.dumps(known, indent=2))
+    tokens_file.chmod(0o600)
+    return analyst_id, name, known.get(analyst_id, "(token lost: delete var/router)")

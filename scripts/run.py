@@ -6,7 +6,9 @@ Starts, in this order, every process on 127.0.0.1:
   2. the action server (:5055);
   3. ASSISTANT_INSTANCES (default 2) Rasa servers with the gateway channel (:5005, :5006, …),
      in parallel, sharing one durable tracker store (ASSISTANT_TRACKER_STORE_URL, default
-     sqlite:///var/assistant/trackers.sqlite3) and the Redis lock store;
+     sqlite:///var/assistant/trackers.sqlite3) and the Redis lock store, each serving the model
+     registry's service model (ASSISTANT_MODEL_REGISTRY, default models/registry) once one was
+     promoted, else models/assistant.tar.gz;
   4. the router with the gateway and the pages (:8400), sending each conversation to one of
      the instances (ROUTER_GATEWAY__RASA_URL, a comma list);
 creates the demo agents, and prints the URLs and the demo subscribers.
@@ -57,8 +59,9 @@ from urllib.parse import urlsplit
 from actions.store.__main__ import demo_table
 from router.embedded_redis import RedisServer
 from scripts import demo_agents, services
-from scripts.paths import MODEL, ROOT
+from scripts.paths import MODEL, MODELS, ROOT
 from scripts.secrets import ensure_secrets
+from telecom.registry import Registry
 
 ASSISTANT_SECRETS = (
     "ASSISTANT_IDENTITY_SECRET",
@@ -98,6 +101,21 @@ def instance_count(env: Mapping[str, str]) -> int:
     if count < 1:
         raise SystemExit(f"ASSISTANT_INSTANCES must be ≥ 1, not {count}")
     return count
+
+
+def model_registry(env: Mapping[str, str]) -> pathlib.Path:
+    """The model registry (telecom.registry): ASSISTANT_MODEL_REGISTRY, else models/registry;
+    the router gets it as ROUTER_MODEL_REGISTRY (promotion, rollback, retraining)."""
+    given = env.get("ASSISTANT_MODEL_REGISTRY", "").strip()
+    path = pathlib.Path(given).expanduser() if given else MODELS / "registry"
+    return path if path.is_absolute() else ROOT / path
+
+
+def served_model(registry: pathlib.Path) -> pathlib.Path:
+    """The model an assistant instance starts with: the registry's service model once one was
+    promoted, else the one `make train` built. Read at every start: an instance started again
+    after a promotion serves the promoted model."""
+    return Registry(registry).service_path() or MODEL
 
 
 def tracker_store_url(env: Mapping[str, str], var: pathlib.Path) -> str | None:
@@ -331,7 +349,7 @@ def main() -> None:
                 str(services.BIN / "rasa"),
                 "shell",
                 "--model",
-                str(MODEL),
+                str(served_model(model_registry(os.environ))),
                 "--endpoints",
                 str(endpoints),
                 "--interface",
@@ -364,8 +382,14 @@ def main() -> None:
         actions = services.start_actions(where.actions_port, where.logs, env)
         started.append(actions)
 
+        registry = model_registry(os.environ)
+
         def rasa_start(i: int, port: int) -> Callable[[], services.Service]:
-            return lambda: services.start_rasa(port, actions.url, where.logs, env, name=f"rasa-{i}")
+            return lambda: services.start_rasa(
+                port, actions.url, where.logs, env, served_model(registry), name=f"rasa-{i}"
+            )
+
+        print(f"the assistant serves {served_model(registry)}", flush=True)
 
         rasa_starts = {f"rasa-{i}": rasa_start(i, p) for i, p in enumerate(where.rasa_ports, 1)}
         print(f"starting {instances} Rasa server(s) (loading a model takes a minute) …", flush=True)
@@ -386,6 +410,7 @@ def main() -> None:
             "ROUTER_TICKETS_TOKEN": secrets["ASSISTANT_TICKETS_TOKEN"],
             "ROUTER_PUBLIC_URL": os.environ.get("ROUTER_PUBLIC_URL", router_url),
             "ROUTER_GATEWAY__RASA_URL": ",".join(r.url for r in rasas),
+            "ROUTER_MODEL_REGISTRY": str(registry),
             "ROUTER_DATA_DIR": where.router_data(os.environ),
             # the API docs are open on a developer's machine (closed by default in production)
             "ROUTER_PUBLIC_DOCS": os.environ.get("ROUTER_PUBLIC_DOCS", "true"),
@@ -410,6 +435,9 @@ def main() -> None:
         sup_id, sup_name, sup_token = demo_agents.ensure_demo_supervisor(
             router.url, secrets["ROUTER_ADMIN_TOKEN"], where.var / "demo_supervisors.json"
         )
+        ana_id, ana_name, ana_token = demo_agents.ensure_demo_analyst(
+            router.url, secrets["ROUTER_ADMIN_TOKEN"], where.var / "demo_analysts.json"
+        )
         rasa_lines = "\n".join(
             f"  Assistant {r.name:<17} : {r.url}/webhooks/gateway/webhook" for r in rasas
         )
@@ -425,6 +453,7 @@ Everything is running (every process on 127.0.0.1).
   Agent console               : {router.url}/console   (log in with an agent id and token below)
   Supervisor wallboard        : {router.url}/wallboard (supervisor token below)
   Supervisor reports          : {router.url}/reports
+  Analyst (inbox, models)     : {router.url}/analyst   (analyst token below)
   Router API docs             : {router.url}/docs      (admin token: ROUTER_ADMIN_TOKEN, below)
 {rasa_lines}   (Bearer ASSISTANT_RASA_TOKEN)
   Conversations (tracker store): {store_shown}
@@ -437,6 +466,8 @@ Demo agents (skills in scripts/demo_agents.py):
 {agent_lines}
 Demo supervisor:
   {sup_id:<11} {sup_name}  token: {sup_token}
+Demo analyst:
+  {ana_id:<11} {ana_name}  token: {ana_token}
 
 {demo_table()}
 

@@ -8,6 +8,7 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from router import auth, errors
+from router.analysts import Analysts
 from router.runtime import Runtime
 from router.supervisors import Supervisors
 
@@ -24,8 +25,8 @@ RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 async def principal_of(rt: Runtime, token: str | None) -> auth.Principal:
     """Who a bearer token is: the admin, the service, the agent whose stored token hash it
-    matches (through the process's token cache) or the supervisor whose stored hash it matches
-    (read every time); Unauthorized otherwise. Every caller of the
+    matches (through the process's token cache), the supervisor or the analyst whose stored hash
+    it matches (read every time); Unauthorized otherwise. Every caller of the
     router, the gateway's agent routes included, is checked here and nowhere else."""
     if not token:
         raise errors.Unauthorized()
@@ -45,6 +46,12 @@ async def principal_of(rt: Runtime, token: str | None) -> auth.Principal:
             return auth.Principal(
                 auth.Role.supervisor, token_hash=token_hash, supervisor_id=supervisor_id
             )
+    analyst_id = auth.analyst_id_of(token)
+    if analyst_id is not None:
+        token_hash = auth.hash_token(token)
+        stored = await Analysts(rt.redis, rt.engine.keys).token_hash(analyst_id)
+        if auth.hash_matches(token_hash, stored):
+            return auth.Principal(auth.Role.analyst, token_hash=token_hash, analyst_id=analyst_id)
     raise errors.Unauthorized()
 
 
@@ -76,3 +83,4 @@ AgentIdPath = Annotated[str, Path(pattern=auth.AGENT_ID_PATTERN)]
 HandoffIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9]{1,32}$")]
 OfferIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9]{1,32}$")]
 SupervisorIdPath = Annotated[str, Path(pattern=auth.AGENT_ID_PATTERN)]
+AnalystIdPath = Annotated[str, Path(pattern=auth.AGENT_ID_PATTERN)]

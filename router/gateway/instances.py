@@ -10,13 +10,15 @@
   refused (the token is wrong), rejected (the request is wrong: retrying it elsewhere would not
   help).
 - `Health`: each instance up, or down for a cool-down after a failure; after the cool-down one
-  request probes it (the others keep skipping it until that probe ends).
+  request probes it (the others keep skipping it until that probe ends); or held out of service
+  while its model is replaced (`hold`).
 """
 
 from __future__ import annotations
 
 import enum
 import hashlib
+import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -142,10 +144,26 @@ class Health:
         when it was up."""
         state = self._states[instance]
         was_up = state.down_until is None
-        state.down_until = self.clock() + self.cooldown_s
+        # a held instance stays held (an attempt that began before the hold may fail during it)
+        state.down_until = max(state.down_until or 0.0, self.clock() + self.cooldown_s)
         state.probing = False
         state.failures += 1
         return was_up
+
+    def hold(self, instance: str) -> None:
+        """Taken out of service on purpose (its model is being replaced, router/analysis/
+        rollout.py): skipped and never probed until `end_hold` (or `succeeded`)."""
+        state = self._states[instance]
+        state.down_until = math.inf
+        state.probing = False
+
+    def end_hold(self, instance: str, answered: bool) -> None:
+        """The hold is over: up when the instance answered, else down for a cool-down."""
+        self._states[instance].down_until = None
+        if answered:
+            self.succeeded(instance)
+        else:
+            self.failed(instance)
 
     def release(self, instance: str) -> None:
         """The attempt ended without an outcome: a down instance may be probed again."""

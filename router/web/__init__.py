@@ -259,6 +259,11 @@ async def analyst_js() -> FileResponse:
     return _file("analyst.js")
 
 
+@router.get("/analyst-agreement.js")
+async def analyst_agreement_js() -> FileResponse:
+    return _file("analyst-agreement.js")
+
+
 @router.get("/analyst-models.js")
 async def analyst_models_js() -> FileResponse:
     return _file("analyst-models.js")

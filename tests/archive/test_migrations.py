@@ -15,11 +15,12 @@ TABLES = {
     "agent_states", "agents", "conversations", "handoff_events", "handoffs", "messages",
     "tickets", "turns", "rollup_conversations", "rollup_agent_conversations", "rollup_handoffs",
     "rollup_offers", "rollup_turns", "ticket_steps", "rollup_ticket_steps", "rollup_ratings",
+    "annotation_items", "annotations",
 }  # fmt: skip
 
 
 def test_head_is_the_models_schema(archive_engine: sa.Engine) -> None:
-    assert migrate.current(archive_engine) == "0004"
+    assert migrate.current(archive_engine) == "0005"
     with archive_engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []

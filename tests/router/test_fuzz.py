@@ -39,6 +39,9 @@ def fuzz_server(
         admin_token=SecretStr(ADMIN),
         service_token=SecretStr(SERVICE),
         public_docs=True,  # schemathesis reads /openapi.json
+        # the analysts' routes write only into throwaway folders (never models/ or nlu_data/)
+        model_registry=tmp_path_factory.mktemp("registry"),
+        annotations_dir=tmp_path_factory.mktemp("annotated"),
     )
     port = free_port()
     server = uvicorn.Server(
@@ -78,6 +81,7 @@ def test_no_server_errors(fuzz_server: dict[str, Any]) -> None:
     api = schemathesis.openapi.from_url(f"{base}/openapi.json")
     api = api.exclude(path="/v1/agents/{agent_id}/events")  # an endless stream
     api = api.exclude(path="/v1/supervisor/wallboard/events")  # another
+    api = api.exclude(path="/v1/models/retrain", method="POST")  # trains a model for minutes
     operations = [result.ok() for result in api.get_all_operations()]
     assert len(operations) >= 16  # with DELETE /v1/agents/{id} and POST /v1/agents/{id}/token
     for operation in operations:
