@@ -11,7 +11,9 @@ Everything is Rasa's command line unchanged (`run`, `test`, `shell`…), except:
   ASSISTANT_DEMO_MODE accepts a short or published one, never none);
 - the fast paths (assistant.fastpaths) are installed before Rasa starts: all of them by default,
   those ASSISTANT_FASTPATHS names otherwise (`none` runs Rasa as it ships), and none on a Rasa
-  version other than the one they were written against.
+  version other than the one they were written against;
+- jieba's dictionary loaded again (a model promoted or rolled back with `PUT /model`) answers as
+  it did at start (assistant.jieba_reload).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import os
 import sys
 from collections.abc import Mapping
 
-from assistant import fastpaths
+from assistant import fastpaths, jieba_reload
 from telecom.secrets import InsecureSecret, check_secret, problem
 
 LOOPBACK = "127.0.0.1"
@@ -62,6 +64,7 @@ def main() -> None:
     except (InsecureSecret, ValueError) as error:
         sys.exit(f"assistant.server: {error}")
     fastpaths.install(os.environ)
+    jieba_reload.install()  # a model loaded again by PUT /model segments as at start
     sys.argv[0] = "rasa"
     rasa_main()
 

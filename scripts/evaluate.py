@@ -1,8 +1,9 @@
 """Champion vs challenger: the measures, the paired test and the promotion gate (issue 16).
 
-- `predict(model, sets)`: every message of each set parsed by a trained model, in-process
-  (rasa.core.agent); the prediction is the assistant's final intent, so a message that falls to
-  nlu_fallback counts as wrong.
+- `predict(model, sets)`: every message of each set parsed by a trained model, loaded in a
+  process of its own (rasa.core.agent; `python -m scripts.evaluate MODEL TEXTS.json OUT.json`);
+  the prediction is the assistant's final intent, so a message that falls to nlu_fallback
+  counts as wrong.
 - `metrics(gold, predicted)`: accuracy, macro-F1 over the set's intents, F1 per intent
   (scikit-learn's definitions).
 - `compare(champion, challenger)`: both models on the same messages: the measures side by side,
@@ -22,10 +23,15 @@ docs/retraining.md explains the gate and the report.
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import pathlib
 import re
 import subprocess
-from collections.abc import Sequence
+import sys
+import tempfile
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,27 +100,48 @@ def holdout_set(folder: pathlib.Path = HOLDOUT) -> list[Example]:
 
 
 def predict(
-    model: pathlib.Path, sets: dict[str, Sequence[Example]], model_id: str = ""
+    model: pathlib.Path, sets: Mapping[str, Sequence[Example]], model_id: str = ""
 ) -> dict[str, Predictions]:
-    """Parses every example of every set with the model (its NLU pipeline, in this process,
-    loaded once)."""
+    """Every example of every set parsed by the model, loaded in a fresh process of its own as a
+    Rasa server loads it at start. Never two models in one process: each load adds the model's
+    jieba user dictionary to jieba's global one again, and jieba's add_word counts every word's
+    frequency into the total once more, so a model loaded second segments differently (the
+    golden message b0566: complain alone, nlu_fallback loaded second)."""
+    with tempfile.TemporaryDirectory(prefix="evaluate-") as tmp:
+        request, answer = pathlib.Path(tmp) / "texts.json", pathlib.Path(tmp) / "intents.json"
+        texts = {name: [e.text for e in items] for name, items in sets.items()}
+        request.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+        command = [sys.executable, "-m", "scripts.evaluate", str(model), str(request), str(answer)]
+        subprocess.run(command, cwd=ROOT, check=True)
+        predicted = json.loads(answer.read_text(encoding="utf-8"))
+    return {
+        name: Predictions(model_id or model.name, tuple(items), tuple(predicted[name]))
+        for name, items in sets.items()
+    }
+
+
+def parse(model: pathlib.Path, texts: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The final intent of every text, by the model loaded in this process (rasa.core.agent)."""
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(model))
 
-    async def parse() -> dict[str, tuple[str, ...]]:
-        predicted = {}
-        for name, items in sets.items():
-            predicted[name] = tuple(
-                [(await agent.parse_message(e.text))["intent"]["name"] for e in items]
-            )
-        return predicted
+    async def run() -> dict[str, list[str]]:
+        intents: dict[str, list[str]] = {}
+        for name, items in texts.items():
+            intents[name] = [(await agent.parse_message(text))["intent"]["name"] for text in items]
+        return intents
 
-    predicted = asyncio.run(parse())
-    return {
-        name: Predictions(model_id or model.name, tuple(items), predicted[name])
-        for name, items in sets.items()
-    }
+    return asyncio.run(run())
+
+
+def quiet_rasa() -> None:
+    """Rasa logs every parse and its libraries warn on import; neither is a result here."""
+    logging.disable(logging.WARNING)
+    warnings.showwarning = lambda *args, **kwargs: None
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
 
 
 # --- the measures -----------------------------------------------------------------------------
@@ -274,3 +301,15 @@ def conversation_tests(
         "failed": failed,
         "returncode": returncode,
     }
+
+
+def main() -> None:
+    """`python -m scripts.evaluate MODEL TEXTS.json OUT.json`: {set: [text]} → {set: [intent]}."""
+    model, request, answer = (pathlib.Path(arg) for arg in sys.argv[1:4])
+    quiet_rasa()
+    texts = json.loads(request.read_text(encoding="utf-8"))
+    answer.write_text(json.dumps(parse(model, texts), ensure_ascii=False), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import logging
 import os
 import pathlib
 import signal
@@ -29,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -104,15 +102,6 @@ def champion_meta() -> dict[str, Any]:
     }
 
 
-def quiet_rasa() -> None:
-    """Rasa logs every parse and its libraries warn on import; neither is a result here."""
-    logging.disable(logging.WARNING)
-    warnings.showwarning = lambda *args, **kwargs: None
-    from rasa.utils.log_utils import configure_structlog
-
-    configure_structlog(logging.WARNING)
-
-
 def retrain(
     registry: Registry,
     config: pathlib.Path,
@@ -125,7 +114,7 @@ def retrain(
     if registry.service() is None and not default_model.is_file():
         raise FileNotFoundError(f"no model in service and no {default_model}: run make train")
     champion_id = registry.ensure_champion(default_model, champion_meta())
-    provenance = {
+    provenance: dict[str, Any] = {
         "data_hash": data_hash(),  # before training: what it was trained from
         "config_hash": config_hash(config) if config.is_file() else None,
         "config": str(config.relative_to(ROOT) if config.is_relative_to(ROOT) else config),
@@ -180,7 +169,6 @@ def main() -> None:
     # stopped (SIGTERM): the same as any failure, the temporary folder and rasa train cleaned up
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
-        quiet_rasa()
         model_id, result = retrain(
             Registry(args.registry), args.config.resolve(), progress, args.by
         )
