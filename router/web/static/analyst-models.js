@@ -71,7 +71,7 @@
     return A.api("/v1/models").then(function (found) {
       var body = A.$("models");
       body.replaceChildren();
-      var models = (found.models || []).slice().reverse(); // newest first
+      var models = found.models || []; // newest first (the registry's order)
       models.forEach(function (m) { body.appendChild(row(m, found.service)); });
       A.$("no-models").hidden = models.length > 0;
       A.$("rollback").disabled = !(found.history || []).length;

@@ -168,8 +168,10 @@
       meta.appendChild(A.el("span", "badge reason", REASONS[r] || r));
     });
     var predicted = item.predicted_intent || item.intent || null;
+    // a fallback's confidence is the fallback threshold, not a reading: not shown
+    var shown = typeof item.confidence === "number" && predicted !== "nlu_fallback";
     meta.appendChild(A.el("span", null, "助手判断：" + A.intentLabel(predicted) +
-      (typeof item.confidence === "number" ? "，置信度 " + A.percent(item.confidence) : "")));
+      (shown ? "，置信度 " + A.percent(item.confidence) : "")));
     if (item.status) {
       var st = A.el("span", "badge status-" + item.status, STATUSES[item.status] || item.status);
       st.setAttribute("data-testid", "item-status");

@@ -4,8 +4,8 @@ one retraining at a time; and the pure decisions of the rollout and the retraini
 
 The retraining here is a stand-in interpreter (a shell script given as ROUTER_RETRAIN_PYTHON) that
 writes the progress file the way scripts/retrain.py does and waits to be released: the real one
-trains a model for minutes (tests/scripts for the script itself). Promotion into real Rasa
-instances is tests/durability/test_promotion.py.
+trains a model for minutes (tests/analysts runs it, and promotes and rolls back into real Rasa
+instances while a customer talks).
 """
 
 from __future__ import annotations
