@@ -224,6 +224,7 @@ def turn_row(fields: dict[str, str]) -> Row:
         "intent": text_or_none(fields.get("intent")),
         "confidence": number(fields.get("confidence")),
         "margin": number(fields.get("margin")),
+        "asr_confidence": number(fields.get("asr_confidence")),
         "urgency": text_or_none(fields.get("urgency")),
         "entities": json.dumps(entities, ensure_ascii=False),
         "fallback": fields.get("fallback") == "1",

@@ -5,10 +5,6 @@ or more reasons (`REASONS`); candidates whose normalised text is equal or nearly
 group (`group`); a group's score is its turns' mean score (`score`) grown with the traffic it
 stands for (`group_score`). Only placeholder text (archive/placeholders.py) leaves this module.
 Reading the inbox is reading customer text: the caller audits it (router/audit.py).
-
-Low speech-recognition confidence (`low_asr`) is a reason the inbox knows but cannot find yet:
-the archive does not record a voice turn's speech confidence (the gateway's reading feed carries
-the assistant's intent confidence only), see docs/analysts.md.
 """
 
 from __future__ import annotations
@@ -44,6 +40,7 @@ __all__ = [
 
 LOW_CONFIDENCE = 0.60  # the assistant's fallback threshold (config.yml's FallbackClassifier)
 SMALL_MARGIN = 0.15  # top intent's confidence minus the second's
+LOW_ASR = 0.60  # a voice turn's speech-recognition confidence below it (turns.asr_confidence)
 POOR_RATING = 2  # a bot-only conversation rated this or lower
 NEAR_DUPLICATE = 0.8  # character 3-gram Jaccard at or above it: one group
 MAX_TURNS = 20_000  # the newest candidate turns one inbox reads
@@ -129,12 +126,19 @@ class InboxGroup:
 
 # -- pure: reasons, normalisation, scores, groups ------------------------------------------------
 def reading_reasons(
-    intent: str | None, confidence: float | None, margin: float | None, fallback: bool
+    intent: str | None,
+    confidence: float | None,
+    margin: float | None,
+    fallback: bool,
+    asr_confidence: float | None = None,
 ) -> list[str]:
-    """The reasons the assistant's own reading of a turn gives."""
+    """The reasons the assistant's own reading of a turn gives (and, for a voice turn, the
+    speech recogniser's confidence in what it heard)."""
     found = []
     if fallback or intent == "nlu_fallback":
         found.append("fallback")
+    if asr_confidence is not None and asr_confidence < LOW_ASR:
+        found.append("low_asr")
     if confidence is not None and confidence < LOW_CONFIDENCE:
         found.append("low_confidence")
     if margin is not None and margin < SMALL_MARGIN:
@@ -271,7 +275,7 @@ def summarise(members: list[Candidate]) -> InboxGroup:
 # -- the archive ------------------------------------------------------------------------------
 _T = sa.table(
     "turns", *(sa.column(c) for c in ("conversation_id", "seq", "ts_ms", "intent", "confidence",
-                                      "margin", "fallback"))
+                                      "margin", "fallback", "asr_confidence"))
 )  # fmt: skip
 _M = sa.table("messages", sa.column("conversation_id"), sa.column("seq"), sa.column("text"))
 _H = sa.table("handoffs", sa.column("conversation_id"), sa.column("created_ms"))
@@ -296,6 +300,7 @@ def candidates(conn: sa.Connection, start_ms: int, end_ms: int) -> list[Candidat
                 _T.c.intent == "nlu_fallback",
                 _T.c.confidence < LOW_CONFIDENCE,
                 _T.c.margin < SMALL_MARGIN,
+                _T.c.asr_confidence < LOW_ASR,
                 _T.c.conversation_id.in_(handed_off),
                 _T.c.conversation_id.in_(poorly_rated),
             ),
@@ -318,7 +323,9 @@ def candidates(conn: sa.Connection, start_ms: int, end_ms: int) -> list[Candidat
     after = handoff_turns(turns, handoffs)
     found = []
     for t in turns:
-        reasons = reading_reasons(t["intent"], t["confidence"], t["margin"], bool(t["fallback"]))
+        reasons = reading_reasons(
+            t["intent"], t["confidence"], t["margin"], bool(t["fallback"]), t["asr_confidence"]
+        )
         if (t["conversation_id"], t["seq"]) in after:
             reasons.append("handoff_after")
         if t["conversation_id"] in rated and t["intent"] not in COURTESY:

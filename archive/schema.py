@@ -90,6 +90,8 @@ class Turn(Base):
     intent: Mapped[str | None] = mapped_column(String(64))
     confidence: Mapped[float | None] = mapped_column(Float)
     margin: Mapped[float | None] = mapped_column(Float)  # top minus the second intent's
+    # a voice turn's speech-recognition confidence (the chosen alternative's); None when typed
+    asr_confidence: Mapped[float | None] = mapped_column(Float)
     urgency: Mapped[str | None] = mapped_column(String(8))  # telecom.urgency.LEVELS
     entities: Mapped[str] = mapped_column(
         Text, default="[]", server_default="[]"

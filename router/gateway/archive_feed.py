@@ -26,9 +26,11 @@ def _number(value: Any) -> str:
     return f"{float(value):.4f}"
 
 
-def reading(seq: str, found: dict[str, Any]) -> dict[str, str]:
+def reading(seq: str, found: dict[str, Any], asr_confidence: float | None = None) -> dict[str, str]:
     """The feed fields of the assistant's reading of the customer message `seq` (what
-    assistant/gateway_channel.py sends): names and numbers only, never the customer's words."""
+    assistant/gateway_channel.py sends): names and numbers only, never the customer's words.
+    `asr_confidence`: the speech-recognition confidence of the alternative a voice turn chose
+    (router/gateway/voice), empty for a typed turn."""
     entities = found.get("entities")
     names = (
         sorted({e for e in entities if isinstance(e, str)}) if isinstance(entities, list) else []
@@ -38,6 +40,7 @@ def reading(seq: str, found: dict[str, Any]) -> dict[str, str]:
         "intent": _text(found.get("intent")),
         "confidence": _number(found.get("confidence")),
         "margin": _number(found.get("margin")),
+        "asr_confidence": _number(asr_confidence),
         "urgency": _text(found.get("urgency"), 8),
         "entities": json.dumps(names[:32]),
         "fallback": "1" if found.get("fallback") is True else "0",

@@ -129,10 +129,15 @@ class Gateway:
         return (await self.answered_turn(conversation_id, turn, channel)).seq
 
     async def answered_turn(
-        self, conversation_id: str, turn: CustomerMessage, channel: str
+        self,
+        conversation_id: str,
+        turn: CustomerMessage,
+        channel: str,
+        asr_confidence: float | None = None,
     ) -> Answered:
         """customer_turn, with what the assistant answered to this turn (the voice channel
-        speaks it: router/gateway/voice)."""
+        speaks it: router/gateway/voice; `asr_confidence`, the speech confidence of the
+        alternative it chose, goes to the archive with the assistant's reading)."""
         text = turn.text.strip()[: self.settings.max_text_chars]
         if not text and not turn.payload:
             raise errors.RouterError("empty message")
@@ -140,10 +145,15 @@ class Gateway:
         if lock is None:
             lock = self._turn_locks[conversation_id] = asyncio.Lock()
         async with lock:
-            return await self._turn(conversation_id, text, turn, channel)
+            return await self._turn(conversation_id, text, turn, channel, asr_confidence)
 
     async def _turn(
-        self, conversation_id: str, text: str, turn: CustomerMessage, channel: str
+        self,
+        conversation_id: str,
+        text: str,
+        turn: CustomerMessage,
+        channel: str,
+        asr_confidence: float | None = None,
     ) -> Answered:
         shown = text or (turn.payload or "")
         message = ChatMessage(sender=Sender.customer, text=shown, ts=now_ms())
@@ -164,6 +174,7 @@ class Gateway:
         replies = await self._ask_bot(
             conversation_id, turn.payload or text, channel, turn.metadata,
             was_down=bool(meta.get("bot_down")), seq=seq, meta=meta,
+            asr_confidence=asr_confidence,
         )  # fmt: skip
         if handoff is not None and handoff.status in ("queued", "offered") and text:
             await self._reprioritise(handoff.handoff_id, text)
@@ -197,6 +208,7 @@ class Gateway:
         was_down: bool = False,
         seq: str = "",
         meta: dict[str, str] | None = None,
+        asr_confidence: float | None = None,
     ) -> list[BotReply] | None:
         """The assistant's replies to the turn (stored and passed on); None when it did not
         answer (the customer was told so, and offered a human)."""
@@ -227,7 +239,7 @@ class Gateway:
             await self.store.append(conversation_id, message)
         reading = reading_of(replies)
         if reading is not None and seq:
-            await self._archive_reading(conversation_id, seq, reading)
+            await self._archive_reading(conversation_id, seq, reading, asr_confidence)
             if archive_feed.bot_survey_due(reading, meta or {}):
                 await self._ask_bot_rating(conversation_id)
         # the bot may just have handed off: tell the customer where they stand at once
@@ -235,12 +247,17 @@ class Gateway:
         return replies if answered else None
 
     async def _archive_reading(
-        self, conversation_id: str, seq: str, reading: dict[str, Any]
+        self,
+        conversation_id: str,
+        seq: str,
+        reading: dict[str, Any],
+        asr_confidence: float | None = None,
     ) -> None:
-        """The assistant's reading of the customer's turn `seq`, and the ticket it opened, to the
-        archive's feed."""
+        """The assistant's reading of the customer's turn `seq` (with a voice turn's speech
+        confidence), and the ticket it opened, to the archive's feed."""
         now = self.engine.clock()
-        await self.store.feed("reading", conversation_id, now, **archive_feed.reading(seq, reading))
+        fields = archive_feed.reading(seq, reading, asr_confidence)
+        await self.store.feed("reading", conversation_id, now, **fields)
         ticket = archive_feed.ticket(reading)
         if ticket is not None:
             await self.store.feed("ticket", conversation_id, now, **ticket)

@@ -20,7 +20,7 @@ TABLES = {
 
 
 def test_head_is_the_models_schema(archive_engine: sa.Engine) -> None:
-    assert migrate.current(archive_engine) == "0005"
+    assert migrate.current(archive_engine) == "0006"
     with archive_engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []

@@ -12,9 +12,9 @@ One turn of a call runs at a time across router processes (a Redis lock per call
 A turn: the n-best alternatives are normalised for the number expected (telecom.speech), ranked
 by speech confidence × the assistant's intent confidence (its /model/parse, only when it can
 change the choice — turns.choice_without_intents) × whether it fills the expected slot validly,
-the best one goes through the same path as a chat turn (Gateway.answered_turn), and the
-assistant's replies to it are made into a spoken answer (speak.py); DTMF goes through the
-keypad rules instead (turns.keypad).
+the best one goes through the same path as a chat turn (Gateway.answered_turn, with its speech
+confidence for the archive's reading), and the assistant's replies to it are made into a
+spoken answer (speak.py); DTMF goes through the keypad rules instead (turns.keypad).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import hmac
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -71,6 +71,7 @@ class Heard:
     text: str
     payload: str | None
     by_voice: bool
+    asr_confidence: float | None = None  # the chosen alternative's, for the archive
 
 
 class VoiceCalls:
@@ -159,7 +160,7 @@ class VoiceCalls:
                 return await self._reprompt(call_id, cid, call, body.seq)
             metadata = edge.assistant_metadata(CHANNEL, call.get("client") or "", None)
             turn = CustomerMessage(text=heard.text, payload=heard.payload, metadata=metadata)
-            answered = await self.gateway.answered_turn(cid, turn, CHANNEL)
+            answered = await self.gateway.answered_turn(cid, turn, CHANNEL, heard.asr_confidence)
             answer = await self._answer(call_id, cid, call, body.seq, heard, answered)
         log.info(
             "gateway.voice.turn conversation=%s seq=%d action=%s by_voice=%s",
@@ -188,7 +189,8 @@ class VoiceCalls:
                 for confidence, parse, filled in zip(confidences, parses, valid, strict=True)
             ]
             index = speech.choose(scored)
-        return self._option(texts[index].strip(), options, kind, by_voice=True)
+        heard = self._option(texts[index].strip(), options, kind, by_voice=True)
+        return replace(heard, asr_confidence=confidences[index])
 
     async def _parse(self, text: str) -> Parse | None:
         if not text.strip():
