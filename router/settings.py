@@ -150,6 +150,9 @@ class Settings(BaseSettings):
     # its own (--config; e.g. a small fast one in tests; unset: config.yml)
     retrain_python: Path = Path(".venv-bot/bin/python")
     retrain_config: Path | None = None
+    # the project whose training inputs (nlu_data, bot, config.yml, scripts) a retraining reads
+    # and runs in; unset: this router's own (tests point it at a copy)
+    retrain_project: Path | None = None
     # the customer gateway: ROUTER_GATEWAY__ENABLED, ROUTER_GATEWAY__RASA_URL, …
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
 

@@ -103,6 +103,7 @@ def ops_for(settings: Settings) -> ModelOps:
         python=in_project(settings.retrain_python),
         registry=registry.root,
         config=in_project(config) if config is not None else None,
+        project=settings.retrain_project or PROJECT,
     )
     return ModelOps(registry, retraining, asyncio.Lock())
 

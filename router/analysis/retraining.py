@@ -41,13 +41,13 @@ def retrain_command(
     return command
 
 
-def child_env(env: Mapping[str, str]) -> dict[str, str]:
+def child_env(env: Mapping[str, str], project: Path = PROJECT) -> dict[str, str]:
     """The retraining's environment: a few of the router's variables and the assistant's
-    defaults (scripts/services.py assistant_env)."""
+    defaults (scripts/services.py assistant_env), with `project` on the path."""
     kept = {name: env[name] for name in PASSED_ENV if name in env}
     return {
         **kept,
-        "PYTHONPATH": str(PROJECT),
+        "PYTHONPATH": str(project),
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "RASA_TELEMETRY_ENABLED": "false",
     }
@@ -84,6 +84,7 @@ class Retraining:
     python: Path
     registry: Path
     config: Path | None = None
+    project: Path = PROJECT  # where it runs: the training inputs it reads
     _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -126,8 +127,8 @@ class Retraining:
             with self.log_file.open("wb") as log:
                 self._process = subprocess.Popen(
                     command,
-                    cwd=PROJECT,
-                    env=child_env(env),
+                    cwd=self.project,
+                    env=child_env(env, self.project),
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,

@@ -91,6 +91,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, workspace: Workspace) -> Ite
         "ASSISTANT_INSTANCES": "2",
         "ASSISTANT_MODEL_REGISTRY": str(workspace.registry.root),
         "ROUTER_ANNOTATIONS_DIR": str(workspace.annotated),
+        # the page's retraining reads the copy, with the fast configuration
+        "ROUTER_RETRAIN_PROJECT": str(workspace.project),
+        "ROUTER_RETRAIN_CONFIG": str(workspace.project / FAST_CONFIG),
     }
     with running_stack(tmp_path_factory.mktemp("analysts-stack"), env=env) as running:
         yield running
