@@ -46,52 +46,41 @@ def ensure_demo_agents(
 
 
 DEMO_SUPERVISOR = ("sup-zhou", "周主管")
+DEMO_ANALYST = ("ana-wu", "吴分析师")
+
+
+def _ensure_staff(
+    router_url: str, admin_token: str, tokens_file: pathlib.Path, kind: str, who: tuple[str, str]
+) -> tuple[str, str, str]:
+    """Creates one of the admin-issued staff (`kind`: supervisors or analysts) when it does not
+    exist yet; returns (id, name, token). Its token is kept in `tokens_file` like the agents'."""
+    known = json.loads(tokens_file.read_text()) if tokens_file.exists() else {}
+    staff_id, name = who
+    request = urllib.request.Request(
+        f"{router_url}/v1/{kind}/{staff_id}",
+        json.dumps({"display_name": name}).encode(),
+        method="PUT",
+        headers={"Authorization": f"Bearer {admin_token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        reply = json.loads(response.read())
+    if "token" in reply:
+        known[staff_id] = reply["token"]
+    tokens_file.parent.mkdir(parents=True, exist_ok=True)
+    tokens_file.write_text(json.dumps(known, indent=2))
+    tokens_file.chmod(0o600)
+    return staff_id, name, known.get(staff_id, "(token lost: delete var/router)")
 
 
 def ensure_demo_supervisor(
     router_url: str, admin_token: str, tokens_file: pathlib.Path
 ) -> tuple[str, str, str]:
-    """Creates the demo supervisor (the wallboard and reports) when it does not exist yet;
-    returns (id, name, token). Its token is kept in `tokens_file` like the agents' in theirs."""
-    known = json.loads(tokens_file.read_text()) if tokens_file.exists() else {}
-    supervisor_id, name = DEMO_SUPERVISOR
-    request = urllib.request.Request(
-        f"{router_url}/v1/supervisors/{supervisor_id}",
-        json.dumps({"display_name": name}).encode(),
-        method="PUT",
-        headers={"Authorization": f"Bearer {admin_token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        reply = json.loads(response.read())
-    if "token" in reply:
-        known[supervisor_id] = reply["token"]
-    tokens_file.parent.mkdir(parents=True, exist_ok=True)
-    tokens_file.write_text(json.dumps(known, indent=2))
-    tokens_file.chmod(0o600)
-    return supervisor_id, name, known.get(supervisor_id, "(token lost: delete var/router)")
-
-
-DEMO_ANALYST = ("ana-wu", "吴分析师")
+    """The demo supervisor (the wallboard and reports): (id, name, token)."""
+    return _ensure_staff(router_url, admin_token, tokens_file, "supervisors", DEMO_SUPERVISOR)
 
 
 def ensure_demo_analyst(
     router_url: str, admin_token: str, tokens_file: pathlib.Path
 ) -> tuple[str, str, str]:
-    """Creates the demo analyst (the /analyst page) when it does not exist yet; returns (id,
-    name, token). Its token is kept in `tokens_file` like the supervisor's in theirs."""
-    known = json.loads(tokens_file.read_text()) if tokens_file.exists() else {}
-    analyst_id, name = DEMO_ANALYST
-    request = urllib.request.Request(
-        f"{router_url}/v1/analysts/{analyst_id}",
-        json.dumps({"display_name": name}).encode(),
-        method="PUT",
-        headers={"Authorization": f"Bearer {admin_token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        reply = json.loads(response.read())
-    if "token" in reply:
-        known[analyst_id] = reply["token"]
-    tokens_file.parent.mkdir(parents=True, exist_ok=True)
-    tokens_file.write_text(json.dumps(known, indent=2))
-    tokens_file.chmod(0o600)
-    return analyst_id, name, known.get(analyst_id, "(token lost: delete var/router)")
+    """The demo analyst (the /analyst page): (id, name, token)."""
+    return _ensure_staff(router_url, admin_token, tokens_file, "analysts", DEMO_ANALYST)
