@@ -142,6 +142,7 @@ lint: env $(BOT_VENV)/.lint-installed
 bench: env train
 	$(BOT_PY) -m bench.nlu
 	$(BOT_PY) -m bench.assistant
+	$(BOT_PY) -m bench.repair
 	$(BOT_PY) -m bench.triage
 	$(ROUTER_PY) -m bench.router
 	$(ROUTER_PY) -m bench.gateway

@@ -41,7 +41,7 @@ TICKET_LABELS = {
     "fault_category": VOTES["fault_category"],
     "fault_service": VOTES["fault_service"],
 }
-TICKET_LISTS = ("major", "moderate", "fillers")
+TICKET_LISTS = ("major", "moderate", "handling", "fillers")
 TONE_LISTS = ("angry", "calm")
 
 

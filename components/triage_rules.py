@@ -363,6 +363,22 @@ def _not_substance(kw: Keywords) -> re.Pattern[str]:
     return re.compile(r"[\s\W]|" + kw.ticket_lists["fillers"].pattern)
 
 
+def report_kinds(intent: str, text: str) -> tuple[str, bool]:
+    """(kind, complaint too) of a complaint or fault report.
+
+    Something not working is a fault report even when said in anger ("又断网了，你们管不管");
+    a complaint about how we handled it is a complaint; when a message says both, the fault is
+    handled and the complaint recorded too."""
+    t = normalize(text or "")
+    broken = rule_fault_category(t) in ("network", "hardware", "software")  # not "business"
+    handling = bool(keywords().ticket_lists["handling"].search(t))
+    if intent == "complain":
+        return ("fault", handling) if broken else ("complaint", False)
+    if intent == "report_fault":
+        return "fault", handling
+    return "complaint", False
+
+
 def is_substantive(text: str) -> bool:
     """Whether the request message already describes the problem."""
     core = _not_substance(keywords()).sub("", text or "")

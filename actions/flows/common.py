@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -203,6 +203,12 @@ def changed_slots(tracker: Tracker, events: list[dict[str, Any]]) -> list[dict[s
     ]
 
 
+def queue_followup(tracker: Tracker) -> list[EventType]:
+    """Serve the requests the customer made in the same breath next (actions/flows/repair.py),
+    when some are queued: for the actions that finish a request."""
+    return [FollowupAction("action_serve_queue")] if tracker.get_slot("queued_requests") else []
+
+
 NOT_VERIFIED = (
     "为了保护您的账户安全，这项业务需要先核实身份。请再说一次您要办理的业务，我会引导您完成核验。"
 )
@@ -223,7 +229,7 @@ class VerifiedAction(Action, metaclass=ABCMeta):
         if phone is None:
             dispatcher.utter_message(text=NOT_VERIFIED)
             return []
-        return self.answer(dispatcher, tracker, phone)
+        return [*self.answer(dispatcher, tracker, phone), *queue_followup(tracker)]
 
     @abstractmethod
     def answer(
@@ -236,7 +242,7 @@ FORM_SLOTS = {
     "verification_form": ("phone_number", "id_last6", "id_number"),
     "plan_change_form": ("target_plan", "plan_confirmed"),
     "roaming_form": ("roaming_action", "roaming_confirmed"),
-    "ticket_form": ("ticket_description", "ticket_kind"),
+    "ticket_form": ("ticket_description", "ticket_kind", "ticket_complaint_too"),
 }
 
 CANCEL_MESSAGES = {

@@ -12,6 +12,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.flows.repair import follow_up_events
 from actions.handoff import INTENT_LABELS
 from actions.triage import text_urgency
 
@@ -97,6 +98,9 @@ class ActionClarify(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        carried = follow_up_events(dispatcher, tracker)  # "那上个月呢？" after the balance
+        if carried is not None:
+            return carried
         options = clarify_options(tracker.latest_message.get("intent_ranking") or [])
         if not options:
             dispatcher.utter_message(response="utter_ask_rephrase")

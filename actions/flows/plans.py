@@ -6,13 +6,14 @@ import logging
 import re
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import replies
 from actions.flows import common
+from actions.flows.repair import RepairingValidation
 from actions.plans import UsageProfile, effective_date, price_difference, recommend_plans
 from actions.store.base import StoreError
 from telecom import mask
@@ -71,7 +72,9 @@ class ActionAnswerPlan(common.VerifiedAction):
         return []
 
 
-class ValidatePlanChangeForm(FormValidationAction):
+class ValidatePlanChangeForm(RepairingValidation):
+    form = "plan_change_form"
+
     def name(self) -> str:
         return "validate_plan_change_form"
 
@@ -195,7 +198,11 @@ class ActionChangePlan(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        reset = [SlotSet("target_plan", None), SlotSet("plan_confirmed", None)]
+        reset = [
+            SlotSet("target_plan", None),
+            SlotSet("plan_confirmed", None),
+            *common.queue_followup(tracker),
+        ]
         phone = common.verified_phone(tracker)
         code = tracker.get_slot("target_plan")
         if phone is None or not code or not tracker.get_slot("plan_confirmed"):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import roaming_quote
 from actions.flows import common
+from actions.flows.repair import RepairingValidation
 from actions.store.base import StoreError
 from telecom import mask
 from telecom.catalog import Destination
@@ -38,8 +39,9 @@ def resolve_destinations(text: str | None) -> list[Destination]:
     return [dest] if dest else []
 
 
-def _quote(tracker: Tracker) -> str:
-    dests = resolve_destinations(tracker.get_slot("destination"))
+def quote_for(place: str | None, duration: str | None) -> str:
+    """The tariff quote of a destination or group ('' when unknown or without a tariff)."""
+    dests = resolve_destinations(place)
     if not dests:
         return ""
     store = common.store()
@@ -47,10 +49,16 @@ def _quote(tracker: Tracker) -> str:
         tariffs = {d.code: store.roaming_offers(d.code) for d in dests}
     except StoreError:  # NoSuchDestination: no tariff on record
         return ""
-    return roaming_quote.quote(dests, tariffs, parse_days(tracker.get_slot("duration")))
+    return roaming_quote.quote(dests, tariffs, parse_days(duration))
 
 
-class ValidateRoamingForm(FormValidationAction):
+def _quote(tracker: Tracker) -> str:
+    return quote_for(tracker.get_slot("destination"), tracker.get_slot("duration"))
+
+
+class ValidateRoamingForm(RepairingValidation):
+    form = "roaming_form"
+
     def name(self) -> str:
         return "validate_roaming_form"
 
@@ -126,7 +134,11 @@ class ActionRoamingSubmit(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        reset = [SlotSet("roaming_action", None), SlotSet("roaming_confirmed", None)]
+        reset = [
+            SlotSet("roaming_action", None),
+            SlotSet("roaming_confirmed", None),
+            *common.queue_followup(tracker),
+        ]
         phone, sub = common.verified_subscriber(tracker)
         if phone is None or sub is None:  # a subscriber only for a verified phone
             dispatcher.utter_message(text=common.NOT_VERIFIED)

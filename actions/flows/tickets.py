@@ -7,13 +7,14 @@ import re
 from datetime import datetime
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import replies, ticket_triage, triage
 from actions.flows import common, digits
+from actions.flows.repair import RepairingValidation
 from actions.store.base import NoSuchOutage, Ticket
 from components import triage_rules
 from telecom import mask, tickets
@@ -22,7 +23,8 @@ from telecom.numbers import parse_phone
 log = logging.getLogger(__name__)
 
 # request_human goes to action_handoff; it starts a callback ticket when no agent answers.
-KIND_FOR_INTENT = {"complain": "complaint", "report_fault": "fault"}
+# complain / report_fault: a complaint or a fault report, by what it says
+# (components.triage_rules.report_kinds).
 
 REPEAT_MESSAGE = (
     "您在24小时内已经就同一问题联系过我们（工单号 {ticket_id}），"
@@ -126,15 +128,17 @@ class ActionStartTicket(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        kind = KIND_FOR_INTENT.get(common.latest_intent(tracker), "complaint")
-        events = [SlotSet("ticket_kind", kind), SlotSet("ticket_description", None)]
         text = common.latest_text(tracker)
+        kind, complaint_too = triage_rules.report_kinds(common.latest_intent(tracker), text)
+        events = [SlotSet("ticket_kind", kind), SlotSet("ticket_description", None)]
         if triage_rules.is_substantive(text):
             events[1] = SlotSet("ticket_description", ticket_triage.clean_description(text))
         phone = common.verified_phone(tracker) or parse_phone(
             str(tracker.get_slot("phone_number") or "")
         )
         events.append(SlotSet("phone_number", phone))
+        if complaint_too:  # a complaint about us besides: recorded with the fault
+            events.append(SlotSet("ticket_complaint_too", True))
         severity = triage.complaint_severity(tracker.latest_message, text)
         reason, repeat = escalate(
             tracker, kind, text, phone, severity if kind == "complaint" else None
@@ -144,7 +148,9 @@ class ActionStartTicket(Action):
         return events + handoff_events(reason)
 
 
-class ValidateTicketForm(FormValidationAction):
+class ValidateTicketForm(RepairingValidation):
+    form = "ticket_form"
+
     def name(self) -> str:
         return "validate_ticket_form"
 
@@ -166,6 +172,8 @@ class ValidateTicketForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
+        if value is None:  # cleared when the ticket started: asked next, nothing to say yet
+            return {"ticket_description": None}
         text = ticket_triage.clean_description(str(value or ""))
         if len(text) < 2:
             dispatcher.utter_message(text="抱歉，没能看清您的描述，请用文字简单说明遇到的问题。")
@@ -179,6 +187,8 @@ class ValidateTicketForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
+        if value is None:  # cleared when the ticket started: asked next, nothing to say yet
+            return {"phone_number": None}
         phone = digits.read("phone_number", value, tracker)
         if phone is None:
             dispatcher.utter_message(text=common.PHONE_AGAIN)
@@ -223,12 +233,17 @@ class ActionCreateTicket(Action):
             SlotSet("ticket_kind", None),
             SlotSet("phone_number", common.verified_phone(tracker)),
         ]
+        complaint_too = bool(tracker.get_slot("ticket_complaint_too"))
+        if complaint_too:
+            reset.append(SlotSet("ticket_complaint_too", None))
         reason, repeat = (None, None)
         if kind != "callback":
             reason, repeat = escalate(tracker, kind, description, phone, severity, category)
         if repeat is not None:  # the same issue again: no duplicate ticket, a human at once
             dispatcher.utter_message(text=REPEAT_MESSAGE.format(ticket_id=repeat.id))
             return reset + handoff_events(reason)
+        if kind == "fault" and complaint_too:
+            self._record_complaint(dispatcher, tracker, description, phone, now)
         if kind == "fault":
             attached = self._attach_to_outage(
                 dispatcher, tracker, parsed, phone, description, category, extra, now
@@ -254,6 +269,29 @@ class ActionCreateTicket(Action):
             text = replies.ticket_created_reply(kind, severity, ticket.id, phone, sla)
         dispatcher.utter_message(text=text)
         return reset + handoff_events(reason)
+
+    @staticmethod
+    def _record_complaint(
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        description: str,
+        phone: str | None,
+        now: datetime,
+    ) -> None:
+        """The complaint a fault report also makes (about how we handled it), recorded beside
+        the fault with its own deadlines."""
+        category = triage_rules.ticket_complaint_category(description)
+        severity = triage.complaint_severity(None, description)
+        due = tickets.deadlines("complaint", severity, category, now)
+        extra = {**where_from(tracker), **replies.sla_extra(triage.sla_from(due))}
+        ticket = common.store().create_ticket(
+            "complaint", category, description, phone, now, severity=severity, extra=extra, due=due
+        )
+        log.info("flows.ticket.created id=%s kind=complaint (with a fault)", ticket.id)
+        dispatcher.utter_message(
+            text=f"您对我们处理方式的不满已单独登记为投诉，工单号 {ticket.id}，"
+            "会有专人跟进。下面先处理故障。"
+        )
 
     @staticmethod
     def _attach_to_outage(

@@ -16,13 +16,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import replies
-from actions.flows import common, digits
+from actions.flows import common, digits, repair
+from actions.flows.repair import RepairingValidation
 from actions.roaming_quote import infer_roaming_action
 from actions.verification import Lock
 from telecom import mask
@@ -67,6 +68,7 @@ class ActionStartRequest(Action):
             if action:
                 events.append(SlotSet("roaming_action", action))
         log.info("flows.request.start request=%s status=%s", request, decision.status)
+        events += _queued(dispatcher, tracker, intent)
         return common.changed_slots(
             tracker,
             [
@@ -75,6 +77,20 @@ class ActionStartRequest(Action):
                 SlotSet("identity_status", decision.status),
             ],
         )
+
+
+def _queued(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> list[EventType]:
+    """The other requests of a message that makes several ("查一下余额，再看看流量"): queued
+    after this one, and the order said. A new request drops an older queue."""
+    text = common.latest_text(tracker)
+    first = repair.request_of(intent, text)
+    rest = repair.further_requests(text, first) if first else []
+    if not rest:
+        return [SlotSet("queued_requests", None)]
+    assert first is not None
+    log.info("flows.request.queued first=%s rest=%s", first, ",".join(rest))
+    dispatcher.utter_message(text=repair.order_message(first, rest))
+    return [SlotSet("queued_requests", rest)]
 
 
 def _needed_level(tracker: Tracker) -> str:
@@ -130,7 +146,9 @@ def _id_digits_missed(tracker: Tracker, slot: str) -> dict[str, Any]:
     return {slot: text} if digits.read_text(slot, text) is not None else {}
 
 
-class ValidateVerificationForm(FormValidationAction):
+class ValidateVerificationForm(RepairingValidation):
+    form = "verification_form"
+
     def name(self) -> str:
         return "validate_verification_form"
 

@@ -15,6 +15,7 @@ from datetime import datetime
 import pytest
 
 from actions.store.generate import DEMO_SUBSCRIBERS, generate
+from bench.repair import spoken
 from telecom.catalog import load_catalog
 from telecom.dates import CHINA_TZ
 from tests.e2e.test_rest_flows import Chat
@@ -24,20 +25,6 @@ pytestmark = pytest.mark.slow
 DEMO = DEMO_SUBSCRIBERS[0]  # 13800138000, ID …151238
 PLAN_CHANGER = DEMO_SUBSCRIBERS[3]  # 13800138003 on 5G_PLUS_129, ID …025131
 FULL = DEMO_SUBSCRIBERS[6]  # 13800138006, ID 320102195212010629
-
-SAID = str.maketrans("0123456789X", "洞幺两三四五六拐八勾叉")
-
-
-def spoken(digits: str, groups: tuple[int, ...] = (3, 4, 4), zero: str = "洞") -> str:
-    """`digits` as a caller says them: one by one in groups with pauses (幺三八 洞洞幺三 …)."""
-    said = digits.translate(SAID).replace("洞", zero)
-    parts, start = [], 0
-    for size in groups:
-        parts.append(said[start : start + size])
-        start += size
-    if start < len(said):
-        parts.append(said[start:])
-    return " ".join(p for p in parts if p)
 
 
 def masked(phone: str) -> str:

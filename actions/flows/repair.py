@@ -1,0 +1,519 @@
+"""Conversation repair: what a good agent does when the customer does not go straight.
+
+- **Digressions**: a question the assistant can answer (a FAQ, roaming prices, the balance, data,
+  plan or ticket status of a verified customer, chitchat) asked in the middle of a form is
+  answered there, and the form goes on with a short reminder of where it was. An account question
+  asked before verification is done is queued and answered after it.
+- **Several requests in one message** ("查一下余额，再看看流量还剩多少"): the first is the NLU's
+  intent; the others are found in the text and queued, and the assistant says the order.
+- **Cancellation** ("算了", "不办了", "换个问题") ends the open form cleanly, whatever the NLU
+  made of it.
+- **Switching**: starting another transaction in the middle of one asks whether to drop the
+  first (`switch_answer`, asked by `action_ask_switch_answer`).
+- **Context that carries**: "那日本呢？" / "那上个月呢？" reuse the last request.
+
+Decisions are the pure functions at the top; the form validators of every flow call
+`RepairingValidation.run` before their own extraction. Rasa 3.6's FormAction lets a validation
+action end the form (requested_slot None) and a FollowupAction run next; the bookkeeping slot
+`repair_turn` keeps the form from rejecting a turn it has answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from abc import ABCMeta, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.flows import common
+from actions.roaming_quote import infer_roaming_action
+from components import request_cues
+
+log = logging.getLogger(__name__)
+
+# -- what the customer asked for --------------------------------------------------------------
+
+# Requests answered in one turn, no form: a digression or a queued request.
+READ_ONLY = ("balance", "data_usage", "plan", "check_ticket", "roaming_price")
+# Requests with their own form (or a ticket): starting one inside another asks first.
+TRANSACTIONS = ("change_plan", "roaming", "reset_password", "complaint", "fault")
+# Answered anywhere without an account: chitchat and the FAQ.
+CHITCHAT = {
+    "faq": None,
+    "bot_challenge": "utter_bot_challenge",
+    "greet": None,
+    "thanks": "utter_thanks",
+}
+
+LABELS = {
+    "balance": "查话费",
+    "data_usage": "查流量",
+    "plan": "查套餐",
+    "check_ticket": "查工单进度",
+    "roaming_price": "查漫游资费",
+    "change_plan": "换套餐",
+    "roaming": "办理国际漫游",
+    "reset_password": "重置服务密码",
+    "complaint": "登记投诉",
+    "fault": "报修",
+}
+
+REQUEST_OF_INTENT = {
+    "query_balance": "balance",
+    "query_data_usage": "data_usage",
+    "query_plan": "plan",
+    "check_ticket": "check_ticket",
+    "change_plan": "change_plan",
+    "roaming": "roaming",
+    "reset_password": "reset_password",
+    "complain": "complaint",
+    "report_fault": "fault",
+}
+
+# The request each form serves (the verification form serves the pending request).
+FORM_REQUEST = {
+    "plan_change_form": "change_plan",
+    "roaming_form": "roaming",
+}
+
+_CANCEL = re.compile(
+    r"^(?:(?:好吧|哎|唉|嗯|那|呃)[，,、\s]*)?"
+    r"(?:算了|不办了|不弄了|不用了|不要了|不需要了|取消|取消吧|先不办|先不弄|先不用|暂时不用|"
+    r"不想办了|不想换了|不换了|换个问题|问别的|问点别的|说点别的|我问别的|不查了|别弄了)"
+    r"(?:吧|了|啦|呢|了吧)?(?:[，,。.!！\s].{0,12})?$"
+)
+
+
+def is_cancel(text: str) -> bool:
+    """The customer drops what is open ("算了", "不办了，谢谢", "换个问题"): a short message that
+    starts with a cancel phrase (a long one saying more is read as what it says)."""
+    return bool(_CANCEL.match(text.strip()))
+
+
+def request_of(intent: str, text: str, roaming_action: str | None = None) -> str | None:
+    """The request an intent names; roaming is a price question unless it opens or closes."""
+    request = REQUEST_OF_INTENT.get(intent)
+    if request == "roaming":
+        action = roaming_action or infer_roaming_action(text)
+        return "roaming" if action in ("activate", "deactivate") else "roaming_price"
+    return request
+
+
+def requests_in(text: str) -> list[str]:
+    """The requests a message names, in the order it names them (components/multi_request.py);
+    roaming as a price question or a transaction, by its clause."""
+    found: list[str] = []
+    for request, clause in request_cues.requests_in(text):
+        named = request_of("roaming", clause) if request == "roaming" else request
+        if named and named not in found:
+            found.append(named)
+    return found
+
+
+def further_requests(text: str, first: str) -> list[str]:
+    """The requests after `first` that the message also makes ([] for a single request)."""
+    found = requests_in(text)
+    if len(found) < 2 and not (found and found[0] != first):
+        return []
+    return [request for request in found if request != first][:3]
+
+
+def order_message(first: str, rest: list[str]) -> str:
+    """'好的，先帮您查话费，再查流量。'"""
+    return "好的，先帮您" + "，再".join(LABELS[r] for r in [first, *rest]) + "。"
+
+
+_FOLLOW_UP = re.compile(r"^(?:那|那么|还有|再)?.{0,12}(?:呢|吗)[?？。]?$|^(?:那|那么)")
+
+
+def follow_up(text: str, entities: dict[str, str], last: str | None) -> str | None:
+    """The request a follow-up ("那日本呢？", "那上个月呢？") repeats with a new value (None:
+    not a follow-up)."""
+    if not last or not _FOLLOW_UP.search(text.strip()):
+        return None
+    if "destination" in entities and last in ("roaming_price", "roaming"):
+        return "roaming_price"
+    if "month" in entities and last == "balance":
+        return "balance"
+    return None
+
+
+_INSTEAD = re.compile(r"算了|还是|改成|改为|不查.{0,3}了|换成")
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What a message inside a form is: `kind` digression | queue | switch | cancel | none."""
+
+    kind: str
+    request: str | None = None
+
+
+def form_turn(
+    form: str,
+    intent: str,
+    text: str,
+    *,
+    pending: str | None,
+    roaming_action: str | None = None,
+    entities: dict[str, str] | None = None,
+    last: str | None = None,
+) -> Turn:
+    """How a form treats a message that may leave its question (pure)."""
+    if intent != "affirm" and is_cancel(text):
+        # "算了，我还是想先换个套餐": dropped already, so no question before the switch
+        named = [r for r in requests_in(text) if r in TRANSACTIONS]  # the words, not the NLU
+        dropped_for = named[0] if named else None
+        own = pending if form == "verification_form" else FORM_REQUEST.get(form)
+        if dropped_for in TRANSACTIONS and dropped_for != own and form != "verification_form":
+            return Turn("switch_now", dropped_for)
+        return Turn("cancel")
+    if intent in CHITCHAT:
+        return Turn("digression", intent)
+    own = pending if form == "verification_form" else FORM_REQUEST.get(form)
+    carried = follow_up(text, entities or {}, last)
+    if carried == "roaming_price" and own != "roaming":
+        return Turn("digression", carried)
+    request = request_of(intent, text, roaming_action)
+    if request is None or request == own:
+        return Turn("none")
+    if request == "roaming_price":
+        return Turn("none") if own == "roaming" else Turn("digression", request)
+    if request in READ_ONLY:
+        if form == "verification_form":
+            # "算了还是帮我查流量吧": instead of the first, not besides it (the request's own
+            # rules replace the pending request; verification goes on)
+            return Turn("none") if _INSTEAD.search(text) else Turn("queue", request)
+        return Turn("digression", request)
+    if form == "verification_form":
+        return Turn("queue", request) if request in ("change_plan", "roaming") else Turn("none")
+    if form == "ticket_form" and request in ("complaint", "fault"):
+        return Turn("none")
+    return Turn("switch", request)
+
+
+# -- serving a request in one turn ------------------------------------------------------------
+
+
+def entity_values(message: dict[str, Any]) -> dict[str, str]:
+    return {
+        str(e.get("entity")): str(e.get("value"))
+        for e in message.get("entities") or []
+        if e.get("entity") and e.get("value") is not None
+    }
+
+
+def _answer_action(request: str) -> common.VerifiedAction:
+    """The action that answers a read-only request (imported here: those modules import this)."""
+    from actions.flows.billing import ActionAnswerBalance
+    from actions.flows.data_usage import ActionAnswerDataUsage
+    from actions.flows.plans import ActionAnswerPlan
+    from actions.flows.tickets import ActionListTickets
+
+    classes: dict[str, type[common.VerifiedAction]] = {
+        "balance": ActionAnswerBalance,
+        "data_usage": ActionAnswerDataUsage,
+        "plan": ActionAnswerPlan,
+        "check_ticket": ActionListTickets,
+    }
+    return classes[request]()
+
+
+def roaming_price(dispatcher: CollectingDispatcher, tracker: Tracker, place: str | None) -> bool:
+    """The tariff of `place` (a destination or group); False when it names none we know."""
+    from actions.flows.roaming import quote_for
+
+    text = quote_for(place, tracker.get_slot("duration"))
+    if not text:
+        return False
+    dispatcher.utter_message(text=text)
+    return True
+
+
+def serve(request: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """Answer a read-only request now. A roaming price without a destination asks for one."""
+    if request == "roaming_price":
+        place = entity_values(tracker.latest_message or {}).get("destination") or tracker.get_slot(
+            "destination"
+        )
+        if not roaming_price(dispatcher, tracker, place):
+            dispatcher.utter_message(text="想了解哪个国家或地区的漫游资费？告诉我目的地就可以。")
+        return [SlotSet("last_request", request)]
+    phone = common.verified_phone(tracker)
+    if phone is None:
+        return []
+    events = _answer_action(request).answer(dispatcher, tracker, phone)
+    return [*events, SlotSet("last_request", request)]
+
+
+# -- inside a form -----------------------------------------------------------------------------
+
+
+def _form_label(form: str, tracker: Tracker) -> str:
+    if form == "verification_form":
+        pending = tracker.get_slot("pending_request")
+        label = LABELS.get(str(pending), "")
+        return f"身份核验（{label}）" if label else "身份核验"
+    if form == "ticket_form":
+        return {"fault": "报修登记", "callback": "回电登记"}.get(
+            str(tracker.get_slot("ticket_kind")), "投诉登记"
+        )
+    return LABELS.get(FORM_REQUEST.get(form, ""), "")
+
+
+def _queue(tracker: Tracker, request: str) -> list[str]:
+    queued = list(tracker.get_slot("queued_requests") or [])
+    return queued if request in queued else [*queued, request]
+
+
+SWITCH_SLOT = "switch_answer"
+
+
+class RepairingValidation(FormValidationAction, metaclass=ABCMeta):
+    """A form validation that repairs first: digressions, queued requests, cancellation and
+    switching (see the module's docstring); else the form's own extraction and validation."""
+
+    form = ""
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        asked = tracker.get_slot("requested_slot")
+        if not asked:  # the form is being activated: its trigger is not a digression
+            return await super().run(dispatcher, tracker, domain)
+        if asked == SWITCH_SLOT:
+            return await self._switch_answer(dispatcher, tracker, domain)
+        message = tracker.latest_message or {}
+        turn = form_turn(
+            self.form,
+            common.latest_intent(tracker),
+            common.latest_text(tracker),
+            pending=tracker.get_slot("pending_request"),
+            roaming_action=entity_values(message).get("roaming_action"),
+            entities=entity_values(message),
+            last=tracker.get_slot("last_request") or tracker.get_slot("pending_request"),
+        )
+        if turn.kind == "none":
+            return await super().run(dispatcher, tracker, domain)
+        log.info("flows.repair form=%s turn=%s request=%s", self.form, turn.kind, turn.request)
+        if turn.kind == "cancel":
+            return [
+                SlotSet("requested_slot", None),
+                SlotSet("queued_requests", None),
+                FollowupAction("action_cancel_request"),
+            ]
+        if turn.kind == "switch":
+            return [SlotSet("switch_to", turn.request), SlotSet("requested_slot", SWITCH_SLOT)]
+        if turn.kind == "switch_now":
+            return [
+                SlotSet("switch_to", turn.request),
+                SlotSet("requested_slot", None),
+                FollowupAction("action_switch_request"),
+            ]
+        events = self._digression(dispatcher, tracker, turn)
+        dispatcher.utter_message(text=f"我们接着刚才的{_form_label(self.form, tracker)}。")
+        turn_count = int(tracker.get_slot("repair_turn") or 0) + 1
+        return [
+            *events,
+            SlotSet("repair_turn", float(turn_count)),
+            SlotSet("requested_slot", asked),
+        ]
+
+    def _digression(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, turn: Turn
+    ) -> list[EventType]:
+        request = str(turn.request)
+        if turn.kind == "queue":
+            dispatcher.utter_message(text=f"好的，身份核验通过后接着为您{LABELS[request]}。")
+            return [SlotSet("queued_requests", _queue(tracker, request))]
+        if request in CHITCHAT:
+            response = CHITCHAT[request]
+            if request == "faq":
+                selected = (tracker.latest_message or {}).get("response_selector") or {}
+                response = ((selected.get("faq") or {}).get("response") or {}).get("utter_action")
+            if response:
+                dispatcher.utter_message(response=response)
+            else:
+                dispatcher.utter_message(text="您好！")
+            return []
+        if request != "roaming_price" and common.verified_phone(tracker) is None:
+            dispatcher.utter_message(
+                text=f"{LABELS[request]}需要先核验身份。这件事办完后，我再为您{LABELS[request]}。"
+            )
+            return [SlotSet("queued_requests", _queue(tracker, request))]
+        return serve(request, dispatcher, tracker)
+
+    async def _switch_answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """是: end this form, the switch follows; anything else: this form asks its question
+        again. (A slot set besides requested_slot keeps the form from rejecting the turn.)"""
+        intent = common.latest_intent(tracker)
+        wanted = tracker.get_slot("switch_to")
+        if intent == "affirm" and wanted:
+            return [
+                SlotSet("switch_to", wanted),
+                SlotSet("requested_slot", None),
+                FollowupAction("action_switch_request"),
+            ]
+        dispatcher.utter_message(text=f"好的，我们继续{_form_label(self.form, tracker)}。")
+        tracker.slots["switch_to"] = None
+        tracker.slots["requested_slot"] = None
+        ask = await self.next_requested_slot(dispatcher, tracker, domain)
+        return [SlotSet("switch_to", None), *([ask] if ask else [])]
+
+
+class ActionAskSwitchAnswer(Action):
+    """'您正在办理换套餐，要先放下它，改为办理国际漫游吗？'"""
+
+    def name(self) -> str:
+        return "action_ask_switch_answer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        form = (tracker.active_loop or {}).get("name") or ""
+        wanted = LABELS.get(str(tracker.get_slot("switch_to")), "新的业务")
+        dispatcher.utter_message(
+            text=f"您正在{_form_label(form, tracker)}，还没有完成。要先放下它，改为{wanted}吗？",
+            buttons=[
+                {"title": f"是，改为{wanted}", "payload": "/affirm"},
+                {"title": "否，继续", "payload": "/deny"},
+            ],
+        )
+        return []
+
+
+# The form a transaction starts with once the customer is verified (complaints and faults need
+# no verification).
+START_FORM = {
+    "change_plan": "plan_change_form",
+    "roaming": "roaming_form",
+    "complaint": "ticket_form",
+    "fault": "ticket_form",
+}
+
+
+def start_events(request: str, tracker: Tracker, text: str) -> list[EventType]:
+    """Start a transaction from an action (a switch or a queued request)."""
+    if request in ("complaint", "fault"):
+        return [
+            SlotSet("ticket_kind", request),
+            SlotSet("ticket_description", None),
+            FollowupAction("ticket_form"),
+        ]
+    events: list[EventType] = [SlotSet("pending_request", request)]
+    if request == "roaming":
+        events.append(SlotSet("roaming_action", infer_roaming_action(text) or "activate"))
+    if request == "reset_password":
+        if common.verified_phone(tracker, "full"):
+            return [*events, FollowupAction("action_reset_password")]
+        return [
+            *events,
+            SlotSet("identity_status", "needed"),
+            FollowupAction("verification_form"),
+        ]
+    if common.verified_phone(tracker) is None:
+        return [*events, SlotSet("identity_status", "needed"), FollowupAction("verification_form")]
+    return [*events, FollowupAction(START_FORM[request])]
+
+
+def switch_text(tracker: Tracker) -> str:
+    """The text of the message that asked for the switch (the one before the 是)."""
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    return str(users[-2].get("text") or "") if len(users) >= 2 else ""
+
+
+class ActionSwitchRequest(Action):
+    """The customer dropped the open form for another transaction: say so and start it."""
+
+    def name(self) -> str:
+        return "action_switch_request"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        from actions.flows.common import CANCEL_MESSAGES, FORM_SLOTS, cancelled_loop
+
+        form = cancelled_loop(tracker) or ""
+        wanted = str(tracker.get_slot("switch_to") or "")
+        dropped = CANCEL_MESSAGES.get(form, "好的。").split("。")[0]
+        dispatcher.utter_message(text=f"{dropped}。现在为您{LABELS.get(wanted, '办理')}。")
+        events: list[EventType] = [SlotSet(slot, None) for slot in FORM_SLOTS.get(form, ())]
+        events += [SlotSet("switch_to", None), SlotSet("queued_requests", None)]
+        if wanted in START_FORM or wanted == "reset_password":
+            events += start_events(wanted, tracker, switch_text(tracker))
+        return events
+
+
+class ActionServeQueue(Action):
+    """After a request is done: the next one the customer asked for in the same breath."""
+
+    def name(self) -> str:
+        return "action_serve_queue"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        queued = list(tracker.get_slot("queued_requests") or [])
+        events: list[EventType] = []
+        while queued:
+            request = queued.pop(0)
+            if request in READ_ONLY:
+                events += serve(request, dispatcher, tracker)
+                continue
+            dispatcher.utter_message(text=f"接下来为您{LABELS[request]}。")
+            text = next(
+                (
+                    str(e.get("text") or "")
+                    for e in reversed(tracker.events)
+                    if e.get("event") == "user" and LABELS[request][-2:] in str(e.get("text"))
+                ),
+                "",
+            )
+            return [
+                *events,
+                SlotSet("queued_requests", queued or None),
+                *start_events(request, tracker, text),
+            ]
+        return [*events, SlotSet("queued_requests", None)]
+
+
+class ActionFollowUp(Action):
+    """Details with no form open: a follow-up of the last request ("那日本呢？"), else ask what
+    they are for."""
+
+    def name(self) -> str:
+        return "action_follow_up"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        events = follow_up_events(dispatcher, tracker)
+        if events is None:
+            dispatcher.utter_message(response="utter_inform_without_request")
+            return []
+        return events
+
+
+def follow_up_events(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
+    """Serve a follow-up of the last request, or None when the message is not one."""
+    last = tracker.get_slot("last_request") or tracker.get_slot("pending_request")
+    request = follow_up(
+        common.latest_text(tracker), entity_values(tracker.latest_message or {}), last
+    )
+    if request is None:
+        return None
+    if request != "roaming_price" and common.verified_phone(tracker) is None:
+        return None
+    log.info("flows.repair follow_up=%s", request)
+    return serve(request, dispatcher, tracker)

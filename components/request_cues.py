@@ -1,0 +1,57 @@
+"""Which requests a message names, clause by clause (pure: the action server imports it, and
+components/multi_request.py uses it in the NLU pipeline).
+
+The cues are narrow on purpose: a word that only mentions a thing ("流量多一点的套餐") is not a
+request for it.
+"""
+
+from __future__ import annotations
+
+import re
+
+# The intent of each request (roaming covers prices, opening and closing).
+REQUEST_INTENTS = {
+    "change_plan": "change_plan",
+    "plan": "query_plan",
+    "balance": "query_balance",
+    "data_usage": "query_data_usage",
+    "reset_password": "reset_password",
+    "check_ticket": "check_ticket",
+    "roaming": "roaming",
+}
+# Clause-level cues, the first that matches a clause names its request.
+CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("change_plan", re.compile(r"(?:换|改|变更|升级|降级|转)(?:个|一个|一下|成)?.{0,8}套餐|换成")),
+    (
+        "plan",
+        re.compile(r"(?:什么|哪个|哪种|现在的|目前的)套餐|套餐.{0,2}(?:是什么|是哪个|详情|内容)"),
+    ),
+    ("balance", re.compile(r"余额|话费|账单|欠(?:了|费)?多少|扣了多少")),
+    ("data_usage", re.compile(r"流量.{0,4}(?:还|剩|用了|多少)|剩.{0,3}流量|查.{0,3}流量")),
+    ("reset_password", re.compile(r"密码")),
+    ("check_ticket", re.compile(r"工单|(?:投诉|报修|维修).{0,4}(?:进度|怎么样了|结果)")),
+    ("roaming", re.compile(r"漫游|出国|境外")),
+)
+CLAUSE = re.compile(r"[，,。；;！!？?\n]|然后|再|还有|顺便|另外|以及|同时")
+REPLACEABLE = ("nlu_fallback", "inform")
+
+
+def requests_in(text: str) -> list[tuple[str, str]]:
+    """(request, clause) for each request a message names, in order, each request once."""
+    found: list[tuple[str, str]] = []
+    for clause in CLAUSE.split(text or ""):
+        for request, cue in CUES:
+            if cue.search(clause):
+                if request not in (r for r, _ in found):
+                    found.append((request, clause))
+                break
+    return found
+
+
+def first_request_intent(text: str, intent: str | None) -> str | None:
+    """The intent a message of several requests gets (its first request's), or None to keep
+    `intent`: fewer than two requests, or an intent that is none of them (a complaint)."""
+    found = [REQUEST_INTENTS[r] for r, _ in requests_in(text)]
+    if len(found) < 2 or (intent not in REPLACEABLE and intent not in found):
+        return None
+    return found[0]
