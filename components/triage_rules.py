@@ -363,6 +363,10 @@ def _not_substance(kw: Keywords) -> re.Pattern[str]:
     return re.compile(r"[\s\W]|" + kw.ticket_lists["fillers"].pattern)
 
 
+# Fault categories that mean something does not work ("business": a service not available).
+BROKEN = ("network", "hardware", "software")
+
+
 def report_kinds(intent: str, text: str) -> tuple[str, bool]:
     """(kind, complaint too) of a complaint or fault report.
 
@@ -370,7 +374,7 @@ def report_kinds(intent: str, text: str) -> tuple[str, bool]:
     a complaint about how we handled it is a complaint; when a message says both, the fault is
     handled and the complaint recorded too."""
     t = normalize(text or "")
-    broken = rule_fault_category(t) in ("network", "hardware", "software")  # not "business"
+    broken = rule_fault_category(t) in BROKEN
     handling = bool(keywords().ticket_lists["handling"].search(t))
     if intent == "complain":
         return ("fault", handling) if broken else ("complaint", False)

@@ -4,8 +4,10 @@
   plan or ticket status of a verified customer, chitchat) asked in the middle of a form is
   answered there, and the form goes on with a short reminder of where it was. An account question
   asked before verification is done is queued and answered after it.
-- **Several requests in one message** ("查一下余额，再看看流量还剩多少"): the first is the NLU's
-  intent; the others are found in the text and queued, and the assistant says the order.
+- **Several requests in one message** ("查一下余额，再看看流量还剩多少"): the NLU's intent is the
+  first one named (components/multi_request.py); the others, and a fault reported besides, are
+  found in the text and queued (`queued_requests`, served by `action_serve_queue` when the
+  first is done, after the one verification), and the assistant says the order.
 - **Cancellation** ("算了", "不办了", "换个问题") ends the open form cleanly, whatever the NLU
   made of it.
 - **Switching**: starting another transaction in the middle of one asks whether to drop the
@@ -33,7 +35,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.flows import common
 from actions.roaming_quote import infer_roaming_action
-from components import request_cues
+from actions.ticket_triage import clean_description
+from components import request_cues, triage_rules
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +119,35 @@ def requests_in(text: str) -> list[str]:
     return found
 
 
+_ASKS = re.compile(r"查|看看|看一下|多少|还剩|剩多少|怎么样")
+
+
+def asked_requests(text: str) -> list[str]:
+    """The read-only requests a message asks for besides something else ("宽带断了，顺便查下
+    话费"): a clause that names one and asks (a complaint that mentions the bill does not)."""
+    found: list[str] = []
+    for request, clause in request_cues.requests_in(text):
+        named = request_of("roaming", clause) if request == "roaming" else request
+        if named in READ_ONLY and named not in found and _ASKS.search(clause):
+            found.append(named)
+    return found
+
+
+def fault_clause(text: str) -> str | None:
+    """The clause of a message that reports something not working ("家里手机没信号了"), if any."""
+    for clause in request_cues.CLAUSE.split(text):
+        if triage_rules.rule_fault_category(clause) in triage_rules.BROKEN:
+            return clause.strip(" ，,。")
+    return None
+
+
 def further_requests(text: str, first: str) -> list[str]:
-    """The requests after `first` that the message also makes ([] for a single request)."""
-    found = requests_in(text)
-    if len(found) < 2 and not (found and found[0] != first):
-        return []
-    return [request for request in found if request != first][:3]
+    """The requests after `first` that the message also makes ([] for a single request); a
+    fault it reports besides is reported after them."""
+    found = [request for request in requests_in(text) if request != first]
+    if first not in ("fault", "complaint") and fault_clause(text):
+        found.append("fault")
+    return found[:3]
 
 
 def order_message(first: str, rest: list[str]) -> str:
@@ -135,7 +161,8 @@ _FOLLOW_UP = re.compile(r"^(?:那|那么|还有|再)?.{0,12}(?:呢|吗)[?？。]
 def follow_up(text: str, entities: dict[str, str], last: str | None) -> str | None:
     """The request a follow-up ("那日本呢？", "那上个月呢？") repeats with a new value (None:
     not a follow-up)."""
-    if not last or not _FOLLOW_UP.search(text.strip()):
+    bare = any(len(text.strip(" ，。？?!！")) <= len(v) + 1 for v in entities.values())
+    if not last or not (_FOLLOW_UP.search(text.strip()) or bare):
         return None
     if "destination" in entities and last in ("roaming_price", "roaming"):
         return "roaming_price"
@@ -166,17 +193,19 @@ def form_turn(
     last: str | None = None,
 ) -> Turn:
     """How a form treats a message that may leave its question (pure)."""
+    own = pending if form == "verification_form" else FORM_REQUEST.get(form)
     if intent != "affirm" and is_cancel(text):
-        # "算了，我还是想先换个套餐": dropped already, so no question before the switch
-        named = [r for r in requests_in(text) if r in TRANSACTIONS]  # the words, not the NLU
-        dropped_for = named[0] if named else None
-        own = pending if form == "verification_form" else FORM_REQUEST.get(form)
-        if dropped_for in TRANSACTIONS and dropped_for != own and form != "verification_form":
-            return Turn("switch_now", dropped_for)
+        # "算了，我还是想先换个套餐": dropped already, so no question before the other request
+        # (named by the words, not the NLU); while verifying, the request's own rules replace
+        # the pending one and verification goes on
+        named = requests_in(text)
+        if named and form == "verification_form":
+            return Turn("none")
+        if named and named[0] != own:
+            return Turn("switch_now", named[0])
         return Turn("cancel")
     if intent in CHITCHAT:
         return Turn("digression", intent)
-    own = pending if form == "verification_form" else FORM_REQUEST.get(form)
     carried = follow_up(text, entities or {}, last)
     if carried == "roaming_price" and own != "roaming":
         return Turn("digression", carried)
@@ -403,27 +432,28 @@ START_FORM = {
 }
 
 
-def start_events(request: str, tracker: Tracker, text: str) -> list[EventType]:
-    """Start a transaction from an action (a switch or a queued request)."""
+def start(
+    request: str, dispatcher: CollectingDispatcher, tracker: Tracker, text: str
+) -> list[EventType]:
+    """Start a request from an action (a switch, a queued request): a read-only one is answered
+    now (after verification when it needs one); a transaction starts its form."""
+    if request in READ_ONLY and (request == "roaming_price" or common.verified_phone(tracker)):
+        return serve(request, dispatcher, tracker)
     if request in ("complaint", "fault"):
+        said = fault_clause(text) if request == "fault" else None
         return [
             SlotSet("ticket_kind", request),
-            SlotSet("ticket_description", None),
+            SlotSet("ticket_description", clean_description(said) if said else None),
             FollowupAction("ticket_form"),
         ]
     events: list[EventType] = [SlotSet("pending_request", request)]
     if request == "roaming":
         events.append(SlotSet("roaming_action", infer_roaming_action(text) or "activate"))
-    if request == "reset_password":
-        if common.verified_phone(tracker, "full"):
-            return [*events, FollowupAction("action_reset_password")]
-        return [
-            *events,
-            SlotSet("identity_status", "needed"),
-            FollowupAction("verification_form"),
-        ]
-    if common.verified_phone(tracker) is None:
+    level = "full" if request == "reset_password" else "basic"
+    if common.verified_phone(tracker, level) is None:
         return [*events, SlotSet("identity_status", "needed"), FollowupAction("verification_form")]
+    if request == "reset_password":
+        return [*events, FollowupAction("action_reset_password")]
     return [*events, FollowupAction(START_FORM[request])]
 
 
@@ -450,8 +480,8 @@ class ActionSwitchRequest(Action):
         dispatcher.utter_message(text=f"{dropped}。现在为您{LABELS.get(wanted, '办理')}。")
         events: list[EventType] = [SlotSet(slot, None) for slot in FORM_SLOTS.get(form, ())]
         events += [SlotSet("switch_to", None), SlotSet("queued_requests", None)]
-        if wanted in START_FORM or wanted == "reset_password":
-            events += start_events(wanted, tracker, switch_text(tracker))
+        if wanted in LABELS:
+            events += start(wanted, dispatcher, tracker, switch_text(tracker))
         return events
 
 
@@ -468,24 +498,27 @@ class ActionServeQueue(Action):
         events: list[EventType] = []
         while queued:
             request = queued.pop(0)
-            if request in READ_ONLY:
+            ready = request == "roaming_price" or common.verified_phone(tracker)
+            if request in READ_ONLY and ready:
                 events += serve(request, dispatcher, tracker)
                 continue
             dispatcher.utter_message(text=f"接下来为您{LABELS[request]}。")
-            text = next(
-                (
-                    str(e.get("text") or "")
-                    for e in reversed(tracker.events)
-                    if e.get("event") == "user" and LABELS[request][-2:] in str(e.get("text"))
-                ),
-                "",
-            )
             return [
                 *events,
                 SlotSet("queued_requests", queued or None),
-                *start_events(request, tracker, text),
+                *start(request, dispatcher, tracker, _asked_in(tracker, request)),
             ]
         return [*events, SlotSet("queued_requests", None)]
+
+
+def _asked_in(tracker: Tracker, request: str) -> str:
+    """The latest customer message that named `request` (a roaming request says whether to
+    open or close)."""
+    for event in reversed(tracker.events):
+        text = str(event.get("text") or "") if event.get("event") == "user" else ""
+        if text and (request in requests_in(text) or (request == "fault" and fault_clause(text))):
+            return text
+    return ""
 
 
 class ActionFollowUp(Action):

@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import replies, ticket_triage, triage
-from actions.flows import common, digits
+from actions.flows import common, digits, repair
 from actions.flows.repair import RepairingValidation
 from actions.store.base import NoSuchOutage, Ticket
 from components import triage_rules
@@ -139,6 +139,10 @@ class ActionStartTicket(Action):
         events.append(SlotSet("phone_number", phone))
         if complaint_too:  # a complaint about us besides: recorded with the fault
             events.append(SlotSet("ticket_complaint_too", True))
+        also = repair.asked_requests(text)  # "宽带断了，顺便查下话费": after the ticket
+        if also:
+            dispatcher.utter_message(text=repair.order_message(kind, also))
+            events.append(SlotSet("queued_requests", also))
         severity = triage.complaint_severity(tracker.latest_message, text)
         reason, repeat = escalate(
             tracker, kind, text, phone, severity if kind == "complaint" else None
@@ -227,11 +231,12 @@ class ActionCreateTicket(Action):
             # SLA: the parse result's category when the component gave one (stored category and
             # escalation stay on the keyword check, so the returned events do not change)
             sla_category = triage.ticket_category(kind, parsed, description)
-        # A contact number is not a verified one: the next account request asks again.
+        # The contact number is not a verified one, but the next account request need not ask
+        # for it again: it is the candidate the verification form asks the ID digits for.
         reset = [
             SlotSet("ticket_description", None),
             SlotSet("ticket_kind", None),
-            SlotSet("phone_number", common.verified_phone(tracker)),
+            SlotSet("phone_number", common.verified_phone(tracker) or phone),
         ]
         complaint_too = bool(tracker.get_slot("ticket_complaint_too"))
         if complaint_too:
@@ -249,7 +254,7 @@ class ActionCreateTicket(Action):
                 dispatcher, tracker, parsed, phone, description, category, extra, now
             )
             if attached:
-                return reset + handoff_events(reason)
+                return reset + (handoff_events(reason) or common.queue_followup(tracker))
         sla = due = None
         if kind in ("complaint", "fault"):
             urgency = max(
@@ -268,7 +273,7 @@ class ActionCreateTicket(Action):
         else:
             text = replies.ticket_created_reply(kind, severity, ticket.id, phone, sla)
         dispatcher.utter_message(text=text)
-        return reset + handoff_events(reason)
+        return reset + (handoff_events(reason) or common.queue_followup(tracker))
 
     @staticmethod
     def _record_complaint(

@@ -7,6 +7,7 @@ import pytest
 
 from actions.flows.repair import (
     Turn,
+    asked_requests,
     follow_up,
     form_turn,
     further_requests,
@@ -137,7 +138,6 @@ def test_a_cancel_that_names_another_transaction_switches_at_once():
     assert turn("ticket_form", "change_plan", "算了，我还是想先换个套餐") == Turn(
         "switch_now", "change_plan"
     )
-    assert turn("verification_form", "change_plan", "算了，换套餐吧", "balance") == Turn("cancel")
 
 
 @pytest.mark.parametrize(
@@ -167,3 +167,21 @@ def test_faults_and_complaints(intent, text, kinds):
 )
 def test_a_message_of_several_requests_gets_the_first_ones_intent(text, intent, wanted):
     assert first_request_intent(text, intent) == wanted
+
+
+def test_requests_asked_beside_a_ticket():
+    assert asked_requests("家里宽带断了，顺便查下话费") == ["balance"]
+    assert asked_requests("手机没信号了，再看看我流量还剩多少") == ["data_usage"]
+    assert asked_requests("你们乱扣我话费，我要投诉") == []
+
+
+def test_a_bare_destination_after_a_price_question():
+    assert follow_up("日本", {"destination": "日本"}, "roaming_price") == "roaming_price"
+    assert follow_up("日本", {"destination": "日本"}, "balance") is None
+
+
+def test_a_cancel_naming_another_request_while_verifying_replaces_it():
+    assert turn("verification_form", "change_plan", "算了，帮我换个套餐吧", "balance") == Turn(
+        "none"
+    )
+    assert turn("ticket_form", "query_balance", "算了，查下话费吧") == Turn("switch_now", "balance")

@@ -49,7 +49,9 @@ def test_rules_looked_up_by_the_last_action_are_rasas(rule_policy, story_histori
                     assert got == rasa_keys(policy, lookup, states)
                     compared += 1
                     found += bool(got)
-    assert compared > 3000 and found > 1000
+    # enough lookups compared, and enough of them finding rules, for the comparison to mean
+    # something (conversation repair needs no rule per digression: fewer rules than before)
+    assert compared > 3000 and found > 500
 
 
 def test_rules_without_a_last_action_are_always_candidates(
