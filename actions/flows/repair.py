@@ -89,14 +89,24 @@ _CANCEL = re.compile(
     r"^(?:(?:好吧|哎|唉|嗯|那|呃)[，,、\s]*)?"
     r"(?:算了|不办了|不弄了|不用了|不要了|不需要了|取消|取消吧|先不办|先不弄|先不用|暂时不用|"
     r"不想办了|不想换了|不换了|换个问题|问别的|问点别的|说点别的|我问别的|不查了|别弄了)"
-    r"(?:吧|了|啦|呢|了吧)?(?:[，,。.!！\s].{0,12})?$"
+    r"(?:吧|了|啦|呢|了吧)?(?P<rest>[，,。.!！\s].*)?$"
 )
+# After the cancel phrase, at most a short courtesy ("不用了，谢谢"); more is something said.
+_CANCEL_REST = 6
+
+
+def starts_with_cancel(text: str) -> bool:
+    """The message opens with a cancel phrase ("算了，我还是想先换个套餐")."""
+    return bool(_CANCEL.match(text.strip()))
 
 
 def is_cancel(text: str) -> bool:
-    """The customer drops what is open ("算了", "不办了，谢谢", "换个问题"): a short message that
-    starts with a cancel phrase (a long one saying more is read as what it says)."""
-    return bool(_CANCEL.match(text.strip()))
+    """The customer drops what is open and says nothing more ("算了", "不办了，谢谢", "换个问
+    题"); "算了，我也不想多说，就是网太慢" is a description that opens with 算了."""
+    found = _CANCEL.match(text.strip())
+    if found is None:
+        return False
+    return len((found.group("rest") or "").strip(" ，,。.!！")) <= _CANCEL_REST
 
 
 def request_of(intent: str, text: str, roaming_action: str | None = None) -> str | None:
@@ -194,15 +204,16 @@ def form_turn(
 ) -> Turn:
     """How a form treats a message that may leave its question (pure)."""
     own = pending if form == "verification_form" else FORM_REQUEST.get(form)
-    if intent != "affirm" and is_cancel(text):
+    named = requests_in(text) if intent != "affirm" and starts_with_cancel(text) else []
+    if named:
         # "算了，我还是想先换个套餐": dropped already, so no question before the other request
         # (named by the words, not the NLU); while verifying, the request's own rules replace
         # the pending one and verification goes on
-        named = requests_in(text)
-        if named and form == "verification_form":
+        if form == "verification_form":
             return Turn("none")
-        if named and named[0] != own:
+        if named[0] != own:
             return Turn("switch_now", named[0])
+    if intent != "affirm" and is_cancel(text):
         return Turn("cancel")
     if intent in CHITCHAT:
         return Turn("digression", intent)
