@@ -114,6 +114,12 @@ class ValidatePlanChangeForm(RepairingValidation):
                 text=f"您现在用的就是{plan.name}，不需要变更。想换成其他套餐吗？"
             )
             return {"target_plan": None}
+        if sub is not None and sub.pending_plan_code == plan.code and sub.pending_effective:
+            dispatcher.utter_message(
+                text=f"您已预约变更为{plan.name}，{sub.pending_effective:%Y年%-m月%-d日}起生效，"
+                "不需要重复办理。想换成其他套餐吗？"
+            )
+            return {"target_plan": None}
         # A new choice (also while being asked to confirm) needs a fresh confirmation.
         return {"target_plan": plan.code, "plan_confirmed": None}
 

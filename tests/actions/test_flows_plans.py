@@ -49,6 +49,14 @@ def test_the_current_plan_is_refused(flows):
     assert "您现在用的就是4G畅享39元套餐" in texts(messages)
 
 
+def test_the_plan_already_booked_is_refused_with_its_date(flows):
+    state = snapshot(slots=verified(DEMO.phone, target_plan="5G_PLUS_129", plan_confirmed=True))
+    run(ActionChangePlan(), state)
+    events, messages = run(ValidatePlanChangeForm(), _form({"target_plan": "129元套餐"}))
+    assert events == [slot("target_plan", None)]
+    assert "您已预约变更为5G畅享129元套餐，2026年12月1日起生效，不需要重复办理" in texts(messages)
+
+
 def test_unknown_plan_is_refused(flows):
     events, messages = run(ValidatePlanChangeForm(), _form({"target_plan": "<b>999元超级套餐</b>"}))
     assert events == [slot("target_plan", None)]
