@@ -332,14 +332,14 @@ class RepairingValidation(FormValidationAction, metaclass=ABCMeta):
             return await super().run(dispatcher, tracker, domain)
         if asked == SWITCH_SLOT:
             return await self._switch_answer(dispatcher, tracker, domain)
-        message = tracker.latest_message or {}
+        entities = entity_values(tracker.latest_message or {})
         turn = form_turn(
             self.form,
             common.latest_intent(tracker),
             common.latest_text(tracker),
             pending=tracker.get_slot("pending_request"),
-            roaming_action=entity_values(message).get("roaming_action"),
-            entities=entity_values(message),
+            roaming_action=entities.get("roaming_action"),
+            entities=entities,
             last=tracker.get_slot("last_request") or tracker.get_slot("pending_request"),
         )
         if turn.kind == "none":
@@ -433,14 +433,9 @@ class ActionAskSwitchAnswer(Action):
         return []
 
 
-# The form a transaction starts with once the customer is verified (complaints and faults need
-# no verification).
-START_FORM = {
-    "change_plan": "plan_change_form",
-    "roaming": "roaming_form",
-    "complaint": "ticket_form",
-    "fault": "ticket_form",
-}
+# The form a transaction starts with once the customer is verified (complaints and faults start
+# the ticket form without verification; a password reset runs its action).
+START_FORM = {"change_plan": "plan_change_form", "roaming": "roaming_form"}
 
 
 def start(
@@ -483,13 +478,11 @@ class ActionSwitchRequest(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        from actions.flows.common import CANCEL_MESSAGES, FORM_SLOTS, cancelled_loop
-
-        form = cancelled_loop(tracker) or ""
+        form = common.cancelled_loop(tracker) or ""
         wanted = str(tracker.get_slot("switch_to") or "")
-        dropped = CANCEL_MESSAGES.get(form, "好的。").split("。")[0]
+        dropped = common.CANCEL_MESSAGES.get(form, "好的。").split("。")[0]
         dispatcher.utter_message(text=f"{dropped}。现在为您{LABELS.get(wanted, '办理')}。")
-        events: list[EventType] = [SlotSet(slot, None) for slot in FORM_SLOTS.get(form, ())]
+        events: list[EventType] = [SlotSet(s, None) for s in common.FORM_SLOTS.get(form, ())]
         events += [SlotSet("switch_to", None), SlotSet("queued_requests", None)]
         if wanted in LABELS:
             events += start(wanted, dispatcher, tracker, switch_text(tracker))
