@@ -192,16 +192,17 @@ class OutageRecord:
 
 
 # (city, district, service, description, start: (days from today, HH:MM China time),
-#  expected restore: (days, HH:MM), status)
+#  expected restore: (days, HH:MM), status). An open outage starts before today and is
+#  expected to end after it, so it is open whatever the time of day the store is made.
 _OUTAGE_SPECS = (
     ("深圳", "南山区", "broadband", "光缆施工受损，南山区部分小区宽带中断",
-     (0, "07:30"), (1, "18:00"), "open"),
+     (-1, "07:30"), (1, "18:00"), "open"),
     ("上海", "浦东新区", "mobile", "基站设备故障，浦东新区部分区域手机信号弱、通话断续",
-     (0, "09:10"), (0, "23:00"), "open"),
+     (-1, "21:10"), (1, "09:00"), "open"),
     ("成都", "武侯区", "tv", "IPTV平台升级异常，武侯区部分用户电视无法播放",
      (-1, "20:00"), (1, "12:00"), "open"),
     ("广州", "天河区", "broadband", "汇聚机房停电，天河区部分宽带用户无法上网",
-     (0, "06:00"), (0, "22:00"), "open"),
+     (-1, "22:00"), (1, "06:00"), "open"),
     ("北京", "朝阳区", "broadband", "光交箱故障，朝阳区部分宽带中断（已修复）",
      (-2, "10:00"), (-2, "18:00"), "closed"),
 )  # fmt: skip

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 
 from actions.store.base import NoSuchOutage
 from actions.store.generate import DEMO_SUBSCRIBERS, OUTAGE_DEMO_PHONE, generate_outages
+from telecom.dates import CHINA_TZ
 from tests.actions.conftest import TODAY
 
 PHONE = OUTAGE_DEMO_PHONE  # 深圳 南山区
@@ -22,6 +23,16 @@ def test_generated_outages_are_deterministic_and_cover_a_demo_subscriber(store, 
     outage = store.open_outage(subscriber.city, subscriber.district, "broadband", now)
     assert outage is not None and outage.status == "open" and outage.service == "broadband"
     assert outage.started_at <= now < outage.expected_restore_at
+
+
+@pytest.mark.parametrize("hhmm", ["00:05", "06:30", "12:00", "23:55"])
+def test_open_demo_outages_are_open_at_any_time_of_the_day(hhmm):
+    """A store made just after midnight (as a nightly CI run is) still has its open outages."""
+    hour, minute = map(int, hhmm.split(":"))
+    at = datetime.combine(TODAY, time(hour, minute), CHINA_TZ)
+    for outage in generate_outages(TODAY):
+        if outage.status == "open":
+            assert outage.started_at <= at < outage.expected_restore_at, outage.id
 
 
 def test_open_outage_matches_district_service_and_status(store, now):
