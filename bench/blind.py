@@ -116,3 +116,51 @@ def urgency_report(
         exact=sum(m.urgency == p for m, p in pairs) / len(pairs) if pairs else float("nan"),
         missed=[(m.id, str(p)) for m, p in critical if p != "critical"],
     )
+
+
+# A clear request sent to nlu_fallback costs the customer one turn (the clarifying question with
+# the two likeliest requests as buttons); a wrong intent accepted costs two (the wrong flow's
+# question is answered or cancelled, then the request is said again).
+FALLBACK_COST = 1
+WRONG_COST = 2
+
+
+@dataclass(frozen=True)
+class ThresholdCost:
+    threshold: float
+    fallback: int  # messages sent to nlu_fallback
+    fallback_right: int  # … of which the classifier's top intent was right
+    wrong: int  # wrong intents accepted
+    cost: int  # turns lost: fallback × FALLBACK_COST + wrong × WRONG_COST
+
+
+def threshold_costs(
+    truth: Sequence[str],
+    ranked: Sequence[Sequence[tuple[str, float]]],
+    thresholds: Sequence[float],
+    ambiguity: float,
+) -> list[ThresholdCost]:
+    """What a FallbackClassifier threshold would cost on these messages. `ranked` holds each
+    message's intents with confidences, best first, without nlu_fallback: a message falls back
+    when its top confidence is under the threshold or the top two are within `ambiguity`."""
+    rows = []
+    for threshold in thresholds:
+        fallback = fallback_right = wrong = 0
+        for gold, ranking in zip(truth, ranked, strict=True):
+            top, confidence = ranking[0]
+            second = ranking[1][1] if len(ranking) > 1 else 0.0
+            if confidence < threshold or confidence - second < ambiguity:
+                fallback += 1
+                fallback_right += top == gold
+            elif top != gold:
+                wrong += 1
+        rows.append(
+            ThresholdCost(
+                threshold,
+                fallback,
+                fallback_right,
+                wrong,
+                fallback * FALLBACK_COST + wrong * WRONG_COST,
+            )
+        )
+    return rows

@@ -140,6 +140,7 @@ def blind_report(train: list[Example]) -> None:
             blind.confusions(truth, final),
         )
     )
+    threshold_report(truth, results, final)
     urgency = blind.urgency_report(messages, [urgency_of(r) for r in results])
     print(
         table(
@@ -157,6 +158,50 @@ def blind_report(train: list[Example]) -> None:
     if urgency.missed:
         missed = ", ".join(f"{i}→{level}" for i, level in urgency.missed)
         print(f"critical messages not read as critical: {missed}\n")
+
+
+def fallback_config() -> tuple[float, float]:
+    """The FallbackClassifier's (threshold, ambiguity_threshold) in config.yml."""
+    import yaml
+
+    for step in yaml.safe_load(CONFIG.read_text())["pipeline"]:
+        if step["name"] == "FallbackClassifier":
+            return float(step["threshold"]), float(step["ambiguity_threshold"])
+    raise ValueError("config.yml has no FallbackClassifier")
+
+
+def threshold_report(truth: list[str], results: list[dict], final: list[str]) -> None:
+    """The fallback threshold by cost on the blind set: turns lost per threshold."""
+    ranked = []
+    for res, answer in zip(results, final, strict=True):
+        ranking = [(r["name"], r["confidence"]) for r in res["intent_ranking"]]
+        ranking = [(name, c) for name, c in ranking if name != FALLBACK]
+        if answer != FALLBACK and answer != ranking[0][0]:  # components after DIET decided
+            ranking[0] = (answer, ranking[0][1])
+        ranked.append(ranking)
+    configured, ambiguity = fallback_config()
+    thresholds = sorted({configured, *(round(0.3 + 0.05 * i, 2) for i in range(11))})
+    rows = blind.threshold_costs(truth, ranked, thresholds, ambiguity)
+    best = min(rows, key=lambda row: (row.cost, -row.threshold))
+    print(
+        table(
+            f"Blind set: fallback threshold by cost (a fallback costs {blind.FALLBACK_COST} "
+            f"turn, a wrong intent {blind.WRONG_COST}; ambiguity {ambiguity})",
+            ["threshold", "to fallback", "of them right", "wrong accepted", "turns lost", ""],
+            [
+                [
+                    f"{row.threshold:.2f}",
+                    row.fallback,
+                    row.fallback_right,
+                    row.wrong,
+                    row.cost,
+                    ("configured " if row.threshold == configured else "")
+                    + ("lowest" if row is best else ""),
+                ]
+                for row in rows
+            ],
+        )
+    )
 
 
 def train_nlu_only(train_file: pathlib.Path, out: pathlib.Path) -> pathlib.Path:

@@ -52,10 +52,28 @@ def test_no_blind_message_is_in_the_training_data() -> None:
         for line in path.read_text().splitlines():
             line = line.strip()
             if line.startswith("- "):
-                # "- [13800138000](phone_number) 查话费" → the text without entity annotations
-                text = re.sub(r"\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\{[^}]*\}", r"\1\2", line[2:])
+                # "- [13800138000](phone_number) 查话费" or '- text: "…"' → the text without
+                # entity annotations
+                item = re.sub(r'^text:\s*"?(.*?)"?$', r"\1", line[2:])
+                text = re.sub(r"\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\{[^}]*\}", r"\1\2", item)
                 trained.add(_normal(text))
     leaked = [
         m.id for m in blind.load() if len(_normal(m.text)) > 12 and _normal(m.text) in trained
     ]
     assert leaked == []
+
+
+def test_the_fallback_threshold_is_priced_in_turns() -> None:
+    truth = ["a", "a", "b", "b"]
+    ranked = [
+        [("a", 0.9), ("b", 0.1)],  # right and sure
+        [("a", 0.5), ("b", 0.2)],  # right, unsure
+        [("a", 0.7), ("b", 0.3)],  # wrong, fairly sure
+        [("b", 0.85), ("a", 0.8)],  # right but ambiguous
+    ]
+    low, mid, high = blind.threshold_costs(truth, ranked, [0.3, 0.6, 0.8], ambiguity=0.1)
+    assert (low.fallback, low.fallback_right, low.wrong) == (1, 1, 1)
+    assert low.cost == blind.FALLBACK_COST + blind.WRONG_COST
+    assert (mid.fallback, mid.fallback_right, mid.wrong) == (2, 2, 1)
+    assert (high.fallback, high.fallback_right, high.wrong) == (3, 2, 0)
+    assert high.cost == 3 * blind.FALLBACK_COST
