@@ -35,6 +35,9 @@ SUBSCRIBERS = (
 )
 # a booked plan change is refused while another one is pending: one confirmed change each
 CONFIRMING = tuple(SUBSCRIBERS[i] for i in (0, 2, 3, 4, 5))
+# … and a declined change is offered only where none is booked: the plan already booked is
+# refused at the choice, before any confirmation is asked
+DECLINING = tuple(s for s in SUBSCRIBERS if s not in CONFIRMING)
 
 BOT_DOWN = "智能助手暂时无法回复"  # router/gateway/service.py BOT_DOWN
 ASKS_PHONE = "请告诉我需要办理业务的手机号码"
@@ -102,11 +105,14 @@ def handoff(subscriber: Subscriber) -> Script:
 
 def chaos_scripts(count: int, rng: random.Random) -> list[Script]:
     """`count` conversations: a confirmed plan change for each of CONFIRMING, the rest balance,
-    declined plan change and handoff-then-cancel in turn, each with a random subscriber."""
+    declined plan change (a DECLINING subscriber) and handoff-then-cancel in turn, each with a
+    random subscriber."""
     scripts = [plan_change(s, confirm=True) for s in CONFIRMING]
     makers = (balance, lambda s: plan_change(s, confirm=False), handoff)
     for n in range(count - len(scripts)):
-        scripts.append(makers[n % len(makers)](rng.choice(SUBSCRIBERS)))
+        declined = n % len(makers) == 1
+        subscriber = rng.choice(DECLINING if declined else SUBSCRIBERS)
+        scripts.append(makers[n % len(makers)](subscriber))
     rng.shuffle(scripts)
     return scripts
 
