@@ -108,11 +108,14 @@ def chaos_scripts(count: int, rng: random.Random) -> list[Script]:
     declined plan change (a DECLINING subscriber) and handoff-then-cancel in turn, each with a
     random subscriber."""
     scripts = [plan_change(s, confirm=True) for s in CONFIRMING]
-    makers = (balance, lambda s: plan_change(s, confirm=False), handoff)
+    makers = (
+        (balance, SUBSCRIBERS),
+        (lambda s: plan_change(s, confirm=False), DECLINING),
+        (handoff, SUBSCRIBERS),
+    )
     for n in range(count - len(scripts)):
-        declined = n % len(makers) == 1
-        subscriber = rng.choice(DECLINING if declined else SUBSCRIBERS)
-        scripts.append(makers[n % len(makers)](subscriber))
+        make, pool = makers[n % len(makers)]
+        scripts.append(make(rng.choice(pool)))
     rng.shuffle(scripts)
     return scripts
 
