@@ -38,7 +38,9 @@ __all__ = [
     "score",
 ]
 
-LOW_CONFIDENCE = 0.60  # the assistant's fallback threshold (config.yml's FallbackClassifier)
+LOW_CONFIDENCE = (
+    0.60  # understood but barely (config.yml's FallbackClassifier falls back below 0.4)
+)
 SMALL_MARGIN = 0.15  # top intent's confidence minus the second's
 LOW_ASR = 0.60  # a voice turn's speech-recognition confidence below it (turns.asr_confidence)
 POOR_RATING = 2  # a bot-only conversation rated this or lower

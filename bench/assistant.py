@@ -30,7 +30,8 @@ import urllib.request
 
 from bench.report import median, percentile, table
 from scripts import services
-from scripts.paths import CONFIG, DATA, DOMAIN, HOLDOUT, MODEL, ROOT
+from scripts.paths import HOLDOUT, MODEL, ROOT
+from scripts.train import rasa_train_command
 from telecom.secrets import new_secret
 
 SECRET = new_secret()  # this run's login secret; check_secret refuses published values
@@ -153,19 +154,7 @@ def rss_mb(pid: int) -> float:
 
 def training_seconds() -> float:
     with tempfile.TemporaryDirectory() as out:
-        command = [
-            str(services.BIN / "rasa"),
-            "train",
-            "--domain",
-            str(DOMAIN),
-            "--data",
-            *map(str, DATA),
-            "--config",
-            str(CONFIG),
-            "--out",
-            out,
-            "--force",
-        ]
+        command = rasa_train_command(out)
         started = time.monotonic()
         subprocess.run(
             command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -1,9 +1,10 @@
 """The blind evaluation set (eval/blind/): loading it unchanged, and the measures bench.nlu prints.
 
 The set was written by someone who never saw our training data, from the intent and urgency
-definitions only (eval/blind/README.md). It is frozen: `load` refuses a file whose SHA-256 is not
-the one recorded in eval/blind/SHA256SUMS, and nothing of it is ever trained on
-(tests/scripts/test_blind_set.py checks that no text of it is in nlu_data/).
+definitions only (eval/blind/README.md); beside it, messages that carry no request at all
+(eval/blind/UNCLEAR.md), which price the fallback threshold. Both are frozen: a file whose SHA-256
+is not the one recorded in eval/blind/SHA256SUMS is refused, and nothing of them is ever trained
+on (tests/scripts/test_blind_set.py checks that no text of them is in nlu_data/).
 """
 
 from __future__ import annotations
@@ -14,14 +15,17 @@ import pathlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from scripts.paths import ROOT
 
 __all__ = [
     "BLIND",
+    "FALLBACK",
     "BlindMessage",
     "confusions",
     "load",
+    "load_unclear",
     "per_intent",
     "recorded_hash",
     "urgency_report",
@@ -29,6 +33,8 @@ __all__ = [
 
 BLIND = ROOT / "eval" / "blind"
 MESSAGES = "messages.jsonl"
+UNCLEAR = "unclear.jsonl"  # messages that carry no request: their right reading is nlu_fallback
+FALLBACK = "nlu_fallback"
 
 
 @dataclass(frozen=True)
@@ -41,35 +47,52 @@ class BlindMessage:
     also: tuple[str, ...]
 
 
-def recorded_hash(folder: pathlib.Path = BLIND) -> str:
-    """The SHA-256 of messages.jsonl recorded in SHA256SUMS when the set was frozen."""
+def recorded_hash(folder: pathlib.Path = BLIND, name: str = MESSAGES) -> str:
+    """The SHA-256 of one of the set's files, recorded in SHA256SUMS when it was frozen."""
     for line in (folder / "SHA256SUMS").read_text().splitlines():
-        digest, _, name = line.partition("  ")
-        if name.strip() == MESSAGES:
+        digest, _, recorded = line.partition("  ")
+        if recorded.strip() == name:
             return digest.strip()
-    raise ValueError(f"{folder / 'SHA256SUMS'} records no hash for {MESSAGES}")
+    raise ValueError(f"{folder / 'SHA256SUMS'} records no hash for {name}")
+
+
+def _frozen_lines(folder: pathlib.Path, name: str) -> list[dict[str, Any]]:
+    """The JSON lines of a frozen file; ValueError when the file is not the frozen one."""
+    raw = (folder / name).read_bytes()
+    if hashlib.sha256(raw).hexdigest() != recorded_hash(folder, name):
+        raise ValueError(f"{folder / name} changed since it was frozen (SHA256SUMS)")
+    return [json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip()]
 
 
 def load(folder: pathlib.Path = BLIND) -> list[BlindMessage]:
     """Every message of the frozen set; ValueError when the file is not the frozen one."""
-    raw = (folder / MESSAGES).read_bytes()
-    if hashlib.sha256(raw).hexdigest() != recorded_hash(folder):
-        raise ValueError(f"{folder / MESSAGES} changed since it was frozen (SHA256SUMS)")
-    messages = []
-    for line in raw.decode("utf-8").splitlines():
-        if line.strip():
-            item = json.loads(line)
-            messages.append(
-                BlindMessage(
-                    id=item["id"],
-                    text=item["text"],
-                    intent=item["intent"],
-                    urgency=item["urgency"],
-                    voice=tuple(item.get("voice", ())),
-                    also=tuple(item.get("also", ())),
-                )
-            )
-    return messages
+    return [
+        BlindMessage(
+            id=item["id"],
+            text=item["text"],
+            intent=item["intent"],
+            urgency=item["urgency"],
+            voice=tuple(item.get("voice", ())),
+            also=tuple(item.get("also", ())),
+        )
+        for item in _frozen_lines(folder, MESSAGES)
+    ]
+
+
+def load_unclear(folder: pathlib.Path = BLIND) -> list[BlindMessage]:
+    """The frozen messages that carry no request (gibberish, fillers, cut-off fragments): their
+    right reading is nlu_fallback, and their urgency is not judged."""
+    return [
+        BlindMessage(
+            id=item["id"],
+            text=item["text"],
+            intent=FALLBACK,
+            urgency="",
+            voice=tuple(item.get("voice", ())),
+            also=(),
+        )
+        for item in _frozen_lines(folder, UNCLEAR)
+    ]
 
 
 def per_intent(
@@ -128,10 +151,11 @@ WRONG_COST = 2
 @dataclass(frozen=True)
 class ThresholdCost:
     threshold: float
-    fallback: int  # messages sent to nlu_fallback
+    fallback: int  # messages with a request sent to nlu_fallback
     fallback_right: int  # … of which the classifier's top intent was right
-    wrong: int  # wrong intents accepted
-    cost: int  # turns lost: fallback × FALLBACK_COST + wrong × WRONG_COST
+    wrong: int  # wrong intents accepted for messages with a request
+    unclear_accepted: int  # messages without a request (gold nlu_fallback) taken as an intent
+    cost: int  # turns lost: fallback × FALLBACK_COST + (wrong + unclear_accepted) × WRONG_COST
 
 
 def threshold_costs(
@@ -141,15 +165,20 @@ def threshold_costs(
     ambiguity: float,
 ) -> list[ThresholdCost]:
     """What a FallbackClassifier threshold would cost on these messages. `ranked` holds each
-    message's intents with confidences, best first, without nlu_fallback: a message falls back
-    when its top confidence is under the threshold or the top two are within `ambiguity`."""
+    message's intents with confidences, best first: a message falls back when its top
+    confidence is under the threshold or the top two are within `ambiguity`, and always when its
+    top is nlu_fallback (a component decided it whatever the threshold). A gold nlu_fallback
+    costs nothing when it falls back and a wrong intent's turns when it is accepted."""
     rows = []
     for threshold in thresholds:
-        fallback = fallback_right = wrong = 0
+        fallback = fallback_right = wrong = unclear_accepted = 0
         for gold, ranking in zip(truth, ranked, strict=True):
             top, confidence = ranking[0]
             second = ranking[1][1] if len(ranking) > 1 else 0.0
-            if confidence < threshold or confidence - second < ambiguity:
+            falls = top == FALLBACK or confidence < threshold or confidence - second < ambiguity
+            if gold == FALLBACK:
+                unclear_accepted += not falls
+            elif falls:
                 fallback += 1
                 fallback_right += top == gold
             elif top != gold:
@@ -160,7 +189,8 @@ def threshold_costs(
                 fallback,
                 fallback_right,
                 wrong,
-                fallback * FALLBACK_COST + wrong * WRONG_COST,
+                unclear_accepted,
+                fallback * FALLBACK_COST + (wrong + unclear_accepted) * WRONG_COST,
             )
         )
     return rows

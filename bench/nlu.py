@@ -32,7 +32,7 @@ from scripts import services
 from scripts.paths import CONFIG, DOMAIN, HOLDOUT, MODEL, ROOT
 
 Example = tuple[str, str]
-FALLBACK = "nlu_fallback"
+FALLBACK = blind.FALLBACK
 
 
 def load_examples(path: pathlib.Path) -> list[Example]:
@@ -94,9 +94,10 @@ def ours_predict(model_path: pathlib.Path, texts: list[str]) -> tuple[list[str],
 
 def blind_report(train: list[Example]) -> None:
     """Everything bench.nlu prints about the blind set."""
-    messages = blind.load()
+    messages, unclear = blind.load(), blind.load_unclear()
     texts, truth = [m.text for m in messages], [m.intent for m in messages]
-    results = parse_all(MODEL, texts)
+    parsed = parse_all(MODEL, texts + [m.text for m in unclear])  # one model load
+    results, unclear_results = parsed[: len(texts)], parsed[len(texts) :]
     top, final = intents_of(results)
     base = baseline_predict(train, texts)
     rows = [
@@ -140,7 +141,7 @@ def blind_report(train: list[Example]) -> None:
             blind.confusions(truth, final),
         )
     )
-    threshold_report(truth, results, final)
+    threshold_report(truth, results, final, unclear_results)
     urgency = blind.urgency_report(messages, [urgency_of(r) for r in results])
     print(
         table(
@@ -170,30 +171,49 @@ def fallback_config() -> tuple[float, float]:
     raise ValueError("config.yml has no FallbackClassifier")
 
 
-def threshold_report(truth: list[str], results: list[dict], final: list[str]) -> None:
-    """The fallback threshold by cost on the blind set: turns lost per threshold."""
+def threshold_report(
+    truth: list[str], results: list[dict], final: list[str], unclear_results: list[dict]
+) -> None:
+    """The fallback threshold by cost: turns lost per threshold on the blind set and on the
+    messages without a request (blind.load_unclear, parsed into `unclear_results`)."""
     ranked = []
-    for res, answer in zip(results, final, strict=True):
+    for res, answer in zip(
+        [*results, *unclear_results], [*final, *intents_of(unclear_results)[1]], strict=True
+    ):
         ranking = [(r["name"], r["confidence"]) for r in res["intent_ranking"]]
         ranking = [(name, c) for name, c in ranking if name != FALLBACK]
-        if answer != FALLBACK and answer != ranking[0][0]:  # components after DIET decided
+        if res.get("input_problem"):  # InputGuard: fallback whatever the threshold
+            ranking = [(FALLBACK, 1.0)]
+        elif answer != FALLBACK and answer != ranking[0][0]:  # components after DIET decided
             ranking[0] = (answer, ranking[0][1])
         ranked.append(ranking)
     configured, ambiguity = fallback_config()
     thresholds = sorted({configured, *(round(0.3 + 0.05 * i, 2) for i in range(11))})
-    rows = blind.threshold_costs(truth, ranked, thresholds, ambiguity)
+    rows = blind.threshold_costs(
+        [*truth, *[FALLBACK] * len(unclear_results)], ranked, thresholds, ambiguity
+    )
     best = min(rows, key=lambda row: (row.cost, -row.threshold))
     print(
         table(
-            f"Blind set: fallback threshold by cost (a fallback costs {blind.FALLBACK_COST} "
-            f"turn, a wrong intent {blind.WRONG_COST}; ambiguity {ambiguity})",
-            ["threshold", "to fallback", "of them right", "wrong accepted", "turns lost", ""],
+            f"Blind set and {len(unclear_results)} messages without a request: fallback "
+            f"threshold by cost (a fallback costs {blind.FALLBACK_COST} turn, a wrong intent "
+            f"{blind.WRONG_COST}; ambiguity {ambiguity})",
+            [
+                "threshold",
+                "to fallback",
+                "of them right",
+                "wrong accepted",
+                "no request, accepted",
+                "turns lost",
+                "",
+            ],
             [
                 [
                     f"{row.threshold:.2f}",
                     row.fallback,
                     row.fallback_right,
                     row.wrong,
+                    row.unclear_accepted,
                     row.cost,
                     ("configured " if row.threshold == configured else "")
                     + ("lowest" if row is best else ""),

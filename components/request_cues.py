@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from components import triage_rules
+
 # The intent of each request (roaming covers prices, opening and closing).
 REQUEST_INTENTS = {
     "change_plan": "change_plan",
@@ -33,7 +35,9 @@ CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("roaming", re.compile(r"漫游|出国|境外")),
 )
 CLAUSE = re.compile(r"[，,。；;！!？?\n]|然后|再|还有|顺便|另外|以及|同时")
-REPLACEABLE = ("nlu_fallback", "inform")
+FALLBACK_INTENT = "nlu_fallback"
+FAULT_INTENT = "report_fault"
+REPLACEABLE = (FALLBACK_INTENT, "inform")
 
 
 def requests_in(text: str) -> list[tuple[str, str]]:
@@ -48,10 +52,34 @@ def requests_in(text: str) -> list[tuple[str, str]]:
     return found
 
 
+def reports_fault(clause: str) -> bool:
+    """The clause says something is not working ("家里手机没信号了"), by the fault keywords."""
+    return triage_rules.rule_fault_category(clause) in triage_rules.BROKEN
+
+
+def intents_named(text: str) -> list[str]:
+    """The intents of the requests a message names and of a fault it reports, in the order
+    said, each once (a clause that names a request is that request, not a fault)."""
+    named: list[str] = []
+    for clause in CLAUSE.split(text or ""):
+        request = next((r for r, cue in CUES if cue.search(clause)), None)
+        intent = REQUEST_INTENTS[request] if request else None
+        if intent is None and reports_fault(clause):
+            intent = FAULT_INTENT
+        if intent is not None and intent not in named:
+            named.append(intent)
+    return named
+
+
 def first_request_intent(text: str, intent: str | None) -> str | None:
     """The intent a message of several requests gets (its first request's), or None to keep
-    `intent`: fewer than two requests, or an intent that is none of them (a complaint)."""
-    found = [REQUEST_INTENTS[r] for r, _ in requests_in(text)]
+    `intent`: fewer than two requests, or an intent that is none of them (a complaint). A
+    message the classifier could not decide (nlu_fallback) also counts a fault it reports:
+    "家里手机没信号了，顺便查下话费" is a fault report first, whichever the model leaned to."""
+    if intent == FALLBACK_INTENT:
+        found = intents_named(text)
+    else:
+        found = [REQUEST_INTENTS[r] for r, _ in requests_in(text)]
     if len(found) < 2 or (intent not in REPLACEABLE and intent not in found):
         return None
     return found[0]

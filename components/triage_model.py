@@ -48,6 +48,7 @@ DEFAULT_INTENT_URGENCY: dict[str, str] = {
     "deny": "low",
     "bot_challenge": "low",
     "out_of_scope": "low",
+    "no_request": "low",
     "faq": "low",
     "query_balance": "normal",
     "query_data_usage": "normal",

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scripts import build_resources, evaluate, retrain_report, train
-from scripts.paths import CONFIG, DATA, DOMAIN, MODEL, MODELS, ROOT, TRAINING_INPUTS
+from scripts.paths import CONFIG, MODEL, MODELS, ROOT, TRAINING_INPUTS
 from telecom.registry import Registry, write_json
 
 REGISTRY = MODELS / "registry"
@@ -71,21 +71,7 @@ def train_challenger(config: pathlib.Path, out: pathlib.Path) -> pathlib.Path:
         raise FileNotFoundError(f"no configuration at {config}")
     if not (MODELS / "spacy_zh_telecom" / "meta.json").exists():
         build_resources.build(ROOT, MODELS)
-    command = [
-        str(pathlib.Path(sys.executable).with_name("rasa")),
-        "train",
-        "--domain",
-        str(DOMAIN),
-        "--data",
-        *map(str, DATA),
-        "--config",
-        str(config),
-        "--out",
-        str(out),
-        "--fixed-model-name",
-        "challenger",
-        "--force",
-    ]
+    command = [*train.rasa_train_command(out, config), "--fixed-model-name", "challenger"]
     subprocess.run(command, cwd=ROOT, check=True)  # its output is ours: the log shows progress
     return out / "challenger.tar.gz"
 

@@ -36,7 +36,7 @@ from rasa_sdk.types import DomainDict
 from actions.flows import common
 from actions.roaming_quote import infer_roaming_action
 from actions.ticket_triage import clean_description
-from components import request_cues, triage_rules
+from components import request_cues
 
 log = logging.getLogger(__name__)
 
@@ -85,12 +85,15 @@ FORM_REQUEST = {
     "roaming_form": "roaming",
 }
 
+# Asking about something else: never a yes, whatever the NLU made of it.
+_OTHER_TOPIC = r"换个问题|问别的|问点别的|说点别的|我问别的"
 _CANCEL = re.compile(
     r"^(?:(?:好吧|哎|唉|嗯|那|呃)[，,、\s]*)?"
     r"(?:算了|不办了|不弄了|不用了|不要了|不需要了|取消|取消吧|先不办|先不弄|先不用|暂时不用|"
-    r"不想办了|不想换了|不换了|换个问题|问别的|问点别的|说点别的|我问别的|不查了|别弄了)"
+    rf"不想办了|不想换了|不换了|{_OTHER_TOPIC}|不查了|别弄了)"
     r"(?:吧|了|啦|呢|了吧)?(?P<rest>[，,。.!！\s].*)?$"
 )
+_STARTS_OTHER_TOPIC = re.compile(rf"^(?:(?:好吧|哎|唉|嗯|那|呃)[，,、\s]*)?(?:{_OTHER_TOPIC})")
 # After the cancel phrase, at most a short courtesy ("不用了，谢谢"); more is something said.
 _CANCEL_REST = 6
 
@@ -146,8 +149,11 @@ def asked_requests(text: str) -> list[str]:
 def fault_clause(text: str) -> str | None:
     """The clause of a message that reports something not working ("家里手机没信号了"), if any."""
     for clause in request_cues.CLAUSE.split(text):
-        if triage_rules.rule_fault_category(clause) in triage_rules.BROKEN:
-            return clause.strip(" ，,。")
+        if not request_cues.reports_fault(clause):
+            continue
+        if "reset_password" in requests_in(clause):
+            continue  # "帮我重置一下" after a forgotten password resets the password
+        return clause.strip(" ，,。")
     return None
 
 
@@ -192,6 +198,15 @@ class Turn:
     request: str | None = None
 
 
+_DIGIT = re.compile(r"[0-9０-９幺一二三四五六七八九零〇洞两拐勾xX叉]|爱克斯|艾克斯")
+
+
+def is_number_answer(text: str) -> bool:
+    """A message that says a number (six digits or more, typed or spoken) and names no
+    request: "三两洞幺洞两 幺勾五两幺两洞幺 洞六两勾" answers a question, it asks for nothing."""
+    return len(_DIGIT.findall(text)) >= 6 and not requests_in(text)
+
+
 def form_turn(
     form: str,
     intent: str,
@@ -213,8 +228,10 @@ def form_turn(
             return Turn("none")
         if named[0] != own:
             return Turn("switch_now", named[0])
-    if intent != "affirm" and is_cancel(text):
-        return Turn("cancel")
+    if is_cancel(text) and (intent != "affirm" or _STARTS_OTHER_TOPIC.match(text.strip())):
+        return Turn("cancel")  # a yes read into "取消" answers the question; "换个问题" never does
+    if is_number_answer(text):
+        return Turn("none")  # digits answer the form's question, whatever the NLU made of them
     if intent in CHITCHAT:
         return Turn("digression", intent)
     carried = follow_up(text, entities or {}, last)
@@ -526,8 +543,8 @@ def _asked_in(tracker: Tracker, request: str) -> str:
 
 
 class ActionFollowUp(Action):
-    """Details with no form open: a follow-up of the last request ("那日本呢？"), else ask what
-    they are for."""
+    """Details (or a "no") with no form open: a follow-up of the last request ("那日本呢？"),
+    else ask what the details are for (or, after a "no", whether there is anything else)."""
 
     def name(self) -> str:
         return "action_follow_up"
@@ -537,7 +554,9 @@ class ActionFollowUp(Action):
     ) -> list[EventType]:
         events = follow_up_events(dispatcher, tracker)
         if events is None:
-            dispatcher.utter_message(response="utter_inform_without_request")
+            intent = (tracker.latest_message or {}).get("intent", {}).get("name")
+            reply = "utter_ok_anything_else" if intent == "deny" else "utter_inform_without_request"
+            dispatcher.utter_message(response=reply)
             return []
         return events
 

@@ -48,6 +48,7 @@ INTENTS: dict[str, str] = {
     "deny": "否定/取消",
     "bot_challenge": "询问是否机器人",
     "nlu_fallback": "未识别",
+    "no_request": "无具体诉求",
     "faq": "常见问题",
     "faq/invoice": "发票",
     "faq/family_plan": "家庭套餐",

@@ -8,10 +8,12 @@ import pytest
 from actions.flows.repair import (
     Turn,
     asked_requests,
+    fault_clause,
     follow_up,
     form_turn,
     further_requests,
     is_cancel,
+    is_number_answer,
     order_message,
     request_of,
     requests_in,
@@ -133,6 +135,8 @@ def test_cancel_inside_any_form_but_not_a_yes():
     for form in ("verification_form", "plan_change_form", "roaming_form", "ticket_form"):
         assert turn(form, "change_plan", "换个问题") == Turn("cancel")
     assert turn("plan_change_form", "affirm", "取消") != Turn("cancel")
+    # asking about something else is never a yes, even when the NLU reads one into it
+    assert turn("plan_change_form", "affirm", "换个问题") == Turn("cancel")
 
 
 def test_a_cancel_that_names_another_transaction_switches_at_once():
@@ -164,6 +168,12 @@ def test_faults_and_complaints(intent, text, kinds):
         ("帮我看看流量还剩多少，顺便开通国际漫游", "roaming", "query_data_usage"),
         ("我想换个流量多一点的套餐", "change_plan", None),
         ("话费乱扣，流量也用不了，我要投诉", "complain", None),
+        # undecided between a fault and a request: the fault, said first, comes first
+        ("家里手机没信号了，顺便查下话费还剩多少", "nlu_fallback", "report_fault"),
+        ("查下话费还剩多少，还有家里宽带断了", "nlu_fallback", "query_balance"),
+        # a decided intent is not overturned by a fault it mentions
+        ("网络太差了，我想换个套餐", "change_plan", None),
+        ("家里手机没信号了", "nlu_fallback", None),
     ],
 )
 def test_a_message_of_several_requests_gets_the_first_ones_intent(text, intent, wanted):
@@ -186,3 +196,29 @@ def test_a_cancel_naming_another_request_while_verifying_replaces_it():
         "none"
     )
     assert turn("ticket_form", "query_balance", "算了，查下话费吧") == Turn("switch_now", "balance")
+
+
+def test_a_password_reset_is_not_a_fault_report() -> None:
+    text = "嗯 我那个服务密码忘了 帮我重置一下"
+    assert fault_clause(text) is None
+    assert further_requests(text, "reset_password") == []
+    assert fault_clause("家里手机没信号了，顺便查下话费还剩多少") == "家里手机没信号了"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "三两洞幺洞两 幺勾五两幺两洞幺 洞六两勾",
+        "幺零二零三 爱克斯",
+        "13800138000",
+        "幺三八 洞洞幺三 八洞洞六",
+    ],
+)
+def test_a_spoken_number_answers_the_form_whatever_the_intent(text) -> None:
+    turn = form_turn("verification_form", "change_plan", text, pending="balance")
+    assert turn.kind == "none"
+
+
+def test_a_number_beside_a_request_is_still_the_request() -> None:
+    assert not is_number_answer("帮13800138000查一下话费")
+    assert not is_number_answer("换成79的套餐")

@@ -37,15 +37,23 @@ expect = pytest.importorskip("playwright.sync_api").expect
 
 # A customer about to travel who asks whether the apps still work abroad — a roaming question said
 # the way people say it (written for this test; none is in eval/blind or eval/nlu_holdout, which
-# the export would skip). The fast champion leaves each to nlu_fallback, so the inbox shows them;
-# different enough that each is a group of its own (character 3-gram Jaccard below 0.8).
+# the export would skip), different enough that each is a group of its own (character 3-gram
+# Jaccard below 0.8). Which of them the fast champion misreads moves with the training data, so
+# the test takes those it sends to the inbox (fallback or low confidence): at least three.
 INTENT = "roaming"
-VARIANTS = (
+CANDIDATES = (
     "到了国外还能刷抖音吗",
     "在国外还能刷抖音不",
     "人在国外还能看B站吗",
     "出国以后还能打王者吗",
+    "去了海外还能追剧不",
+    "国外能玩王者荣耀不",
+    "人在海外还能刷快手吗",
+    "跑到国外了还能看直播不",
+    "到了外国还能刷短视频不",
+    "出境以后还能看网剧吗",
 )
+MIN_VARIANTS, MAX_VARIANTS = 3, 4
 DESK = {"viewport": {"width": 1400, "height": 1000}, "locale": "zh-CN"}
 INGEST_WAIT_S = 300  # the archive's consumer on a busy machine: a wait, not a measure
 PAGE_WAIT_MS = 1_200_000  # two instances loading a model one after the other
@@ -64,9 +72,23 @@ def parse(stack: Stack, url: str, text: str) -> dict[str, Any]:
     return intent
 
 
-def readings(stack: Stack) -> dict[str, set[str]]:
+def readings(stack: Stack, variants: tuple[str, ...]) -> dict[str, set[str]]:
     """Each variant → the intents the instances read it as."""
-    return {t: {parse(stack, url, t)["name"] for url in stack.rasa_urls} for t in VARIANTS}
+    return {t: {parse(stack, url, t)["name"] for url in stack.rasa_urls} for t in variants}
+
+
+def misread_variants(stack: Stack) -> tuple[str, ...]:
+    """The candidates every instance misreads and sends to the inbox (fallback or low
+    confidence), at most MAX_VARIANTS."""
+    found = []
+    for text in CANDIDATES:
+        read = [parse(stack, url, text) for url in stack.rasa_urls]
+        if all(
+            r["name"] == "nlu_fallback" or (r["name"] != INTENT and r["confidence"] < 0.6)
+            for r in read
+        ):
+            found.append(text)
+    return tuple(found[:MAX_VARIANTS])
 
 
 def live_reading(stack: Stack, text: str) -> str:
@@ -85,7 +107,9 @@ def live_reading(stack: Stack, text: str) -> str:
     return str(tracker.json()["latest_message"]["intent"]["name"])
 
 
-def wait_for_inbox(stack: Stack, token: str) -> dict[str, dict[str, Any]]:
+def wait_for_inbox(
+    stack: Stack, token: str, variants: tuple[str, ...]
+) -> dict[str, dict[str, Any]]:
     """The inbox groups of the variants once the archive holds them all (GET /v1/inbox)."""
     deadline = time.monotonic() + INGEST_WAIT_S
     while True:
@@ -96,8 +120,8 @@ def wait_for_inbox(stack: Stack, token: str) -> dict[str, dict[str, Any]]:
             timeout=60,
         )
         assert reply.status_code == 200, reply.text
-        groups = {g["text"]: g for g in reply.json() if g["text"] in VARIANTS}
-        if len(groups) == len(VARIANTS) or time.monotonic() > deadline:
+        groups = {g["text"]: g for g in reply.json() if g["text"] in variants}
+        if len(groups) == len(variants) or time.monotonic() > deadline:
             return groups
         time.sleep(2)
 
@@ -184,15 +208,17 @@ def test_an_analyst_teaches_the_assistant_a_phrasing_and_can_take_it_back(
 ) -> None:
     (first, _), (second, _) = ANALYSTS
     # 1. the champion misreads every variant, on every instance
-    before = readings(stack)
+    variants = misread_variants(stack)
+    assert len(variants) >= MIN_VARIANTS, variants
+    before = readings(stack, variants)
     assert all(INTENT not in found for found in before.values()), before
     old = {text: next(iter(found)) for text, found in before.items()}
 
     # 2. customers say them through the gateway; the archive takes them into the inbox
-    for text in VARIANTS:
+    for text in variants:
         assert live_reading(stack, text) == old[text]
-    groups = wait_for_inbox(stack, analysts[first])
-    assert set(groups) == set(VARIANTS), f"not in the inbox: {set(VARIANTS) - set(groups)}"
+    groups = wait_for_inbox(stack, analysts[first], variants)
+    assert set(groups) == set(variants), f"not in the inbox: {set(variants) - set(groups)}"
     assert all(g["reasons"] for g in groups.values()), groups
 
     desk = browser.new_context(**DESK)
@@ -200,10 +226,10 @@ def test_an_analyst_teaches_the_assistant_a_phrasing_and_can_take_it_back(
     page = desk.new_page()
     try:
         sign_in(page, stack, first, analysts[first])
-        for text in VARIANTS:
+        for text in variants:
             expect(card(page, "inbox", text)).to_have_count(1)
         page.screenshot(path=str(artifacts / "analysts-inbox.png"), full_page=True)
-        for text in VARIANTS:
+        for text in variants:
             correct(card(page, "inbox", text))
         page.screenshot(path=str(artifacts / "analysts-annotated.png"), full_page=True)
 
@@ -213,7 +239,7 @@ def test_an_analyst_teaches_the_assistant_a_phrasing_and_can_take_it_back(
         review.get_by_test_id("tab-review").click()
         # loaded: its items, or the note that there are none
         review.locator("#review [data-testid=item], #no-review:not([hidden])").first.wait_for()
-        for text in VARIANTS:
+        for text in variants:
             queued = card(review, "review", text)
             if queued.count():
                 correct(queued)
@@ -222,13 +248,13 @@ def test_an_analyst_teaches_the_assistant_a_phrasing_and_can_take_it_back(
         page.get_by_test_id("tab-agreement").click()
         page.get_by_test_id("export").click()
         expect(page.get_by_test_id("export-result")).to_contain_text(
-            f"已导出 {len(VARIANTS)} 条训练样例"
+            f"已导出 {len(variants)} 条训练样例"
         )
         page.screenshot(path=str(artifacts / "analysts-exported.png"), full_page=True)
         (batch,) = workspace.annotated.glob("batch-*.yml")
         exported = yaml.safe_load(batch.read_text(encoding="utf-8"))["nlu"]
         (block,) = [b for b in exported if b["intent"] == INTENT]
-        assert {e.removeprefix("- ") for e in block["examples"].splitlines()} == set(VARIANTS)
+        assert {e.removeprefix("- ") for e in block["examples"].splitlines()} == set(variants)
 
         # 3. the challenger, from the page: the fast configuration on the data with the batch
         challenger = retrain_from_page(page, stack, analysts[first], workspace, first)
@@ -252,8 +278,8 @@ def test_an_analyst_teaches_the_assistant_a_phrasing_and_can_take_it_back(
         page.screenshot(path=str(artifacts / "analysts-promoted.png"), full_page=True)
         new_id = rasa_model_id(workspace.registry.path(challenger))
         assert served(stack) == [new_id] * len(stack.rasa_urls)
-        assert readings(stack) == {text: {INTENT} for text in VARIANTS}
-        for text in VARIANTS:
+        assert readings(stack, variants) == {text: {INTENT} for text in variants}
+        for text in variants:
             assert live_reading(stack, text) == INTENT
 
         # rollback: one command (the page's button is tests/gateway/test_browser_analyst.py's),
@@ -273,7 +299,7 @@ def test_an_analyst_teaches_the_assistant_a_phrasing_and_can_take_it_back(
         old_id = rasa_model_id(workspace.registry.path(workspace.champion))
         assert served(stack) == [old_id] * len(stack.rasa_urls)
         assert workspace.registry.service() == workspace.champion
-        for text in VARIANTS:
+        for text in variants:
             assert live_reading(stack, text) == old[text]
         history = workspace.registry.aliases()["history"]
         assert [(h["action"], h["model_id"], h["by"]) for h in history[-2:]] == [

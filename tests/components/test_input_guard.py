@@ -18,6 +18,8 @@ from components.input_guard import InputGuard, input_problem
         ("😂😂😂👍", "no_words"),
         ("？！。。。", "no_words"),
         ("\x00\x01\x1b\x7f", "no_words"),
+        ("\a\b\x1b[0m", "no_words"),
+        ("\x1b[1;31m\x1b[0m", "no_words"),
         ("话费" * 600, "too_long"),
         ("啊" * 400, "repetitive"),
         ("哈哈哈哈哈哈哈哈哈", "repetitive"),
@@ -49,4 +51,39 @@ def test_leaves_ordinary_messages_alone():
     message.set(INTENT, {"name": "query_data_usage", "confidence": 0.95})
     InputGuard({"max_length": 1000}).process([message])
     assert message.get(INTENT)["name"] == "query_data_usage"
+    assert message.get("input_problem") is None
+
+
+@pytest.mark.parametrize(
+    "ranking",
+    [
+        [{"name": "no_request", "confidence": 0.8}, {"name": "affirm", "confidence": 0.1}],
+        # under the FallbackClassifier's threshold: still nothing to offer as a guess
+        [
+            {"name": "nlu_fallback", "confidence": 0.6},
+            {"name": "no_request", "confidence": 0.4},
+            {"name": "query_balance", "confidence": 0.3},
+        ],
+    ],
+)
+def test_a_message_read_as_no_request_becomes_nlu_fallback(ranking):
+    message = Message({TEXT: "阿巴阿巴咕噜咕噜"})
+    message.set(INTENT, ranking[0])
+    message.set(INTENT_RANKING_KEY, ranking)
+    InputGuard(InputGuard.get_default_config()).process([message])
+    assert message.get(INTENT) == {"name": "nlu_fallback", "confidence": 1.0}
+    assert message.get("input_problem") == "no_request"
+    assert message.get(INTENT_RANKING_KEY)[0] == {"name": "nlu_fallback", "confidence": 1.0}
+
+
+def test_no_request_only_when_it_is_the_likeliest_guess():
+    message = Message({TEXT: "查话费"})
+    ranking = [
+        {"name": "query_balance", "confidence": 0.7},
+        {"name": "no_request", "confidence": 0.2},
+    ]
+    message.set(INTENT, ranking[0])
+    message.set(INTENT_RANKING_KEY, ranking)
+    InputGuard(InputGuard.get_default_config()).process([message])
+    assert message.get(INTENT)["name"] == "query_balance"
     assert message.get("input_problem") is None
