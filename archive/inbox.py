@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 LOW_CONFIDENCE = (
-    0.60  # understood but barely (config.yml's FallbackClassifier falls back below 0.4)
+    0.60  # understood but barely (config.yml's FallbackClassifier falls back below 0.5)
 )
 SMALL_MARGIN = 0.15  # top intent's confidence minus the second's
 LOW_ASR = 0.60  # a voice turn's speech-recognition confidence below it (turns.asr_confidence)
