@@ -135,7 +135,9 @@ class _ConstantHead:
         return np.ones((x.shape[0], 1))
 
 
-def _build_vectorizer(max_features: int | None) -> Any:
+def build_vectorizer(max_features: int | None) -> Any:
+    """The feature space: TF-IDF over character 1–3-grams and jieba word 1–2-grams (triage and
+    components/intent_vote.py)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion
 
@@ -209,7 +211,7 @@ class TriageModel:
         if not texts:
             self.vectorizer, self.heads = None, {}
             return self
-        self.vectorizer = _build_vectorizer(self.max_features)
+        self.vectorizer = build_vectorizer(self.max_features)
         x = self.vectorizer.fit_transform(texts)
         self.heads = {}
         for task in TASKS:
