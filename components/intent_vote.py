@@ -21,6 +21,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from components import model_files
 from components.triage_model import build_vectorizer, prepare
 
 logger = logging.getLogger(__name__)
@@ -96,14 +97,8 @@ class IntentVote(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> IntentVote:
-        import joblib
-
-        model = None
-        try:
-            with model_storage.read_from(resource) as directory:
-                if (directory / MODEL_FILE).exists():
-                    model = joblib.load(directory / MODEL_FILE)
-        except ValueError:
+        model = model_files.read(model_storage, resource, MODEL_FILE)
+        if model is None:
             logger.warning("IntentVote: no trained model found; DIET's ranking stands alone.")
         return cls(config, model_storage, resource, model)
 
@@ -134,10 +129,7 @@ class IntentVote(GraphComponent):
         return self._resource
 
     def persist(self) -> None:
-        import joblib
-
-        with self._model_storage.write_to(self._resource) as directory:
-            joblib.dump(self._model, directory / MODEL_FILE)
+        model_files.write(self._model_storage, self._resource, MODEL_FILE, self._model)
 
     def vote(self, text: str) -> dict[str, float]:
         """The regression's probability of each intent for `text`."""

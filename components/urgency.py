@@ -55,7 +55,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components import triage_keywords
+from components import model_files, triage_keywords
 from components.triage_model import (
     DEFAULT_INTENT_URGENCY,
     DEFAULT_URGENCY,
@@ -148,15 +148,8 @@ class UrgencyClassifier(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> UrgencyClassifier:
-        import joblib
-
-        model = None
-        try:
-            with model_storage.read_from(resource) as directory:
-                path = directory / MODEL_FILE
-                if path.exists():
-                    model = joblib.load(path)
-        except ValueError:
+        model = model_files.read(model_storage, resource, MODEL_FILE)
+        if model is None:
             logger.warning(
                 "UrgencyClassifier: no trained model found; using rules and intent defaults."
             )
@@ -195,11 +188,7 @@ class UrgencyClassifier(GraphComponent):
         return self._resource
 
     def persist(self) -> None:
-        import joblib
-
-        with self._model_storage.write_to(self._resource) as directory:
-            if self._model is not None:
-                joblib.dump(self._model, directory / MODEL_FILE)
+        model_files.write(self._model_storage, self._resource, MODEL_FILE, self._model)
 
     # -- inference ----------------------------------------------------------------------------
     @staticmethod
