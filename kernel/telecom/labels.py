@@ -58,6 +58,10 @@ INTENTS: dict[str, str] = {
     "faq/data_pack": "流量包",
     "faq/vanity_number": "靓号",
     "faq/payment": "充值缴费",
+    "faq/store_hours": "营业厅时间地址",
+    "faq/documents": "办理所需证件",
+    "faq/esim": "eSIM",
+    "faq/5g": "5G网络",
 }
 
 # The router's agents hold these skills (actions/handoff.py maps intents to them).
