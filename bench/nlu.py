@@ -29,7 +29,7 @@ import warnings
 from bench import blind
 from bench.report import table
 from scripts import services
-from scripts.paths import CONFIG, DOMAIN, HOLDOUT, MODEL, ROOT
+from scripts.paths import CONFIG, DOMAIN, HOLDOUT, MODEL, MULTI_REQUESTS, ROOT
 
 Example = tuple[str, str]
 FALLBACK = blind.FALLBACK
@@ -159,6 +159,27 @@ def blind_report(train: list[Example]) -> None:
     if urgency.missed:
         missed = ", ".join(f"{i}→{level}" for i, level in urgency.missed)
         print(f"critical messages not read as critical: {missed}\n")
+
+
+def multi_request_report(train: list[Example]) -> None:
+    """First-request accuracy on the development set of several requests in one message
+    (eval/multi_requests: never trained on; it chose the clause decision's thresholds)."""
+    examples = load_examples(MULTI_REQUESTS)
+    texts, truth = [t for t, _ in examples], [i for _, i in examples]
+    top, final = ours_predict(MODEL, texts)
+    rows = [
+        ["ours (top intent)", scores(truth, top)[0]],
+        ["ours (final, nlu_fallback = wrong)", scores(truth, final)[0]],
+        ["baseline (TF-IDF char 1-3 + LR)", scores(truth, baseline_predict(train, texts))[0]],
+    ]
+    print(
+        table(
+            f"Several requests in one message: the first request ({len(examples)} messages, "
+            "eval/multi_requests, a development set)",
+            ["model", "accuracy"],
+            rows,
+        )
+    )
 
 
 def fallback_config() -> tuple[float, float]:
@@ -322,6 +343,7 @@ def main() -> None:
     )
     fallback_rate = sum(f == FALLBACK for f in final) / len(final)
     print(f"nlu_fallback on held-out: {fallback_rate:.1%} of messages\n")
+    multi_request_report(train)
     if not args.no_cv:
         print(
             f"{args.folds}-fold cross-validation over the training data (ours retrained per fold):"

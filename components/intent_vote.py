@@ -22,11 +22,13 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components import model_files
+from components.request_cues import clauses
 from components.triage_model import build_vectorizer, prepare
 
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "intent_vote.joblib"
+CLAUSE_VOTES = "clause_votes"  # on the message, not in the parse output
 CONFIDENCE = "confidence"
 
 
@@ -131,6 +133,17 @@ class IntentVote(GraphComponent):
     def persist(self) -> None:
         model_files.write(self._model_storage, self._resource, MODEL_FILE, self._model)
 
+    def clause_votes(self, text: str) -> list[tuple[str, float]]:
+        """Each clause's likeliest intent by the regression and its probability, in order, for
+        components/multi_request.py ([] for a message of one clause)."""
+        parts = clauses(prepare(text, convert_traditional=False))
+        if len(parts) < 2:
+            return []
+        rows = self._model.predict_proba(parts)
+        return [
+            (str(self._model.classes_[row.argmax()]), float(row.max())) for row in rows
+        ]
+
     def vote(self, text: str) -> dict[str, float]:
         """The regression's probability of each intent for `text`."""
         probabilities = self._model.predict_proba([prepare(text, convert_traditional=False)])[0]
@@ -148,4 +161,5 @@ class IntentVote(GraphComponent):
             message.set(
                 INTENT_RANKING_KEY, blended[: self._config["ranking_length"]], add_to_output=True
             )
+            message.set(CLAUSE_VOTES, self.clause_votes(text))
         return messages

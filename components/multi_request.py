@@ -7,6 +7,12 @@ a thing, "流量多一点的套餐", is not a request for it); when there are tw
 the first one named and the parse result's `requests` lists them all in order, for the dialogue
 to serve one after the other (actions/flows/repair.py). Only a fallback, an `inform` or one of
 the named requests is replaced: a complaint that mentions the balance stays a complaint.
+
+Where the cues find fewer than two requests (most real messages: "帮我看下账单吧 还有我宽带从昨天
+就断了"), the intent vote's regression has read each clause (components/intent_vote.py); two
+clauses that ask for different requests, each holding a share of the whole message's confidence,
+make the first of them the intent (request_cues.first_request_of_clauses), with its blended
+confidence and no `requests`.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from components.request_cues import first_request_intent, requests_in
+from components.intent_vote import CLAUSE_VOTES
+from components.request_cues import first_request_intent, first_request_of_clauses, requests_in
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -41,10 +48,18 @@ class MultiRequest(GraphComponent):
         for message in messages:
             text = str(message.get(TEXT) or "")
             current = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            shares = {
+                str(r.get(INTENT_NAME_KEY)): float(r.get("confidence") or 0.0)
+                for r in message.get(INTENT_RANKING_KEY) or []
+            }
             first = first_request_intent(text, current)
+            confidence = 1.0
+            if first is None:
+                first = first_request_of_clauses(message.get(CLAUSE_VOTES) or [], shares, current)
+                confidence = shares.get(first, 0.0)
             if first is None:
                 continue
-            chosen = {INTENT_NAME_KEY: first, "confidence": 1.0}
+            chosen = {INTENT_NAME_KEY: first, "confidence": confidence}
             ranking = [
                 r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != first
             ]

@@ -8,6 +8,7 @@ request for it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 
 from components import triage_rules
 
@@ -83,3 +84,45 @@ def first_request_intent(text: str, intent: str | None) -> str | None:
     if len(found) < 2 or (intent not in REPLACEABLE and intent not in found):
         return None
     return found[0]
+
+
+# Clause boundaries for the regression's clause votes (components/intent_vote.py): punctuation,
+# the words that join requests, and the pauses of speech transcripts (spaces).
+CLAUSE_BREAK = re.compile(
+    r"[，,。；;！!？?\n~～…]+|\s+|然后|还有|顺便|顺带|另外|以及|同时|对了|完了|还想|"
+    r"再(?=帮|查|问|给|把|看|办|开)|也(?=帮|查|给|看)"
+)
+# What a clause can ask for: a message's first such request decides its intent.
+CLAUSE_REQUESTS = frozenset(
+    {*REQUEST_INTENTS.values(), FAULT_INTENT, "request_human", "faq"}
+)
+MIN_CLAUSE_VOTE = 0.6  # the regression's probability that makes a clause a request
+MIN_SHARE = 0.15  # the message's confidence each of two requests needs (not a background aside)
+
+
+def clauses(text: str) -> list[str]:
+    """The clauses the regression votes on one by one (two characters or more)."""
+    return [c for c in CLAUSE_BREAK.split(text or "") if len(c.strip()) >= 2]
+
+
+def first_request_of_clauses(
+    votes: Sequence[tuple[str, float]], ranking: Mapping[str, float], intent: str | None
+) -> str | None:
+    """The first request of a message of several, from each clause's likeliest intent and its
+    probability (`votes`, in order) and the whole message's confidences (`ranking`); None to
+    keep `intent`. Two different requests must each be voted for by a clause and hold at least
+    MIN_SHARE of the whole message's confidence, so that a story's background clause ("我下周去
+    日本，…想换个套餐") does not count, and the intent chosen for the message (its likeliest, when
+    it fell back) must be one of them, so that a complaint stays a complaint."""
+    if intent == FALLBACK_INTENT:
+        intent = max(
+            (n for n in ranking if n != FALLBACK_INTENT), key=lambda n: ranking[n], default=None
+        )
+    found: list[str] = []
+    for name, probability in votes:
+        if name in CLAUSE_REQUESTS and probability >= MIN_CLAUSE_VOTE and name not in found:
+            found.append(name)
+    held = [name for name in found if ranking.get(name, 0.0) >= MIN_SHARE]
+    if len(held) < 2 or intent not in held:
+        return None
+    return held[0]

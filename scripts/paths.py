@@ -12,6 +12,7 @@ DOMAIN = ROOT / "bot" / "domain"
 DATA = [ROOT / "bot" / "data", ROOT / "nlu_data"]
 CONFIG = ROOT / "config.yml"
 HOLDOUT = ROOT / "eval" / "nlu_holdout"
+MULTI_REQUESTS = ROOT / "eval" / "multi_requests" / "messages.yml"
 CONVERSATION_TESTS = ROOT / "tests" / "conversations"
 # Everything a trained model depends on: a change in any of these means retraining.
 TRAINING_INPUTS = [

@@ -135,3 +135,15 @@ def test_no_model_or_no_ranking_leaves_the_message_alone(tmp_path: Path, trained
 
     bare = Message(data={"text": "你好"})
     assert trained[1].process([bare])[0].get("intent") is None
+
+
+def test_process_leaves_each_clause_s_vote_for_the_multi_request_component(trained) -> None:
+    _, loaded = trained
+    diet = ranking(("query_balance", 0.5), ("report_fault", 0.5))
+    message = loaded.process([_message("查一下话费余额 然后家里宽带断网了", diet)])[0]
+    votes = message.get("clause_votes")
+    assert [name for name, _ in votes] == ["query_balance", "report_fault"]
+    assert all(0.0 < p <= 1.0 for _, p in votes)
+    # one clause: nothing to vote on clause by clause
+    single = loaded.process([_message("家里宽带断网了", diet)])[0]
+    assert single.get("clause_votes") == []
