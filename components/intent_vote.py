@@ -140,9 +140,7 @@ class IntentVote(GraphComponent):
         if len(parts) < 2:
             return []
         rows = self._model.predict_proba(parts)
-        return [
-            (str(self._model.classes_[row.argmax()]), float(row.max())) for row in rows
-        ]
+        return [(str(self._model.classes_[row.argmax()]), float(row.max())) for row in rows]
 
     def vote(self, text: str) -> dict[str, float]:
         """The regression's probability of each intent for `text`."""

@@ -56,9 +56,9 @@ class MultiRequest(GraphComponent):
             confidence = 1.0
             if first is None:
                 first = first_request_of_clauses(message.get(CLAUSE_VOTES) or [], shares, current)
+                if first is None:
+                    continue
                 confidence = shares.get(first, 0.0)
-            if first is None:
-                continue
             chosen = {INTENT_NAME_KEY: first, "confidence": confidence}
             ranking = [
                 r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != first

@@ -93,9 +93,7 @@ CLAUSE_BREAK = re.compile(
     r"再(?=帮|查|问|给|把|看|办|开)|也(?=帮|查|给|看)"
 )
 # What a clause can ask for: a message's first such request decides its intent.
-CLAUSE_REQUESTS = frozenset(
-    {*REQUEST_INTENTS.values(), FAULT_INTENT, "request_human", "faq"}
-)
+CLAUSE_REQUESTS = frozenset({*REQUEST_INTENTS.values(), FAULT_INTENT, "request_human", "faq"})
 MIN_CLAUSE_VOTE = 0.6  # the regression's probability that makes a clause a request
 MIN_SHARE = 0.15  # the message's confidence each of two requests needs (not a background aside)
 

@@ -41,13 +41,29 @@ def test_a_message_that_fell_back_counts_its_likeliest_intent() -> None:
         # one request only
         ([("query_balance", 0.9), ("query_balance", 0.8)], {"query_balance": 0.9}, "query_balance"),
         # a clause the regression is unsure of is no request
-        ([("query_balance", 0.5), ("report_fault", 0.8)], {"query_balance": 0.4, "report_fault": 0.5}, "report_fault"),
+        (
+            [("query_balance", 0.5), ("report_fault", 0.8)],
+            {"query_balance": 0.4, "report_fault": 0.5},
+            "report_fault",
+        ),
         # background: the whole message gives the first clause's intent almost nothing
-        ([("roaming", 0.9), ("change_plan", 0.9)], {"change_plan": 0.85, "roaming": 0.1}, "change_plan"),
+        (
+            [("roaming", 0.9), ("change_plan", 0.9)],
+            {"change_plan": 0.85, "roaming": 0.1},
+            "change_plan",
+        ),
         # a complaint that mentions the balance and a fault stays a complaint
-        (BALANCE_THEN_FAULT, {"complain": 0.5, "query_balance": 0.25, "report_fault": 0.2}, "complain"),
+        (
+            BALANCE_THEN_FAULT,
+            {"complain": 0.5, "query_balance": 0.25, "report_fault": 0.2},
+            "complain",
+        ),
         # chit-chat is not a request
-        ([("greet", 0.9), ("query_balance", 0.9)], {"query_balance": 0.6, "greet": 0.4}, "query_balance"),
+        (
+            [("greet", 0.9), ("query_balance", 0.9)],
+            {"query_balance": 0.6, "greet": 0.4},
+            "query_balance",
+        ),
         ([], {"query_balance": 0.9}, "query_balance"),
     ],
 )
