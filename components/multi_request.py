@@ -53,17 +53,21 @@ class MultiRequest(GraphComponent):
                 for r in message.get(INTENT_RANKING_KEY) or []
             }
             first = first_request_intent(text, current)
-            confidence = 1.0
-            if first is None:
-                first = first_request_of_clauses(message.get(CLAUSE_VOTES) or [], shares, current)
-                if first is None:
-                    continue
-                confidence = shares.get(first, 0.0)
-            chosen = {INTENT_NAME_KEY: first, "confidence": confidence}
-            ranking = [
-                r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != first
-            ]
-            message.set(INTENT, chosen, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [chosen, *ranking], add_to_output=True)
-            message.set("requests", [r for r, _ in requests_in(text)], add_to_output=True)
+            if first is not None:
+                self._choose(message, first, 1.0)
+                message.set("requests", [r for r, _ in requests_in(text)], add_to_output=True)
+                continue
+            first = first_request_of_clauses(message.get(CLAUSE_VOTES) or [], shares, current)
+            if first is not None:
+                self._choose(message, first, shares.get(first, 0.0))
         return messages
+
+    @staticmethod
+    def _choose(message: Message, intent: str, confidence: float) -> None:
+        """`intent` becomes the message's, at the top of its ranking."""
+        chosen = {INTENT_NAME_KEY: intent, "confidence": confidence}
+        ranking = [
+            r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != intent
+        ]
+        message.set(INTENT, chosen, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [chosen, *ranking], add_to_output=True)

@@ -90,6 +90,7 @@ def test_the_component_sets_the_first_request_with_its_own_confidence() -> None:
     )
     out = MultiRequest().process([message])[0]
     assert out.get("intent") == {"name": "query_balance", "confidence": 0.35}
+    assert out.get("requests") is None  # the cues' list: they found fewer than two
     assert [r["name"] for r in out.get("intent_ranking")] == [
         "query_balance",
         "report_fault",
@@ -102,3 +103,14 @@ def test_the_component_leaves_a_single_request_alone() -> None:
     message = _message("我下周去日本 想换个套餐", ranking, [("roaming", 0.9), ("change_plan", 0.9)])
     out = MultiRequest().process([message])[0]
     assert out.get("intent") == {"name": "change_plan", "confidence": 0.85}
+
+
+def test_the_cues_list_the_requests_they_found() -> None:
+    message = _message(
+        "查一下余额，再看看流量还剩多少",
+        [("nlu_fallback", 0.5), ("query_data_usage", 0.4), ("query_balance", 0.3)],
+        [],
+    )
+    out = MultiRequest().process([message])[0]
+    assert out.get("intent") == {"name": "query_balance", "confidence": 1.0}
+    assert out.get("requests") == ["balance", "data_usage"]

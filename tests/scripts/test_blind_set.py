@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from bench import blind
-from scripts.paths import DOMAIN, ROOT
+from scripts.paths import DOMAIN, MULTI_REQUESTS, ROOT
 from telecom.urgency import LEVELS
 
 
@@ -58,25 +58,38 @@ def test_a_changed_file_is_refused(tmp_path) -> None:
         blind.load_unclear(tmp_path)
 
 
+def _texts(paths) -> set[str]:
+    """The normalised example texts of Rasa NLU files, without entity annotations."""
+    texts = set()
+    for path in paths:
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if line.startswith("- ") and not line.startswith("- intent:"):
+                # "- [13800138000](phone_number) 查话费" or '- text: "…"' → the text without
+                # entity annotations
+                item = re.sub(r'^text:\s*["\']?(.*?)["\']?$', r"\1", line[2:])
+                text = re.sub(r"\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\{[^}]*\}", r"\1\2", item)
+                texts.add(_normal(text))
+    return texts
+
+
 def test_no_blind_message_is_in_the_training_data() -> None:
     # Short everyday phrases ("你好", "转人工", "流量还剩多少") were written by both sides
     # independently; anything longer found in nlu_data/ was copied from the blind set.
-    trained = set()
-    for path in (ROOT / "nlu_data").rglob("*.yml"):
-        for line in path.read_text().splitlines():
-            line = line.strip()
-            if line.startswith("- "):
-                # "- [13800138000](phone_number) 查话费" or '- text: "…"' → the text without
-                # entity annotations
-                item = re.sub(r'^text:\s*"?(.*?)"?$', r"\1", line[2:])
-                text = re.sub(r"\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\{[^}]*\}", r"\1\2", item)
-                trained.add(_normal(text))
+    trained = _texts((ROOT / "nlu_data").rglob("*.yml"))
     leaked = [
         m.id
         for m in [*blind.load(), *blind.load_unclear()]
         if len(_normal(m.text)) > 12 and _normal(m.text) in trained
     ]
     assert leaked == []
+
+
+def test_the_several_requests_development_set_is_not_trained_on() -> None:
+    development = _texts([MULTI_REQUESTS])
+    assert len(development) >= 250
+    trained = _texts((ROOT / "nlu_data").rglob("*.yml"))
+    assert sorted(t for t in development if len(t) > 12 and t in trained) == []
 
 
 def test_the_fallback_threshold_is_priced_in_turns() -> None:
