@@ -22,7 +22,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components import model_files
-from components.request_cues import clauses
+from components.request_cues import clauses, may_hold_several
 from components.triage_model import build_vectorizer, prepare
 
 logger = logging.getLogger(__name__)
@@ -159,5 +159,6 @@ class IntentVote(GraphComponent):
             message.set(
                 INTENT_RANKING_KEY, blended[: self._config["ranking_length"]], add_to_output=True
             )
-            message.set(CLAUSE_VOTES, self.clause_votes(text))
+            shares = {str(r[INTENT_NAME_KEY]): float(r[CONFIDENCE]) for r in blended}
+            message.set(CLAUSE_VOTES, self.clause_votes(text) if may_hold_several(shares) else [])
         return messages

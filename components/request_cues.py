@@ -103,6 +103,13 @@ def clauses(text: str) -> list[str]:
     return [c for c in CLAUSE_BREAK.split(text or "") if len(c.strip()) >= 2]
 
 
+def may_hold_several(shares: Mapping[str, float]) -> bool:
+    """Whether the whole message's confidences leave room for two requests (else its clauses
+    need no reading: `first_request_of_clauses` would decide nothing)."""
+    held = [n for n, share in shares.items() if n in CLAUSE_REQUESTS and share >= MIN_SHARE]
+    return len(held) >= 2
+
+
 def first_request_of_clauses(
     votes: Sequence[tuple[str, float]], ranking: Mapping[str, float], intent: str | None
 ) -> str | None:

@@ -147,3 +147,6 @@ def test_process_leaves_each_clause_s_vote_for_the_multi_request_component(train
     # one clause: nothing to vote on clause by clause
     single = loaded.process([_message("家里宽带断网了", diet)])[0]
     assert single.get("clause_votes") == []
+    # a message whose confidence leaves no room for a second request is not read clause by clause
+    greeting = ranking(("greet", 1.0))
+    assert loaded.process([_message("你好 在吗", greeting)])[0].get("clause_votes") == []

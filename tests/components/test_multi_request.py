@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from components.multi_request import MultiRequest
-from components.request_cues import clauses, first_request_of_clauses
+from components.request_cues import clauses, first_request_of_clauses, may_hold_several
 
 BALANCE_THEN_FAULT = [("query_balance", 0.9), ("report_fault", 0.8)]
 
@@ -114,3 +114,9 @@ def test_the_cues_list_the_requests_they_found() -> None:
     out = MultiRequest().process([message])[0]
     assert out.get("intent") == {"name": "query_balance", "confidence": 1.0}
     assert out.get("requests") == ["balance", "data_usage"]
+
+
+def test_only_a_message_with_room_for_two_requests_is_read_clause_by_clause() -> None:
+    assert may_hold_several({"query_balance": 0.4, "report_fault": 0.3, "greet": 0.3})
+    assert not may_hold_several({"query_balance": 0.8, "report_fault": 0.1, "greet": 0.1})
+    assert not may_hold_several({"greet": 0.5, "thanks": 0.5})
