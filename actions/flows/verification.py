@@ -146,6 +146,19 @@ def _id_digits_missed(tracker: Tracker, slot: str) -> dict[str, Any]:
     return {slot: text} if digits.read_text(slot, text) is not None else {}
 
 
+def _phone_corrected(tracker: Tracker) -> dict[str, Any]:
+    """Another phone number said while the ID digits are asked for ("我说错了 是幺三八 洞洞幺三
+    八洞洞洞"), when the NLU tagged none in it (spoken digits often come untagged): the latest
+    text, for the phone validator to read."""
+    if tracker.get_slot("requested_slot") not in digits.ID_SLOTS:
+        return {}
+    if digits.answers(tracker) != "phone_number":
+        return {}  # the ID digits asked for, or no number
+    text = common.latest_text(tracker)
+    phone = digits.read_text("phone_number", text)
+    return {"phone_number": text} if phone and phone != _phone_before(tracker) else {}
+
+
 class ValidateVerificationForm(RepairingValidation):
     form = "verification_form"
 
@@ -189,6 +202,11 @@ class ValidateVerificationForm(RepairingValidation):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         return _id_digits_missed(tracker, "id_number")
+
+    async def extract_phone_number(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _phone_corrected(tracker)
 
     def validate_phone_number(
         self,

@@ -130,6 +130,32 @@ def test_spoken_phone_number_is_accepted(flows):
     assert events[0] == slot("phone_number", DEMO.phone)
 
 
+def test_a_spoken_correction_of_the_number_while_the_id_is_asked_is_taken(flows):
+    """The NLU often tags no phone_number in spoken digits; the form reads the text itself."""
+    other = DEMO_SUBSCRIBERS[1].phone
+    history = [{"event": "slot", "name": "phone_number", "value": other}]
+    state = _form_state(
+        {},
+        slots={"phone_number": other},
+        requested="id_last6",
+        history=history,
+        text="我说错了 是幺三八 洞洞幺三 八洞洞洞",
+    )
+    events, _ = run(ValidateVerificationForm(), state)
+    assert slot("phone_number", DEMO.phone) in events
+    # the ID digits asked for are no correction of the number
+    state = _form_state(
+        {},
+        slots={"phone_number": other},
+        requested="id_last6",
+        history=history,
+        text="幺二三四五六",
+    )
+    events, _ = run(ValidateVerificationForm(), state)
+    assert slot("phone_number", DEMO.phone) not in events
+    assert all(e.get("name") != "phone_number" or e.get("value") == other for e in events)
+
+
 def test_an_unknown_number_gets_the_same_answers_as_a_wrong_id(flows):
     """Nothing tells an attacker whether a number is a subscriber's."""
     unknown = "19999999999"
