@@ -110,6 +110,10 @@ def test_the_gate_refuses_a_lower_macro_f1() -> None:
     verdict = gate(comparison((0.80, 0.799), {}), True)
     assert verdict["passed"] is False
     assert verdict["reasons"] == ["宏平均F1低于现用模型：0.799 < 0.800"]
+    # judged at the three decimals shown: equal as read is not lower, lower as read is
+    assert gate(comparison((0.9244, 0.9236), {}), True)["passed"] is True
+    verdict = gate(comparison((0.92451, 0.92449), {}), True)
+    assert verdict["reasons"] == ["宏平均F1低于现用模型：0.924 < 0.925"]
 
 
 def test_the_gate_refuses_a_core_intent_down_more_than_3_points() -> None:
