@@ -133,27 +133,21 @@ def test_spoken_phone_number_is_accepted(flows):
 def test_a_spoken_correction_of_the_number_while_the_id_is_asked_is_taken(flows):
     """The NLU often tags no phone_number in spoken digits; the form reads the text itself."""
     other = DEMO_SUBSCRIBERS[1].phone
-    history = [{"event": "slot", "name": "phone_number", "value": other}]
-    state = _form_state(
-        {},
-        slots={"phone_number": other},
-        requested="id_last6",
-        history=history,
-        text="我说错了 是幺三八 洞洞幺三 八洞洞洞",
-    )
-    events, _ = run(ValidateVerificationForm(), state)
-    assert slot("phone_number", DEMO.phone) in events
+
+    def phone_after(text: str) -> list:
+        state = _form_state(
+            {},
+            slots={"phone_number": other},
+            requested="id_last6",
+            history=[{"event": "slot", "name": "phone_number", "value": other}],
+            text=text,
+        )
+        events, _ = run(ValidateVerificationForm(), state)
+        return [e.get("value") for e in events if e.get("name") == "phone_number"]
+
+    assert DEMO.phone in phone_after("我说错了 是幺三八 洞洞幺三 八洞洞洞")
     # the ID digits asked for are no correction of the number
-    state = _form_state(
-        {},
-        slots={"phone_number": other},
-        requested="id_last6",
-        history=history,
-        text="幺二三四五六",
-    )
-    events, _ = run(ValidateVerificationForm(), state)
-    assert slot("phone_number", DEMO.phone) not in events
-    assert all(e.get("name") != "phone_number" or e.get("value") == other for e in events)
+    assert set(phone_after("幺二三四五六")) <= {other}
 
 
 def test_an_unknown_number_gets_the_same_answers_as_a_wrong_id(flows):
