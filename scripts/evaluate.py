@@ -245,10 +245,11 @@ def gate(comparison: dict[str, Any], conversation_tests_passed: bool) -> dict[st
     reasons = []
     champion, challenger = comparison["champion"], comparison["challenger"]
     # judged as analysts read it, to three decimals: the verdict never contradicts the numbers
-    # it shows ("0.924 < 0.924" refused a challenger that moved two messages, one each way)
+    # it shows (it had refused a challenger with "0.924 < 0.924")
     if shown(challenger["macro_f1"]) < shown(champion["macro_f1"]):
         reasons.append(
-            f"宏平均F1低于现用模型：{challenger['macro_f1']:.3f} < {champion['macro_f1']:.3f}"
+            f"宏平均F1低于现用模型：{shown(challenger['macro_f1']):.3f} < "
+            f"{shown(champion['macro_f1']):.3f}"
         )
     for intent in CORE_INTENTS:
         delta = comparison["delta"]["per_intent"].get(intent)
