@@ -56,8 +56,8 @@ class IntentVote(GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {
-            "weight": 0.5,  # DIET's share of the blended confidence
-            "C": 10.0,  # the regression's inverse regularisation
+            "weight": 0.3,  # DIET's share of the blended confidence
+            "C": 30.0,  # the regression's inverse regularisation
             "max_features": 50000,  # features kept per vectoriser
             "ranking_length": 10,
         }
