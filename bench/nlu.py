@@ -3,7 +3,8 @@
 - the blind set (eval/blind/, bench.blind): written outside the project from the definitions
   only, never trained on — the set that judges a change: accuracy overall and per intent and per
   voice, the confusion pairs, and urgency (critical recall, routine messages called critical);
-- the held-out split (eval/nlu_holdout/), written by the same hands as the training data.
+- the held-out split (eval/nlu_holdout/), written by the same hands as the training data; also
+  its annotated entities (type and span), which the flows act on.
 
 Prints, side by side, accuracy and macro-F1 of
   - ours: the trained assistant (models/assistant.tar.gz), top intent of DIET (and, on a
@@ -32,6 +33,7 @@ from scripts import services
 from scripts.paths import CONFIG, DOMAIN, HOLDOUT, MODEL, MULTI_REQUESTS, ROOT
 
 Example = tuple[str, str]
+Span = tuple[str, int, int]  # entity type, start, end
 FALLBACK = blind.FALLBACK
 
 
@@ -40,6 +42,44 @@ def load_examples(path: pathlib.Path) -> list[Example]:
 
     data = load_data(str(path))
     return [(m.get("text"), m.get("intent")) for m in data.training_examples if m.get("intent")]
+
+
+def load_entities(path: pathlib.Path) -> list[set[Span]]:
+    """The annotated entities of each example of `path` that has an intent, in load_examples'
+    order."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    data = load_data(str(path))
+    return [
+        {(e["entity"], e["start"], e["end"]) for e in m.get("entities") or []}
+        for m in data.training_examples
+        if m.get("intent")
+    ]
+
+
+def entity_scores(gold: list[set[Span]], found: list[set[Span]]) -> list[list[object]]:
+    """Rows (entity type, annotated, precision, recall, F1), one per type annotated or found and
+    a last one for all: an entity counts as found when its type and span are both right."""
+
+    def row(name: str, keep: set[str] | None) -> list[object]:
+        def pick(spans: set[Span]) -> set[Span]:
+            return {s for s in spans if keep is None or s[0] in keep}
+
+        hits = sum(len(pick(g) & pick(f)) for g, f in zip(gold, found, strict=True))
+        annotated = sum(len(pick(g)) for g in gold)
+        claimed = sum(len(pick(f)) for f in found)
+        precision = hits / claimed if claimed else 0.0
+        recall = hits / annotated if annotated else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return [name, annotated, precision, recall, f1]
+
+    types = sorted({s[0] for spans in [*gold, *found] for s in spans})
+    return [*(row(t, {t}) for t in types), row("all", None)]
+
+
+def entities_of(results: list[dict]) -> list[set[Span]]:
+    """The (type, start, end) of every entity each parse result names, whichever extractor."""
+    return [{(e["entity"], e["start"], e["end"]) for e in res["entities"]} for res in results]
 
 
 def scores(truth: list[str], predicted: list[str]) -> tuple[float, float]:
@@ -320,7 +360,8 @@ def main() -> None:
     blind_report(train)
     holdout, multi = load_examples(HOLDOUT), load_examples(MULTI_REQUESTS)
     texts, truth = [t for t, _ in holdout], [i for _, i in holdout]
-    top, final = ours_predict(MODEL, texts + [t for t, _ in multi])  # one model load
+    parsed = parse_all(MODEL, texts + [t for t, _ in multi])  # one model load
+    top, final = intents_of(parsed)
     multi_top, multi_final = top[len(texts) :], final[len(texts) :]
     top, final = top[: len(texts)], final[: len(texts)]
     base = baseline_predict(train, texts)
@@ -346,6 +387,13 @@ def main() -> None:
     )
     fallback_rate = sum(f == FALLBACK for f in final) / len(final)
     print(f"nlu_fallback on held-out: {fallback_rate:.1%} of messages\n")
+    print(
+        table(
+            "Entities on the held-out split (type and span right; every extractor)",
+            ["entity", "annotated", "precision", "recall", "F1"],
+            entity_scores(load_entities(HOLDOUT), entities_of(parsed[: len(texts)])),
+        )
+    )
     multi_request_report(train, multi, multi_top, multi_final)
     if not args.no_cv:
         print(
