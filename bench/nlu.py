@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import os
 import pathlib
@@ -26,60 +27,72 @@ import subprocess
 import tempfile
 import time
 import warnings
+from collections import Counter
+from typing import TYPE_CHECKING, Any
 
 from bench import blind
 from bench.report import table
 from scripts import services
 from scripts.paths import CONFIG, DOMAIN, HOLDOUT, MODEL, MULTI_REQUESTS, ROOT
 
+if TYPE_CHECKING:
+    from rasa.shared.nlu.training_data.message import Message
+
 Example = tuple[str, str]
 Span = tuple[str, int, int]  # entity type, start, end
 FALLBACK = blind.FALLBACK
 
 
-def load_examples(path: pathlib.Path) -> list[Example]:
+@functools.cache
+def _labelled(path: pathlib.Path) -> list[Message]:
+    """The examples of `path` that have an intent, read once per path (the held-out split gives
+    both its intents and its entities)."""
     from rasa.shared.nlu.training_data.loading import load_data
 
-    data = load_data(str(path))
-    return [(m.get("text"), m.get("intent")) for m in data.training_examples if m.get("intent")]
+    return [m for m in load_data(str(path)).training_examples if m.get("intent")]
+
+
+def load_examples(path: pathlib.Path) -> list[Example]:
+    return [(m.get("text"), m.get("intent")) for m in _labelled(path)]
+
+
+def _spans(entities: list[dict[str, Any]]) -> set[Span]:
+    return {(e["entity"], e["start"], e["end"]) for e in entities}
 
 
 def load_entities(path: pathlib.Path) -> list[set[Span]]:
     """The annotated entities of each example of `path` that has an intent, in load_examples'
     order."""
-    from rasa.shared.nlu.training_data.loading import load_data
+    return [_spans(m.get("entities") or []) for m in _labelled(path)]
 
-    data = load_data(str(path))
-    return [
-        {(e["entity"], e["start"], e["end"]) for e in m.get("entities") or []}
-        for m in data.training_examples
-        if m.get("intent")
-    ]
+
+def entities_of(results: list[dict]) -> list[set[Span]]:
+    """The (type, start, end) of every entity each parse result names, whichever extractor."""
+    return [_spans(res["entities"]) for res in results]
 
 
 def entity_scores(gold: list[set[Span]], found: list[set[Span]]) -> list[list[object]]:
     """Rows (entity type, annotated, precision, recall, F1), one per type annotated or found and
     a last one for all: an entity counts as found when its type and span are both right."""
+    hits: Counter[str] = Counter()
+    annotated: Counter[str] = Counter()
+    claimed: Counter[str] = Counter()
+    for g, f in zip(gold, found, strict=True):
+        hits.update(s[0] for s in g & f)
+        annotated.update(s[0] for s in g)
+        claimed.update(s[0] for s in f)
 
-    def row(name: str, keep: set[str] | None) -> list[object]:
-        def pick(spans: set[Span]) -> set[Span]:
-            return {s for s in spans if keep is None or s[0] in keep}
-
-        hits = sum(len(pick(g) & pick(f)) for g, f in zip(gold, found, strict=True))
-        annotated = sum(len(pick(g)) for g in gold)
-        claimed = sum(len(pick(f)) for f in found)
-        precision = hits / claimed if claimed else 0.0
-        recall = hits / annotated if annotated else 0.0
+    def row(name: str, hit: int, gold_n: int, found_n: int) -> list[object]:
+        precision = hit / found_n if found_n else 0.0
+        recall = hit / gold_n if gold_n else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        return [name, annotated, precision, recall, f1]
+        return [name, gold_n, precision, recall, f1]
 
-    types = sorted({s[0] for spans in [*gold, *found] for s in spans})
-    return [*(row(t, {t}) for t in types), row("all", None)]
-
-
-def entities_of(results: list[dict]) -> list[set[Span]]:
-    """The (type, start, end) of every entity each parse result names, whichever extractor."""
-    return [{(e["entity"], e["start"], e["end"]) for e in res["entities"]} for res in results]
+    total = row("all", hits.total(), annotated.total(), claimed.total())
+    return [
+        *(row(t, hits[t], annotated[t], claimed[t]) for t in sorted(annotated | claimed)),
+        total,
+    ]
 
 
 def scores(truth: list[str], predicted: list[str]) -> tuple[float, float]:
