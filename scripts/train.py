@@ -45,9 +45,12 @@ def is_current() -> bool:
 
 def rasa_train_command(out: pathlib.Path | str, config: pathlib.Path = CONFIG) -> list[str]:
     """`rasa train` on every training input, forced (our fingerprint decides), without Rasa's
-    data validation, which only warns: `make validate` runs it with --fail-on-warnings."""
+    data validation, which only warns (`make validate` runs it with --fail-on-warnings), and
+    without Rasa's training cache, which a forced training never reads (assistant.train)."""
     return [
-        str(pathlib.Path(sys.executable).with_name("rasa")),
+        sys.executable,
+        "-m",
+        "assistant.train",
         "train",
         "--domain",
         str(DOMAIN),
