@@ -31,6 +31,7 @@ pipeline:
   - name: DIETClassifier
     epochs: 3
     random_seed: 7
+    evaluate_every_number_of_epochs: -1
 policies:
   - name: RulePolicy
 """
