@@ -1,8 +1,10 @@
-"""assistant.train: a forced `rasa train` without Rasa's training cache trains the same model.
+"""assistant.train: a forced `rasa train` without Rasa's training cache, its independent nodes
+on several threads and its TensorFlow trainings one at a time, trains the same model as Rasa.
 
-Two real trainings of a small assistant (jieba, character n-grams, DIET, a rule): one by Rasa as
-it ships, one through assistant.train. The second leaves the cache folder empty, and both
-models read every message alike (intent ranking and confidences).
+Two real trainings of a small assistant (jieba, character n-grams, DIET, a response selector,
+a scikit-learn intent classifier, a rule): one by Rasa as it ships, one through
+assistant.train. The second leaves the cache folder empty, and both models read every message
+alike (intent ranking, response selection and confidences).
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from rasa.engine.graph import GraphComponent, GraphSchema, SchemaNode
+from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.nlu.selectors.response_selector import ResponseSelector
 
 from assistant import train
 from scripts.paths import ROOT
@@ -32,15 +38,24 @@ pipeline:
     epochs: 3
     random_seed: 7
     evaluate_every_number_of_epochs: -1
+  - name: LogisticRegressionClassifier
+  - name: ResponseSelector
+    epochs: 3
+    random_seed: 7
+    evaluate_every_number_of_epochs: -1
 policies:
   - name: RulePolicy
 """
 DOMAIN = """\
 version: "3.1"
-intents: [query_balance, roaming, greet]
+intents: [query_balance, roaming, greet, faq]
 responses:
   utter_greet:
   - text: 您好
+  utter_faq/hours:
+  - text: 营业厅每天九点到晚上九点营业
+  utter_faq/payment:
+  - text: 可以用微信、支付宝或银行卡缴费
 rules:
 """
 NLU = """\
@@ -64,6 +79,16 @@ nlu:
     - 您好啊
     - 在吗
     - 哈喽
+- intent: faq/hours
+  examples: |
+    - 营业厅几点开门
+    - 你们几点下班
+    - 周末营业吗
+- intent: faq/payment
+  examples: |
+    - 怎么交话费
+    - 能用支付宝缴费吗
+    - 缴费方式有哪些
 """
 RULES = """\
 version: "3.1"
@@ -73,7 +98,14 @@ rules:
   - intent: greet
   - action: utter_greet
 """
-MESSAGES = ("话费还有多少", "到了泰国手机还能用吗", "你好呀", "漫游")
+MESSAGES = (
+    "话费还有多少",
+    "到了泰国手机还能用吗",
+    "你好呀",
+    "漫游",
+    "营业厅周日开吗",
+    "微信能交费吗",
+)
 
 
 def _project(root: Path) -> Path:
@@ -98,12 +130,22 @@ def _train(project: Path, module: list[str], name: str) -> tuple[Path, Path]:
     return project / "models" / f"{name}.tar.gz", cache
 
 
-def _readings(model: Path) -> list[list[tuple[str, float]]]:
+def _readings(model: Path) -> list[tuple[object, ...]]:
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(model))
-    parsed = [asyncio.run(agent.parse_message(text)) for text in MESSAGES]
-    return [[(r["name"], round(r["confidence"], 6)) for r in p["intent_ranking"]] for p in parsed]
+    readings = []
+    for text in MESSAGES:
+        parsed = asyncio.run(agent.parse_message(text))
+        selected = parsed["response_selector"]["default"]["response"]
+        readings.append(
+            (
+                [(r["name"], round(r["confidence"], 6)) for r in parsed["intent_ranking"]],
+                selected["utter_action"],
+                round(selected["confidence"], 6),
+            )
+        )
+    return readings
 
 
 def _files(folder: Path) -> list[Path]:
@@ -150,3 +192,30 @@ def test_only_a_forced_training(argv):
 
 def test_a_forced_training_passes():
     train.check(["train", "--force", "--config", "config.yml"])
+
+
+def _node(uses: type[GraphComponent], fn: str = "train") -> SchemaNode:
+    return SchemaNode(
+        needs={"training_data": "features"}, uses=uses, constructor_name="create", fn=fn, config={}
+    )
+
+
+def test_tensorflow_trainings_wait_for_each_other_in_name_order():
+    schema = GraphSchema(
+        {
+            "train_ResponseSelector3": _node(ResponseSelector),
+            "train_DIETClassifier1": _node(DIETClassifier),
+            "train_LogisticRegressionClassifier2": _node(LogisticRegressionClassifier),
+            "run_DIETClassifier1": _node(DIETClassifier, fn="process"),
+        }
+    )
+    graph = {name: ("node", "features") for name in schema.nodes}
+    chained = train.serialised(graph, schema)
+    assert chained["train_DIETClassifier1"] == ("node", "features")
+    assert chained["train_ResponseSelector3"] == ("node", "features", "train_DIETClassifier1")
+    assert chained["train_LogisticRegressionClassifier2"] == ("node", "features")
+    assert chained["run_DIETClassifier1"] == ("node", "features")
+    assert graph["train_ResponseSelector3"] == ("node", "features")  # a new graph
+    # a node outside the graph run (pruned away) is not waited for
+    del graph["train_DIETClassifier1"]
+    assert train.serialised(graph, schema)["train_ResponseSelector3"] == ("node", "features")
