@@ -8,11 +8,11 @@ fingerprints the node's inputs before it runs and its output after, then copies 
 the cache under .rasa/cache, so that a later training can skip the nodes whose inputs did not
 change. A training data fingerprint hashes every message with its features, after each
 featuriser: a py-spy profile of `rasa train` put a sixth of a training in those hooks
-(docs/benchmarks.md, "The eighth round back, and training without Rasa's cache"). Our trainings are
-always forced (scripts/train.py's own fingerprint decides whether to train; a challenger is
-always trained from scratch), so Rasa's fingerprint run never consults that cache: the hook is
-pure cost. Here it is replaced by one that does nothing; the model is the same (the hook reads
-the outputs, never changes them).
+(docs/benchmarks.md, "The eighth round back, and training without Rasa's cache"). Our
+trainings are always forced (scripts/train.py's own fingerprint decides whether to train; a
+challenger is always trained from scratch), so Rasa's fingerprint run never consults that
+cache: the hook is pure cost. Here it is replaced by one that does nothing; the model is the
+same (the hook reads the outputs, never changes them).
 
 Rasa runs the training graph one node at a time (`dask.get`), so the intent vote and the urgency
 model (scikit-learn) wait for DIET (TensorFlow, the longest node, on about one core) though
@@ -38,7 +38,9 @@ from rasa.engine.graph import GraphNodeHook, GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.nlu.classifiers.diet_classifier import DIETClassifier
 
-RASA_VERSION = "3.6.21"  # the hook's place in GraphTrainer.train was read in this version
+# the Rasa the fast paths were written against: GraphTrainer.train's hooks and model_training's
+# runner were read in that version too
+from assistant.fastpaths import RASA_VERSION
 
 
 class NoTrainingCache(GraphNodeHook):
