@@ -297,6 +297,23 @@ def threshold_report(
             ],
         )
     )
+    ambiguities = sorted({ambiguity, *(round(0.02 * i, 2) for i in range(6))})
+    grid = {
+        a: blind.threshold_costs(
+            [*truth, *[FALLBACK] * len(unclear_results)], ranked, thresholds, a
+        )
+        for a in ambiguities
+    }
+    print(
+        table(
+            "The same messages: turns lost by threshold (rows) and ambiguity threshold (columns)",
+            ["threshold", *(f"{a:.2f}" for a in ambiguities)],
+            [
+                [f"{t:.2f}", *(grid[a][i].cost for a in ambiguities)]
+                for i, t in enumerate(thresholds)
+            ],
+        )
+    )
 
 
 def train_nlu_only(train_file: pathlib.Path, out: pathlib.Path) -> pathlib.Path:

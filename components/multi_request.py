@@ -13,6 +13,9 @@ Where the cues find fewer than two requests (most real messages: "帮我看下�
 clauses that ask for different requests, each holding a share of the whole message's confidence,
 make the first of them the intent (request_cues.first_request_of_clauses), with its blended
 confidence and no `requests`.
+
+A long story read confidently as a whole keeps that reading (request_cues.settled_story): its
+first clauses are often the background, not a request.
 """
 
 from __future__ import annotations
@@ -27,7 +30,12 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 
 from components.intent_vote import CLAUSE_VOTES
-from components.request_cues import first_request_intent, first_request_of_clauses, requests_in
+from components.request_cues import (
+    first_request_intent,
+    first_request_of_clauses,
+    requests_in,
+    settled_story,
+)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -52,6 +60,8 @@ class MultiRequest(GraphComponent):
                 str(r.get(INTENT_NAME_KEY)): float(r.get("confidence") or 0.0)
                 for r in message.get(INTENT_RANKING_KEY) or []
             }
+            if settled_story(text, current, shares):
+                continue
             first = first_request_intent(text, current)
             if first is not None:
                 self._choose(message, first, 1.0)

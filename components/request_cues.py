@@ -96,6 +96,21 @@ CLAUSE_BREAK = re.compile(
 CLAUSE_REQUESTS = frozenset({*REQUEST_INTENTS.values(), FAULT_INTENT, "request_human", "faq"})
 MIN_CLAUSE_VOTE = 0.6  # the regression's probability that makes a clause a request
 MIN_SHARE = 0.15  # the message's confidence each of two requests needs (not a background aside)
+# A story tells its background before its request ("营业厅说账单可以在APP里看，登录要服务密码，
+# 我不记得设过，…帮我把密码重置一下"): in a message this long, a confident reading of the whole
+# is kept whatever request its clauses name first (docs/benchmarks.md, "Stories").
+STORY_LENGTH = 50  # characters
+STORY_CONFIDENCE = 0.7
+
+
+def settled_story(text: str, intent: str | None, ranking: Mapping[str, float]) -> bool:
+    """Whether a long message's intent stands as the whole message was read (STORY_LENGTH
+    characters or more, and its intent, not a fallback, held at STORY_CONFIDENCE or more)."""
+    return (
+        len(text or "") >= STORY_LENGTH
+        and intent not in (None, FALLBACK_INTENT)
+        and ranking.get(intent, 0.0) >= STORY_CONFIDENCE
+    )
 
 
 def clauses(text: str) -> list[str]:

@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from components.multi_request import MultiRequest
-from components.request_cues import clauses, first_request_of_clauses, may_hold_several
+from components.request_cues import (
+    STORY_LENGTH,
+    clauses,
+    first_request_of_clauses,
+    may_hold_several,
+    settled_story,
+)
 
 BALANCE_THEN_FAULT = [("query_balance", 0.9), ("report_fault", 0.8)]
 
@@ -120,3 +126,38 @@ def test_only_a_message_with_room_for_two_requests_is_read_clause_by_clause() ->
     assert may_hold_several({"query_balance": 0.4, "report_fault": 0.3, "greet": 0.3})
     assert not may_hold_several({"query_balance": 0.8, "report_fault": 0.1, "greet": 0.1})
     assert not may_hold_several({"greet": 0.5, "thanks": 0.5})
+
+
+STORY = (
+    "上周营业厅的人说我的账单可以在APP里看，我下载了以后登录要服务密码，我根本不记得设过，"
+    "试了三次就锁了，麻烦帮我把密码重置一下"
+)
+
+
+def test_a_long_story_read_confidently_keeps_its_reading() -> None:
+    assert len(STORY) >= STORY_LENGTH
+    assert settled_story(STORY, "reset_password", {"reset_password": 0.95, "query_balance": 0.01})
+    # unsure, fallen back, or short: the clauses and cues still decide
+    assert not settled_story(STORY, "reset_password", {"reset_password": 0.6})
+    assert not settled_story(STORY, "nlu_fallback", {"nlu_fallback": 0.9})
+    short = "查一下余额，再看看流量还剩多少"
+    assert not settled_story(short, "query_data_usage", {"query_data_usage": 0.9})
+
+
+def test_the_component_keeps_a_storys_request_over_its_background() -> None:
+    """The cues find the bill (background) before the password (the request)."""
+    message = _message(
+        STORY, [("reset_password", 0.95), ("query_balance", 0.01)], [("query_balance", 0.8)]
+    )
+    out = MultiRequest().process([message])[0]
+    assert out.get("intent") == {"name": "reset_password", "confidence": 0.95}
+    assert out.get("requests") is None
+
+
+def test_the_component_reads_an_unsure_story_by_its_cues() -> None:
+    message = _message(
+        STORY, [("reset_password", 0.5), ("query_balance", 0.3)], [("query_balance", 0.8)]
+    )
+    out = MultiRequest().process([message])[0]
+    assert out.get("intent") == {"name": "query_balance", "confidence": 1.0}
+    assert out.get("requests") == ["balance", "reset_password"]
