@@ -275,9 +275,10 @@ def threshold_report(
         ranked.append(ranking)
     configured, ambiguity = fallback_config()
     thresholds = sorted({configured, *(round(0.3 + 0.05 * i, 2) for i in range(11))})
-    rows = blind.threshold_costs(
-        [*truth, *[FALLBACK] * len(unclear_results)], ranked, thresholds, ambiguity
-    )
+    gold = [*truth, *[FALLBACK] * len(unclear_results)]
+    ambiguities = sorted({ambiguity, *(round(0.02 * i, 2) for i in range(6))})
+    grid = {a: blind.threshold_costs(gold, ranked, thresholds, a) for a in ambiguities}
+    rows = grid[ambiguity]
     best = min(rows, key=lambda row: (row.cost, -row.threshold))
     print(
         table(
@@ -308,13 +309,6 @@ def threshold_report(
             ],
         )
     )
-    ambiguities = sorted({ambiguity, *(round(0.02 * i, 2) for i in range(6))})
-    grid = {
-        a: blind.threshold_costs(
-            [*truth, *[FALLBACK] * len(unclear_results)], ranked, thresholds, a
-        )
-        for a in ambiguities
-    }
     print(
         table(
             "The same messages: turns lost by threshold (rows) and ambiguity threshold (columns)",

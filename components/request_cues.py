@@ -98,7 +98,8 @@ MIN_CLAUSE_VOTE = 0.6  # the regression's probability that makes a clause a requ
 MIN_SHARE = 0.15  # the message's confidence each of two requests needs (not a background aside)
 # A story tells its background before its request ("营业厅说账单可以在APP里看，登录要服务密码，
 # 我不记得设过，…帮我把密码重置一下"): in a message this long, a confident reading of the whole
-# is kept whatever request its clauses name first (docs/benchmarks.md, "Stories").
+# is kept whatever request its clauses name first (docs/benchmarks.md,
+# "Stories, and the threshold by cost").
 STORY_LENGTH = 50  # characters
 STORY_CONFIDENCE = 0.7
 
